@@ -1,0 +1,49 @@
+# raum]für[raum — the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+export PORT
+
+.PHONY: install demo test test-fast lint fmt messages bench clean stop
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the app with demo data on 127.0.0.1:$(PORT); Ctrl-C stops everything.
+demo: $(STAMP)
+	exec $(PY) manage.py demo --port $(PORT)
+
+## Run every test on the embedded PostgreSQL and Redis.
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Re-extract and compile the German and English translations.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l de -l en --ignore '.venv/*' --ignore 'var/*'
+	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+## Stop the embedded servers of RFR_DATA_DIR (default ./var).
+stop: $(STAMP)
+	$(PY) manage.py embedded stop
+
+clean:
+	rm -rf $(VENV) var *.egg-info

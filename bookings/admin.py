@@ -1,0 +1,184 @@
+"""Django admin: everything facility admins configure, bookings read-mostly, the log read-only."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .errors import BookingError
+from .models import (
+    ApiToken,
+    Booking,
+    BookingEvent,
+    Building,
+    Equipment,
+    Floor,
+    OutboxMessage,
+    Room,
+    Series,
+    Site,
+)
+from .services.tokens import revoke_token
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone"]
+    search_fields = ["name"]
+
+
+@admin.register(Building)
+class BuildingAdmin(admin.ModelAdmin):
+    list_display = ["name", "site", "address"]
+    list_filter = ["site"]
+    search_fields = ["name", "address"]
+
+
+@admin.register(Floor)
+class FloorAdmin(admin.ModelAdmin):
+    list_display = ["name", "building", "level"]
+    list_filter = ["building__site", "building"]
+    search_fields = ["name", "building__name"]
+    list_select_related = ["building"]
+
+
+@admin.register(Equipment)
+class EquipmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_en", "code"]
+    search_fields = ["name", "name_en", "code"]
+    prepopulated_fields = {"code": ["name_en"]}
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ["name", "capacity", "floor", "building", "bookable"]
+    list_filter = ["bookable", "floor__building__site", "floor__building", "equipment"]
+    search_fields = ["name", "floor__building__name", "exchange_mailbox", "sap_id"]
+    list_select_related = ["floor__building"]
+    filter_horizontal = ["equipment"]
+
+    @admin.display(description=_("building"), ordering="floor__building__name")
+    def building(self, room):
+        return room.floor.building.name
+
+
+class BookingEventInline(admin.TabularInline):
+    model = BookingEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "actor", "changes"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    """Read-mostly: bookings change through the services, here only by the cancel action."""
+
+    list_display = ["title", "room", "start", "end", "organizer", "status", "source"]
+    list_filter = ["status", "source", "room__floor__building__site", "room__floor__building"]
+    search_fields = ["title", "organizer__username", "room__name"]
+    list_select_related = ["room", "organizer"]
+    readonly_fields = [
+        "room",
+        "span",
+        "title",
+        "organizer",
+        "attendees",
+        "private",
+        "status",
+        "series",
+        "source",
+        "checked_in_at",
+        "cancelled_at",
+        "created_at",
+        "updated_at",
+        "version",
+    ]
+    inlines = [BookingEventInline]
+    actions = ["cancel_selected"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("start"), ordering="span")
+    def start(self, booking):
+        return booking.span.lower
+
+    @admin.display(description=_("end"))
+    def end(self, booking):
+        return booking.span.upper
+
+    @admin.action(description=_("Cancel selected bookings"), permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        done = 0
+        for booking in queryset:
+            try:
+                services.cancel_booking(booking=booking, actor=request.user)
+                done += 1
+            except BookingError as exc:
+                self.message_user(request, f"{booking}: {exc.message}", messages.WARNING)
+        self.message_user(request, _("%(n)d bookings cancelled.") % {"n": done}, messages.SUCCESS)
+
+
+@admin.register(Series)
+class SeriesAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["title", "room", "rrule", "organizer", "created_at"]
+    search_fields = ["title", "organizer__username"]
+    list_select_related = ["room", "organizer"]
+
+
+@admin.register(BookingEvent)
+class BookingEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["at", "kind", "booking", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["booking__title", "actor__username"]
+    list_select_related = ["booking__room", "actor"]
+    date_hierarchy = "at"
+
+
+@admin.register(OutboxMessage)
+class OutboxAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "topic", "channel", "created_at", "attempts", "delivered_at", "given_up_at"]
+    list_filter = ["channel", "topic"]
+    search_fields = ["last_error"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued with ``manage.py issue_token``; here they are listed and revoked."""
+
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__username", "name", "prefix"]
+    readonly_fields = ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        for token in queryset:
+            revoke_token(token=token)
+        self.message_user(request, _("Tokens revoked."), messages.SUCCESS)

@@ -1,0 +1,116 @@
+"""The JSON API under /api/v1/: session or bearer-token auth, one error contract.
+
+Errors are always ``{"detail": ...}`` in the caller's language with the right status;
+bad input never reaches a 500 and a refused write changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from ..errors import BookingConflict, BookingError, InvalidBooking, NotAllowed, StaleBooking
+from ..services.tokens import authenticate_token
+from .serialize import booking_dict, occurrence_dict
+from .validation import describe_validation_errors
+
+log = logging.getLogger("rfr.api")
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        user = authenticate_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class Session(SessionAuth):
+    def authenticate(self, request, key):
+        user = super().authenticate(request, key)
+        return user if user is not None and user.is_active else None
+
+
+api = NinjaAPI(
+    title="raum]für[raum API",
+    version="1",
+    urls_namespace="api-v1",
+    auth=[BearerToken(), Session()],
+    docs_url="/docs",
+)
+
+
+def error(detail: str, status: int, **extra) -> JsonResponse:
+    return JsonResponse({"detail": detail, **extra}, status=status)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc):
+    detail, errors = describe_validation_errors(exc.errors)
+    return error(detail, 422, errors=errors)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request, exc):
+    response = error(_("Authentication required: sign in or send a valid bearer token."), 401)
+    response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    if exc.status_code == 400:
+        return error(_("The request body is not valid JSON."), 400)
+    return error(str(exc), exc.status_code)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error(_("Not found."), 404)
+
+
+@api.exception_handler(BookingConflict)
+def on_conflict(request, exc):
+    viewer = request.auth
+    return error(
+        exc.message,
+        409,
+        conflicts=[booking_dict(b, viewer) for b in exc.conflicts],
+        occurrences=[occurrence_dict(o, viewer) for o in exc.occurrences],
+    )
+
+
+@api.exception_handler(BookingError)
+def on_booking_error(request, exc):
+    if isinstance(exc, StaleBooking):
+        return error(exc.message, 412, field=exc.field)
+    if isinstance(exc, InvalidBooking):
+        return error(exc.message, 422, field=exc.field)
+    if isinstance(exc, NotAllowed):
+        return error(exc.message, 403)
+    return error(exc.message, 403)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request, exc):
+    log.warning("database unavailable: %s", exc)
+    response = error(_("The database is not reachable right now; please try again shortly."), 503)
+    response["Retry-After"] = "5"
+    return response
+
+
+@api.exception_handler(DatabaseError)
+@api.exception_handler(Exception)
+def on_unexpected(request, exc):
+    log.exception("unexpected error in %s %s", request.method, request.path)
+    return error(_("Internal error; it has been logged."), 500)
+
+
+from . import bookings, rooms  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,167 @@
+"""Bookings and series: create (idempotently), read, change, cancel."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Header, Query
+from pydantic import AwareDatetime
+
+from .. import selectors, services
+from ..errors import InvalidBooking
+from ..models import Booking, Room
+from ..services.idempotency import request_hash, run_once
+from . import api
+from .schemas import (
+    BookingIn,
+    BookingOut,
+    BookingPatch,
+    ConflictOut,
+    Error,
+    SeriesConflictOut,
+    SeriesIn,
+    SeriesOut,
+)
+from .serialize import booking_dict, occurrence_dict
+
+MAX_PAGE = 500
+
+
+def _room(room_id: int) -> Room:
+    room = Room.objects.select_related("floor__building__site").filter(pk=room_id).first()
+    if room is None:
+        raise InvalidBooking(_("There is no room with this id."), field="room")
+    return room
+
+
+def _idempotent(request, key: str | None, payload: dict, action) -> JsonResponse:
+    """Run the write once per Idempotency-Key; a retry gets the first answer back."""
+    if key is None:
+        status, body = action()
+        return JsonResponse(body, status=status)
+    fingerprint = request_hash(request.method, request.path, payload)
+    outcome = run_once(user=request.auth, key=key, fingerprint=fingerprint, action=action)
+    response = JsonResponse(outcome.body, status=outcome.status)
+    if outcome.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@api.post("/bookings", response={201: BookingOut, 409: ConflictOut, 422: Error}, tags=["bookings"])
+def create_booking(
+    request, payload: BookingIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+):
+    """Book a room. Send an Idempotency-Key so a retry never books twice."""
+    user = request.auth
+
+    def action():
+        booking = services.create_booking(
+            room=_room(payload.room),
+            organizer=user,
+            title=payload.title,
+            start=payload.start,
+            end=payload.end,
+            private=payload.private,
+            attendees=payload.attendees,
+            source=Booking.Source.API,
+        )
+        return 201, booking_dict(booking, user)
+
+    return _idempotent(request, idempotency_key, payload.model_dump(mode="json"), action)
+
+
+@api.get("/bookings", response=list[BookingOut], tags=["bookings"])
+def my_bookings(
+    request,
+    from_: AwareDatetime | None = Query(None, alias="from"),
+    status: list[str] = Query([]),
+    limit: int = Query(100, ge=1, le=MAX_PAGE),
+    offset: int = Query(0, ge=0),
+):
+    """The caller's bookings, by start; by default those not yet ended."""
+    qs = selectors.user_bookings(user=request.auth, upcoming_from=from_ or timezone.now())
+    if status:
+        qs = qs.filter(status__in=status)
+    return JsonResponse([booking_dict(b, request.auth) for b in qs[offset : offset + limit]], safe=False)
+
+
+def _booking(booking_id: int) -> Booking:
+    return get_object_or_404(Booking.objects.select_related("organizer", "room"), pk=booking_id)
+
+
+@api.get("/bookings/{booking_id}", response={200: BookingOut, 404: Error}, tags=["bookings"])
+def get_booking(request, booking_id: int):
+    return JsonResponse(booking_dict(_booking(booking_id), request.auth))
+
+
+@api.patch(
+    "/bookings/{booking_id}",
+    response={200: BookingOut, 403: Error, 404: Error, 409: ConflictOut, 412: Error, 422: Error},
+    tags=["bookings"],
+)
+def update_booking(
+    request, booking_id: int, payload: BookingPatch, if_match: str | None = Header(None, alias="If-Match")
+):
+    """Move, resize or rename. If-Match: the version you read, to refuse lost updates."""
+    booking = _booking(booking_id)
+    expected = None
+    if if_match is not None:
+        try:
+            expected = int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
+        except ValueError:
+            raise InvalidBooking(
+                _("If-Match must be the booking's version number."), field="If-Match"
+            ) from None
+    changes = payload.model_dump(exclude_unset=True)
+    if any(v is None for v in changes.values()):
+        field = next(k for k, v in changes.items() if v is None)
+        raise InvalidBooking(_("This field cannot be null."), field=field)
+    if "room" in changes:
+        changes["room"] = _room(changes["room"])
+    booking = services.update_booking(
+        booking=booking, actor=request.auth, expected_version=expected, **changes
+    )
+    return JsonResponse(booking_dict(booking, request.auth))
+
+
+@api.delete(
+    "/bookings/{booking_id}",
+    response={200: BookingOut, 403: Error, 404: Error, 422: Error},
+    tags=["bookings"],
+)
+def cancel_booking(request, booking_id: int):
+    """Cancel; the booking stays on record with status cancelled. Repeating it is harmless."""
+    booking = services.cancel_booking(booking=_booking(booking_id), actor=request.auth)
+    return JsonResponse(booking_dict(booking, request.auth))
+
+
+@api.post("/series", response={201: SeriesOut, 409: SeriesConflictOut, 422: Error}, tags=["series"])
+def create_series(
+    request, payload: SeriesIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+):
+    """Book a recurring slot (RRULE in the site's local time); all or nothing unless skip_conflicts."""
+    user = request.auth
+
+    def action():
+        result = services.create_series(
+            room=_room(payload.room),
+            organizer=user,
+            title=payload.title,
+            start=payload.start,
+            end=payload.end,
+            rrule=payload.rrule,
+            skip_conflicts=payload.skip_conflicts,
+            private=payload.private,
+            attendees=payload.attendees,
+            source=Booking.Source.API,
+        )
+        series = result.series
+        return 201, {
+            "series": {"id": series.pk, "rrule": series.rrule, "time_zone": series.time_zone},
+            "created": [booking_dict(b, user) for b in result.created],
+            "skipped": [occurrence_dict(o, user) for o in result.skipped],
+        }
+
+    return _idempotent(request, idempotency_key, payload.model_dump(mode="json"), action)

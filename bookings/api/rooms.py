@@ -1,0 +1,107 @@
+"""Rooms, their bookings, and a building's day at a glance."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Query
+from pydantic import AwareDatetime
+
+from .. import selectors
+from ..errors import InvalidBooking
+from ..models import Room
+from . import api
+from .schemas import AvailabilityOut, BookingOut, Error, RoomOut
+from .serialize import booking_dict, room_dict
+
+MAX_RANGE = timedelta(days=93)
+
+
+def _check_range(start, end, *, start_name: str, end_name: str) -> None:
+    if end <= start:
+        raise InvalidBooking(
+            _("%(end)s must be after %(start)s.") % {"end": end_name, "start": start_name}, field=end_name
+        )
+    if end - start > MAX_RANGE:
+        raise InvalidBooking(
+            _("The range can span at most %(days)d days.") % {"days": MAX_RANGE.days}, field=end_name
+        )
+
+
+@api.get("/rooms", response={200: list[RoomOut], 422: Error}, tags=["rooms"])
+def list_rooms(
+    request,
+    building: int | None = None,
+    site: int | None = None,
+    min_capacity: int | None = Query(None, ge=1),
+    equipment: list[str] = Query([]),
+    free_from: AwareDatetime | None = None,
+    free_to: AwareDatetime | None = None,
+):
+    """Rooms, smallest first; with free_from and free_to only those free for the whole span."""
+    filters = {"building": building, "site": site, "min_capacity": min_capacity, "equipment": equipment}
+    if (free_from is None) != (free_to is None):
+        missing = "free_to" if free_to is None else "free_from"
+        raise InvalidBooking(_("free_from and free_to go together."), field=missing)
+    if free_from is not None:
+        _check_range(free_from, free_to, start_name="free_from", end_name="free_to")
+        qs = selectors.free_rooms(start=free_from, end=free_to, **filters)
+    else:
+        qs = selectors.rooms(**filters)
+    rooms = qs.prefetch_related("equipment")
+    return JsonResponse([room_dict(r) for r in rooms], safe=False)
+
+
+@api.get("/rooms/{room_id}", response={200: RoomOut, 404: Error}, tags=["rooms"])
+def get_room(request, room_id: int):
+    room = get_object_or_404(selectors.rooms().prefetch_related("equipment"), pk=room_id)
+    return JsonResponse(room_dict(room))
+
+
+@api.get(
+    "/rooms/{room_id}/bookings", response={200: list[BookingOut], 404: Error, 422: Error}, tags=["rooms"]
+)
+def room_bookings(
+    request, room_id: int, from_: AwareDatetime = Query(..., alias="from"), to: AwareDatetime = Query(...)
+):
+    """The room's active bookings overlapping [from, to); others' private titles hidden."""
+    room = get_object_or_404(Room, pk=room_id)
+    _check_range(from_, to, start_name="from", end_name="to")
+    bookings = selectors.bookings_in_range(room_id=room.pk, start=from_, end=to)
+    return JsonResponse([booking_dict(b, request.auth) for b in bookings], safe=False)
+
+
+@api.get("/availability", response={200: AvailabilityOut, 422: Error}, tags=["rooms"])
+def availability(request, date: date, building: int | None = None, site: int | None = None):
+    """Every room (of a building or site, or all) with its busy intervals that day."""
+    viewer = request.auth
+    rooms = []
+    for plan in selectors.day_plan(day=date, building=building, site=site):
+        busy = []
+        for b in plan.bookings:
+            title = selectors.visible_title(
+                b["title"], private=b["private"], organizer_id=b["organizer_id"], viewer=viewer
+            )
+            busy.append(
+                {
+                    "id": b["id"],
+                    "start": b["span"].lower.isoformat(),
+                    "end": b["span"].upper.isoformat(),
+                    "status": b["status"],
+                    "title": title,
+                }
+            )
+        room = plan.room
+        rooms.append(
+            {
+                "id": room.pk,
+                "name": room.name,
+                "capacity": room.capacity,
+                "building": room.floor.building_id,
+                "busy": busy,
+            }
+        )
+    return JsonResponse({"date": date.isoformat(), "rooms": rooms})

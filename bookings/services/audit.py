@@ -1,0 +1,31 @@
+"""One call records a change twice: in the audit log and in the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..models import Booking, BookingEvent
+from ..outbox import enqueue
+
+
+def booking_payload(booking: Booking) -> dict:
+    """What the outside world hears of a booking (no private data beyond the flag)."""
+    return {
+        "id": booking.pk,
+        "room": booking.room_id,
+        "start": booking.span.lower.isoformat(),
+        "end": booking.span.upper.isoformat(),
+        "status": booking.status,
+        "series": booking.series_id,
+        "version": booking.version,
+        "private": booking.private,
+    }
+
+
+def record(
+    booking: Booking, *, kind: str, actor, at: datetime, changes: dict | None = None, announce: bool = True
+) -> None:
+    """Append the audit event and (unless the caller announces a batch) the outbox message."""
+    BookingEvent.objects.create(booking=booking, kind=kind, actor=actor, at=at, changes=changes or {})
+    if announce:
+        enqueue(topic=f"booking.{kind}", payload=booking_payload(booking))

@@ -1,0 +1,230 @@
+"""Create, change and cancel single bookings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from ..errors import BookingConflict, InvalidBooking, NotAllowed, StaleBooking
+from ..models import Booking, BookingEvent, Room
+from . import audit
+
+OVERLAP_CONSTRAINT = "booking_no_overlap"
+# A booking may start a few minutes ago (booking the room you are standing in).
+START_GRACE = timedelta(minutes=5)
+MAX_DURATION = timedelta(days=14)
+MAX_ATTENDEES = 200
+
+
+def make_span(start: datetime, end: datetime) -> DateTimeTZRange:
+    return DateTimeTZRange(start, end, "[)")
+
+
+def validate_times(start: datetime, end: datetime, *, now: datetime, new: bool = True) -> None:
+    """Raise InvalidBooking for naive, reversed, too long or past spans."""
+    for field, value in (("start", start), ("end", end)):
+        if timezone.is_naive(value):
+            raise InvalidBooking(_("The time needs a time zone offset (ISO 8601)."), field=field)
+    if end <= start:
+        raise InvalidBooking(_("The end must be after the start."), field="end")
+    if end - start > MAX_DURATION:
+        raise InvalidBooking(
+            ngettext(
+                "A booking can last at most %(days)d day.",
+                "A booking can last at most %(days)d days.",
+                MAX_DURATION.days,
+            )
+            % {"days": MAX_DURATION.days},
+            field="end",
+        )
+    if new and start < now - START_GRACE:
+        raise InvalidBooking(_("The start lies in the past."), field="start")
+
+
+def clean_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise InvalidBooking(_("Please enter a title."), field="title")
+    if len(title) > 200:
+        raise InvalidBooking(_("The title can have at most 200 characters."), field="title")
+    return title
+
+
+def clean_attendees(attendees: list[str] | None) -> list[str]:
+    cleaned = [a.strip() for a in attendees or [] if a and a.strip()]
+    if len(cleaned) > MAX_ATTENDEES:
+        raise InvalidBooking(_("At most %(n)d attendees.") % {"n": MAX_ATTENDEES}, field="attendees")
+    if any(len(a) > 254 for a in cleaned):
+        raise InvalidBooking(_("An attendee entry is too long."), field="attendees")
+    return cleaned
+
+
+def check_bookable(room: Room) -> None:
+    if not room.bookable:
+        raise InvalidBooking(_("The room %(room)s cannot be booked.") % {"room": room.name}, field="room")
+
+
+def find_conflicts(room_id: int, span: DateTimeTZRange, *, exclude: int | None = None) -> list[Booking]:
+    """Active bookings of the room that overlap the span."""
+    qs = Booking.objects.filter(room_id=room_id, status__in=Booking.ACTIVE, span__overlap=span)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return list(qs.select_related("organizer").order_by("span"))
+
+
+def is_overlap_violation(exc: IntegrityError) -> bool:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == OVERLAP_CONSTRAINT
+
+
+def conflict_error(room_id: int, span: DateTimeTZRange, *, exclude: int | None = None) -> BookingConflict:
+    conflicts = find_conflicts(room_id, span, exclude=exclude)
+    return BookingConflict(_("The room is already booked at this time."), conflicts=conflicts)
+
+
+def save_or_conflict(booking: Booking) -> None:
+    """Save; if the exclusion constraint refuses, raise BookingConflict naming who is in the way."""
+    try:
+        # The constraint decides, not a racy look-up beforehand; the savepoint keeps
+        # the transaction usable so the conflicting bookings can be read for the answer.
+        with transaction.atomic():
+            booking.save()
+    except IntegrityError as exc:
+        if is_overlap_violation(exc):
+            raise conflict_error(booking.room_id, booking.span, exclude=booking.pk) from None
+        raise
+
+
+def can_manage(user, booking: Booking) -> bool:
+    return booking.organizer_id == user.pk or user.has_perm("bookings.change_booking")
+
+
+@transaction.atomic
+def create_booking(
+    *,
+    room: Room,
+    organizer,
+    title: str,
+    start: datetime,
+    end: datetime,
+    private: bool = False,
+    attendees: list[str] | None = None,
+    source: str = Booking.Source.WEB,
+    series=None,
+    actor=None,
+    now: datetime | None = None,
+) -> Booking:
+    """Book a room; raises InvalidBooking or BookingConflict and then writes nothing."""
+    now = now or timezone.now()
+    validate_times(start, end, now=now)
+    check_bookable(room)
+    booking = Booking(
+        room=room,
+        span=make_span(start, end),
+        title=clean_title(title),
+        organizer=organizer,
+        private=private,
+        attendees=clean_attendees(attendees),
+        source=source,
+        series=series,
+        status=Booking.Status.CONFIRMED,
+    )
+    save_or_conflict(booking)
+    audit.record(booking, kind=BookingEvent.Kind.CREATED, actor=actor or organizer, at=now)
+    return booking
+
+
+def _lock(booking: Booking) -> Booking:
+    return Booking.objects.select_for_update().select_related("room").get(pk=booking.pk)
+
+
+@transaction.atomic
+def update_booking(
+    *,
+    booking: Booking,
+    actor,
+    title: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    room: Room | None = None,
+    private: bool | None = None,
+    attendees: list[str] | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Move, resize, retitle; raises NotAllowed, InvalidBooking, StaleBooking or BookingConflict."""
+    now = now or timezone.now()
+    booking = _lock(booking)
+    if not can_manage(actor, booking):
+        raise NotAllowed(_("Only the organizer can change this booking."))
+    if expected_version is not None and expected_version != booking.version:
+        raise StaleBooking(_("The booking was changed in the meantime; please reload it."))
+    if not booking.is_active:
+        raise InvalidBooking(_("A cancelled or finished booking cannot be changed."), field="status")
+    if booking.span.upper <= now:
+        raise InvalidBooking(_("A booking that has ended cannot be changed."), field="end")
+
+    changes: dict = {}
+    new_start = start or booking.span.lower
+    new_end = end or booking.span.upper
+    if (new_start, new_end) != (booking.span.lower, booking.span.upper):
+        # A running booking may be shortened or extended, not moved into the past.
+        moved_start = new_start != booking.span.lower
+        validate_times(new_start, new_end, now=now, new=moved_start)
+        changes["span"] = [
+            [booking.span.lower.isoformat(), booking.span.upper.isoformat()],
+            [new_start.isoformat(), new_end.isoformat()],
+        ]
+        booking.span = make_span(new_start, new_end)
+    if room is not None and room.pk != booking.room_id:
+        check_bookable(room)
+        changes["room"] = [booking.room_id, room.pk]
+        booking.room = room
+    if title is not None and clean_title(title) != booking.title:
+        changes["title"] = [booking.title, clean_title(title)]
+        booking.title = clean_title(title)
+    if private is not None and private != booking.private:
+        changes["private"] = [booking.private, private]
+        booking.private = private
+    if attendees is not None and clean_attendees(attendees) != booking.attendees:
+        changes["attendees"] = [booking.attendees, clean_attendees(attendees)]
+        booking.attendees = clean_attendees(attendees)
+    if not changes:
+        return booking
+
+    booking.version += 1
+    save_or_conflict(booking)
+    audit.record(booking, kind=BookingEvent.Kind.UPDATED, actor=actor, at=now, changes=changes)
+    return booking
+
+
+@transaction.atomic
+def cancel_booking(*, booking: Booking, actor, reason: str = "", now: datetime | None = None) -> Booking:
+    """Cancel (the row stays); repeating it changes nothing. Raises NotAllowed, InvalidBooking."""
+    now = now or timezone.now()
+    booking = _lock(booking)
+    if not can_manage(actor, booking):
+        raise NotAllowed(_("Only the organizer can cancel this booking."))
+    if booking.status == Booking.Status.CANCELLED:
+        return booking
+    if not booking.is_active:
+        raise InvalidBooking(_("This booking is no longer active."), field="status")
+    if booking.span.upper <= now:
+        raise InvalidBooking(_("A booking that has ended cannot be cancelled."), field="end")
+    booking.status = Booking.Status.CANCELLED
+    booking.cancelled_at = now
+    booking.version += 1
+    booking.save(update_fields=["status", "cancelled_at", "version", "updated_at"])
+    audit.record(
+        booking,
+        kind=BookingEvent.Kind.CANCELLED,
+        actor=actor,
+        at=now,
+        changes={"reason": reason[:500]} if reason else {},
+    )
+    return booking

@@ -1,0 +1,146 @@
+"""Recurring bookings: every occurrence is a Booking row guarded by the constraint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from .. import recurrence
+from ..errors import BookingConflict
+from ..models import Booking, BookingEvent, Room, Series
+from ..outbox import enqueue
+from . import audit
+from .bookings import (
+    check_bookable,
+    clean_attendees,
+    clean_title,
+    make_span,
+    save_or_conflict,
+    validate_times,
+)
+
+
+@dataclass
+class SeriesResult:
+    series: Series
+    created: list[Booking] = field(default_factory=list)
+    # (start, end, [bookings in the way]) for each occurrence left out
+    skipped: list[tuple] = field(default_factory=list)
+
+
+def _busy_by_occurrence(room_id: int, spans: list) -> list[list[Booking]]:
+    """For each span, the active bookings overlapping it: one query over the whole range."""
+    existing = list(
+        Booking.objects.filter(
+            room_id=room_id,
+            status__in=Booking.ACTIVE,
+            span__overlap=make_span(spans[0].lower, spans[-1].upper),
+        )
+        .select_related("organizer")
+        .order_by("span")
+    )
+    return [[b for b in existing if b.span.lower < s.upper and s.lower < b.span.upper] for s in spans]
+
+
+@transaction.atomic
+def create_series(
+    *,
+    room: Room,
+    organizer,
+    title: str,
+    start: datetime,
+    end: datetime,
+    rrule: str,
+    skip_conflicts: bool = False,
+    private: bool = False,
+    attendees: list[str] | None = None,
+    source: str = Booking.Source.WEB,
+    actor=None,
+    now: datetime | None = None,
+) -> SeriesResult:
+    """Book every occurrence, or (skip_conflicts) the free ones.
+
+    Raises InvalidBooking for a bad rule or times, BookingConflict when an occurrence
+    is taken (all or nothing) or when nothing at all is free; writes nothing then.
+    """
+    now = now or timezone.now()
+    validate_times(start, end, now=now)
+    check_bookable(room)
+    title, attendees = clean_title(title), clean_attendees(attendees)
+    tz = room.floor.building.site.tz
+    local_start = start.astimezone(tz)
+    duration = end - start
+    starts = recurrence.occurrences(rrule, local_start=local_start, tz=tz)
+    spans = [make_span(s, s + duration) for s in starts]
+    validate_times(spans[0].lower, spans[0].upper, now=now)
+    busy = _busy_by_occurrence(room.pk, spans)
+    refused = [(s.lower, s.upper, b) for s, b in zip(spans, busy, strict=True) if b]
+    if refused and not skip_conflicts:
+        raise BookingConflict(
+            ngettext(
+                "%(n)d occurrence of the series is already booked.",
+                "%(n)d occurrences of the series are already booked.",
+                len(refused),
+            )
+            % {"n": len(refused)},
+            conflicts=[b for _s, _e, bs in refused for b in bs],
+            occurrences=refused,
+        )
+
+    series = Series.objects.create(
+        room=room,
+        title=title,
+        organizer=organizer,
+        rrule=rrule.strip(),
+        local_start=local_start,
+        duration=duration,
+        time_zone=str(tz),
+        private=private,
+        attendees=attendees,
+    )
+    result = SeriesResult(series=series, skipped=refused)
+    for span, taken in zip(spans, busy, strict=True):
+        if taken:
+            continue
+        booking = Booking(
+            room=room,
+            span=span,
+            title=title,
+            organizer=organizer,
+            private=private,
+            attendees=attendees,
+            source=source,
+            series=series,
+        )
+        try:
+            save_or_conflict(booking)
+        except BookingConflict as exc:
+            # Someone booked it between our look-up and the insert.
+            if not skip_conflicts:
+                raise
+            result.skipped.append((span.lower, span.upper, exc.conflicts))
+            continue
+        audit.record(
+            booking, kind=BookingEvent.Kind.CREATED, actor=actor or organizer, at=now, announce=False
+        )
+        result.created.append(booking)
+    if not result.created:
+        raise BookingConflict(
+            _("Every occurrence of the series is already booked."),
+            conflicts=[b for _s, _e, bs in result.skipped for b in bs],
+            occurrences=result.skipped,
+        )
+    enqueue(
+        topic="series.created",
+        payload={
+            "series": series.pk,
+            "room": room.pk,
+            "bookings": [audit.booking_payload(b) for b in result.created],
+        },
+    )
+    return result

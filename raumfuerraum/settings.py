@@ -1,0 +1,219 @@
+"""Settings, all from the environment (12-factor); see README for every variable.
+
+Operators set these at deploy time; what admins tune at run time (policies, display
+texts) lives in the database instead.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.utils.translation import gettext_lazy as _
+
+from . import __version__, runtime
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def database_from_url(url: str) -> dict:
+    """Django DATABASES entry for a postgresql:// URL, several hosts allowed.
+
+    ``postgresql://user:pw@db1:5432,db2:5432/rfr?target_session_attrs=read-write``
+    becomes HOST "db1,db2" and PORT "5432,5432", which libpq tries in order.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, not {parts.scheme}://")
+    userinfo, _sep, hostinfo = parts.netloc.rpartition("@")
+    user, _sep, password = userinfo.partition(":")
+    hosts, ports = [], []
+    for entry in hostinfo.split(","):
+        if entry.startswith("["):  # [::1]:5432
+            host, _sep, rest = entry[1:].partition("]")
+            port = rest.lstrip(":")
+        else:
+            host, _sep, port = entry.partition(":")
+        hosts.append(unquote(host))
+        ports.append(port)
+    options = dict(parse_qsl(parts.query))
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")) or "rfr",
+        "USER": unquote(user),
+        "PASSWORD": unquote(password),
+        # libpq reads a host given as an option (a socket folder) when the URL has none.
+        "HOST": ",".join(hosts) if any(hosts) else options.pop("host", ""),
+        "PORT": ",".join(ports) if any(ports) else options.pop("port", ""),
+        "OPTIONS": options,
+    }
+
+
+def _secret_key() -> str:
+    if key := os.environ.get("RFR_SECRET_KEY"):
+        return key
+    # Single-machine default: a key generated once and kept beside the data. Several
+    # app servers must share RFR_SECRET_KEY instead.
+    path = runtime.data_dir() / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+VERSION = __version__
+DEBUG = envbool("RFR_DEBUG")
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = envlist("RFR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("RFR_CSRF_TRUSTED_ORIGINS")
+if envbool("RFR_BEHIND_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "raumfuerraum",
+    "bookings",
+    "displays",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "raumfuerraum.middleware.VersionHeaderMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "raumfuerraum.urls"
+WSGI_APPLICATION = "raumfuerraum.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "raumfuerraum" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if os.environ.get("DATABASE_URL"):
+    _database = database_from_url(os.environ["DATABASE_URL"])
+else:
+    _database = runtime.database_settings()
+_database.setdefault("OPTIONS", {}).setdefault("connect_timeout", envint("RFR_DB_CONNECT_TIMEOUT", 5))
+DATABASES = {
+    "default": {
+        **_database,
+        # Keep connections per thread, but check them before use so a database
+        # fail-over costs one reconnect instead of a stream of errors.
+        "CONN_MAX_AGE": envint("RFR_DB_CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": os.environ.get("RFR_TEST_DB_NAME", "test_rfr")},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL") or runtime.redis_url()
+# Celery names a Unix-socket Redis differently from redis-py.
+_broker = "redis+socket://" + REDIS_URL[len("unix://") :] if REDIS_URL.startswith("unix://") else REDIS_URL
+CELERY_BROKER_URL = _broker
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request that queues a task must never hang on a missing Redis: the outbox row
+# is already committed and the periodic sweep delivers it later.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0}
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {
+        "task": "bookings.tasks.sweep_outbox",
+        "schedule": float(envint("RFR_OUTBOX_SWEEP_SECONDS", 30)),
+    },
+}
+CELERY_TIMEZONE = "UTC"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "de"
+LANGUAGES = [("de", _("German")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+# UTC in the database; each site's own zone at the edges.
+TIME_ZONE = os.environ.get("RFR_TIME_ZONE", "Europe/Berlin")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("RFR_STATIC_ROOT") or runtime.data_dir() / "static")
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("RFR_MEDIA_ROOT") or runtime.data_dir() / "media")
+STORAGES = {
+    # Room photos and other media are write-once and named by their sha256.
+    "default": {"BACKEND": "bookings.storage.ContentAddressedStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if envbool("RFR_STATIC_MANIFEST", not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Where outbox messages go; each channel is delivered and retried on its own.
+RFR_OUTBOX_CHANNELS = {
+    "log": "bookings.outbox.log_sink",
+}
+RFR_READ_ONLY = envbool("RFR_READ_ONLY")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("RFR_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
