@@ -22,6 +22,7 @@ demo: $(STAMP)
 
 ## Run every test on the embedded PostgreSQL and Redis.
 test: $(STAMP)
+	bash tests/ensure_system_packages.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -35,8 +36,8 @@ fmt: $(STAMP)
 
 ## Re-extract and compile the German and English translations.
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l de -l en --ignore '.venv/*' --ignore 'var/*'
-	$(PY) manage.py compilemessages --ignore '.venv/*'
+	$(PY) manage.py makemessages -l de --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(PY) manage.py compilemessages -l de --ignore .venv
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)

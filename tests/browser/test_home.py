@@ -1,0 +1,11 @@
+import pytest
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_shows_the_start_page_in_german_and_switches_to_english(gunicorn_server, page):
+    page.goto(f"{gunicorn_server}/")
+    assert page.locator("h1").inner_text() == "Raumbuchung"
+    page.select_option("#language", "en")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Room booking"
