@@ -8,11 +8,12 @@ export PORT
 
 .PHONY: install demo test test-fast lint fmt messages bench clean stop
 
+# flock: two make runs side by side (two demos, a demo and the tests) install once, not
+# into each other.
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	flock .install.lock sh -c 'test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+		$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" && touch $(STAMP)'
+
 
 install: $(STAMP)
 

@@ -19,7 +19,9 @@ import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -146,14 +148,16 @@ def _chown_for_pg(path: Path) -> None:
         shutil.chown(path, PG_SYSTEM_USER, PG_SYSTEM_USER)
 
 
-def _check_traversable(path: Path) -> None:
-    # The unprivileged server user must be able to reach its data dir.
+def _ensure_traversable(path: Path) -> None:
+    """Let the unprivileged server user reach ``path``: add o+x (search, not listing) where missing.
+
+    Only needed when we run as root, e.g. a checkout under /root in CI.
+    """
     for parent in [path, *path.parents]:
-        if parent.exists() and not os.stat(parent).st_mode & 0o001:
-            raise EmbeddedServiceError(
-                f"{parent} is not accessible to the PostgreSQL server user "
-                f"{PG_SYSTEM_USER!r}; choose an RFR_DATA_DIR outside it or chmod o+x it."
-            )
+        mode = os.stat(parent).st_mode
+        if not mode & stat.S_IXOTH:
+            print(f"runtime: chmod o+x {parent} so that {PG_SYSTEM_USER} can reach {path}", file=sys.stderr)
+            os.chmod(parent, stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
 def _run(args: list, **kwargs) -> subprocess.CompletedProcess:
@@ -167,15 +171,27 @@ def pgdata() -> Path:
     return data_dir() / "postgres"
 
 
-def postgres_running() -> bool:
-    if not (pgdata() / "PG_VERSION").exists():
+def _process_alive(pid: int, name: str) -> bool:
+    """Is ``pid`` a live process called ``name`` (a pid file may outlive its process)?"""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
         return False
-    result = subprocess.run(
-        [str(postgres_bin("pg_ctl")), "status", "-D", str(pgdata())],
-        capture_output=True,
-        **_as_pg_user(),
-    )
-    return result.returncode == 0
+    return comm == name
+
+
+def _postmaster_pid() -> int | None:
+    # Read postmaster.pid ourselves rather than ask pg_ctl: it works for root even when
+    # the server user has lost access to the folder (and a stop must never fail then).
+    try:
+        pid = int((pgdata() / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    return pid if _process_alive(pid, "postgres") else None
+
+
+def postgres_running() -> bool:
+    return _postmaster_pid() is not None
 
 
 def _postgres_conf() -> str:
@@ -204,7 +220,8 @@ def ensure_postgres() -> None:
         root, data, sockets = data_dir(), pgdata(), socket_dir()
         pg_user = _as_pg_user()
         if pg_user:
-            _check_traversable(root)
+            _ensure_traversable(root)
+            _ensure_traversable(postgres_bin("postgres").parent.parent)
         (root / "log").mkdir(parents=True, exist_ok=True)
         sockets.mkdir(parents=True, exist_ok=True)
         sockets.chmod(0o777 if pg_user else 0o700)
@@ -254,22 +271,33 @@ def _ensure_database() -> None:
 
 
 def stop_postgres() -> None:
+    """Fast shutdown (SIGINT: roll back open transactions, checkpoint, exit), as pg_ctl does."""
     with _locked("postgres"):
-        if postgres_running():
-            _run(
-                [postgres_bin("pg_ctl"), "stop", "-w", "-t", "60", "-m", "fast", "-D", pgdata()],
-                **_as_pg_user(),
-            )
+        pid = _postmaster_pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGINT)
+        if not _wait_gone(pid, "postgres", 60):
+            # Immediate shutdown: crash-safe, replayed from the WAL at the next start.
+            os.kill(pid, signal.SIGQUIT)
+            _wait_gone(pid, "postgres", 10)
+
+
+def _wait_gone(pid: int, name: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _process_alive(pid, name):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _redis_pid() -> int | None:
-    pidfile = data_dir() / "redis" / "redis.pid"
     try:
-        pid = int(pidfile.read_text().strip())
-        os.kill(pid, 0)
+        pid = int((data_dir() / "redis" / "redis.pid").read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid
+    return pid if _process_alive(pid, "redis-server") else None
 
 
 def redis_running() -> bool:
@@ -320,9 +348,8 @@ def stop_redis() -> None:
         if pid is None:
             return
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while _redis_pid() is not None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        if not _wait_gone(pid, "redis-server", 20):
+            os.kill(pid, signal.SIGKILL)
 
 
 def ensure_services() -> None:
