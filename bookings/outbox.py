@@ -67,7 +67,13 @@ def deliver(message_id: int) -> bool:
     with transaction.atomic():
         message = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, delivered_at__isnull=True, given_up_at__isnull=True)
+            .filter(
+                pk=message_id,
+                delivered_at__isnull=True,
+                given_up_at__isnull=True,
+                # A redelivered kick must not cut a retry's backoff short.
+                available_at__lte=timezone.now(),
+            )
             .first()
         )
         if message is None:
@@ -78,15 +84,20 @@ def deliver(message_id: int) -> bool:
         try:
             if sink_path is None:
                 raise DeliveryError(f"no sink configured for channel {message.channel!r}", permanent=True)
-            import_string(sink_path)(message)
-        except DeliveryError as exc:
-            message.last_error = str(exc)[:2000]
-            if exc.permanent:
+            # A savepoint, so a sink's failed query cannot take this message's record with it.
+            with transaction.atomic():
+                import_string(sink_path)(message)
+        except Exception as exc:  # noqa: BLE001 - see below
+            # An unforeseen error counts as temporary: one broken sink must neither stall
+            # the sweep behind its message nor fail without a trace.
+            error = exc if isinstance(exc, DeliveryError) else DeliveryError(f"{type(exc).__name__}: {exc}")
+            message.last_error = str(error)[:2000]
+            if error.permanent:
                 message.given_up_at = now
-                log.error("outbox #%s given up: %s", message.pk, exc)
+                log.error("outbox #%s given up: %s", message.pk, error)
             else:
                 message.available_at = now + backoff(message.attempts)
-                log.warning("outbox #%s retry at %s: %s", message.pk, message.available_at, exc)
+                log.warning("outbox #%s retry at %s: %s", message.pk, message.available_at, error)
             message.save(update_fields=["attempts", "last_error", "given_up_at", "available_at"])
             return False
         message.delivered_at = now

@@ -32,10 +32,11 @@ def _parse_until(value: str, tz: zoneinfo.ZoneInfo) -> datetime:
         if len(value) == 8:
             return datetime.combine(date(int(value[:4]), int(value[4:6]), int(value[6:])), time.max)
         parsed = datetime.strptime(value.rstrip("Z"), "%Y%m%dT%H%M%S")
-    except ValueError:
+        if value.endswith("Z"):
+            # OverflowError: in years 1 and 9999 the local time can fall off the calendar.
+            parsed = parsed.replace(tzinfo=zoneinfo.ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise _invalid(_("UNTIL must be a date like 20270131 or 20270131T170000Z.")) from None
-    if value.endswith("Z"):
-        parsed = parsed.replace(tzinfo=zoneinfo.ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None)
     return parsed
 
 

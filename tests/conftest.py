@@ -25,7 +25,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config):
+    config.rfr_started = [
+        name
+        for name, embedded, running in (
+            ("postgres", runtime.uses_embedded_postgres(), runtime.postgres_running),
+            ("redis", runtime.uses_embedded_redis(), runtime.redis_running),
+        )
+        if embedded and not running()
+    ]
     runtime.ensure_services()
+
+
+def pytest_unconfigure(config):
+    # Stop what this run started; servers a developer had running stay up.
+    started = getattr(config, "rfr_started", [])
+    if "redis" in started:
+        runtime.stop_redis()
+    if "postgres" in started:
+        runtime.stop_postgres()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
@@ -60,3 +60,23 @@ def booking(room_obj: Room, organizer, start: datetime, minutes: int = 60, **ext
         span=make_span(start, start + timedelta(minutes=minutes)),
         **extra,
     )
+
+
+def days_ahead(days: int = 2, tz=None) -> date:
+    """The local date ``days`` from today; two days ahead stays in the future past midnight."""
+    tz = tz or timezone.get_current_timezone()
+    return (timezone.now().astimezone(tz) + timedelta(days=days)).date()
+
+
+def on(day: date, hour: int, minute: int = 0, tz=None) -> datetime:
+    """Wall-clock time on a day in a zone (default: the server's); 09:00 exists on DST days too."""
+    tz = tz or timezone.get_current_timezone()
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+
+
+def user(username: str | None = None, **extra):
+    """A plain staff member who may book."""
+    from django.contrib.auth.models import User
+
+    name = username or f"user{next(_seq)}"
+    return User.objects.create_user(name, f"{name}@example.com", "pw-" + name, **extra)

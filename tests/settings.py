@@ -8,8 +8,8 @@ os.environ.setdefault("RFR_DATA_DIR", str(Path(__file__).resolve().parent.parent
 os.environ.setdefault("RFR_STATIC_MANIFEST", "0")
 
 from raumfuerraum.settings import *  # noqa: F403
-from raumfuerraum.settings import BASE_DIR
 
 # Hashing passwords at full strength would dominate the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = BASE_DIR / "var" / "test" / "media"
+# The browser tests load our CSS and JS from the apps' static folders, no collectstatic.
+WHITENOISE_USE_FINDERS = True

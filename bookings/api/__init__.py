@@ -53,7 +53,8 @@ def error(detail: str, status: int, **extra) -> JsonResponse:
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc):
     detail, errors = describe_validation_errors(exc.errors)
-    return error(detail, 422, errors=errors)
+    # "field" names the first problem, as for every other 422; "errors" lists them all.
+    return error(detail, 422, field=errors[0]["field"] if errors else None, errors=errors)
 
 
 @api.exception_handler(AuthenticationError)

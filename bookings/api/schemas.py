@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Annotated
 
 from ninja import Schema
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+
+def _iso_text(value):
+    # pydantic would also take a number as Unix time; the API speaks ISO 8601 only.
+    if not isinstance(value, str | datetime):
+        raise PydanticCustomError("datetime_parsing", "ISO 8601 text expected")
+    return value
+
+
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
 class Strict(Schema):
@@ -59,8 +71,8 @@ class ConflictOut(Schema):
 class BookingIn(Strict):
     room: int = Field(ge=1)
     title: str = Field(min_length=1, max_length=200)
-    start: AwareDatetime
-    end: AwareDatetime
+    start: IsoDatetime
+    end: IsoDatetime
     private: bool = False
     attendees: list[str] = Field(default_factory=list, max_length=200)
 
@@ -68,8 +80,8 @@ class BookingIn(Strict):
 class BookingPatch(Strict):
     room: int | None = Field(default=None, ge=1)
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: IsoDatetime | None = None
+    end: IsoDatetime | None = None
     private: bool | None = None
     attendees: list[str] | None = Field(default=None, max_length=200)
 

@@ -40,7 +40,7 @@ def field_name(loc) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ORIGINS:
         origin = parts.pop(0)
-        if origin == "body" and len(parts) > 1:
+        if origin == "body" and parts:
             parts.pop(0)
     return ".".join(parts) or "body"
 

@@ -9,7 +9,7 @@ from ..errors import (
     StaleBooking,
 )
 from .bookings import cancel_booking, create_booking, update_booking
-from .series import create_series
+from .series import cancel_series, create_series
 
 __all__ = [
     "BookingConflict",
@@ -19,6 +19,7 @@ __all__ = [
     "PolicyViolation",
     "StaleBooking",
     "cancel_booking",
+    "cancel_series",
     "create_booking",
     "create_series",
     "update_booking",

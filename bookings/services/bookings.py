@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
@@ -19,6 +19,9 @@ OVERLAP_CONSTRAINT = "booking_no_overlap"
 START_GRACE = timedelta(minutes=5)
 MAX_DURATION = timedelta(days=14)
 MAX_ATTENDEES = 200
+# Python, and so psycopg, stops at year 9999: a later time would be stored but could
+# never be read back, and every list that includes it would fail.
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def make_span(start: datetime, end: datetime) -> DateTimeTZRange:
@@ -30,6 +33,8 @@ def validate_times(start: datetime, end: datetime, *, now: datetime, new: bool =
     for field, value in (("start", start), ("end", end)):
         if timezone.is_naive(value):
             raise InvalidBooking(_("The time needs a time zone offset (ISO 8601)."), field=field)
+        if value > LATEST:
+            raise InvalidBooking(_("The time lies too far in the future."), field=field)
     if end <= start:
         raise InvalidBooking(_("The end must be after the start."), field="end")
     if end - start > MAX_DURATION:
@@ -46,10 +51,21 @@ def validate_times(start: datetime, end: datetime, *, now: datetime, new: bool =
         raise InvalidBooking(_("The start lies in the past."), field="start")
 
 
+def storable(text: str) -> bool:
+    """PostgreSQL text holds neither NUL nor lone surrogates; JSON can carry both."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def clean_title(title: str) -> str:
     title = (title or "").strip()
     if not title:
         raise InvalidBooking(_("Please enter a title."), field="title")
+    if not storable(title):
+        raise InvalidBooking(_("This value is not valid."), field="title")
     if len(title) > 200:
         raise InvalidBooking(_("The title can have at most 200 characters."), field="title")
     return title
@@ -61,6 +77,8 @@ def clean_attendees(attendees: list[str] | None) -> list[str]:
         raise InvalidBooking(_("At most %(n)d attendees.") % {"n": MAX_ATTENDEES}, field="attendees")
     if any(len(a) > 254 for a in cleaned):
         raise InvalidBooking(_("An attendee entry is too long."), field="attendees")
+    if not all(storable(a) for a in cleaned):
+        raise InvalidBooking(_("This value is not valid."), field="attendees")
     return cleaned
 
 

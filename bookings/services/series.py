@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .. import recurrence
-from ..errors import BookingConflict
+from ..errors import BookingConflict, NotAllowed
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
 from . import audit
@@ -31,6 +31,11 @@ class SeriesResult:
     created: list[Booking] = field(default_factory=list)
     # (start, end, [bookings in the way]) for each occurrence left out
     skipped: list[tuple] = field(default_factory=list)
+
+
+def _unique(bookings) -> list[Booking]:
+    """Each booking in the way once, though it may block several occurrences."""
+    return list({b.pk: b for b in bookings}.values())
 
 
 def _busy_by_occurrence(room_id: int, spans: list) -> list[list[Booking]]:
@@ -78,6 +83,8 @@ def create_series(
     starts = recurrence.occurrences(rrule, local_start=local_start, tz=tz)
     spans = [make_span(s, s + duration) for s in starts]
     validate_times(spans[0].lower, spans[0].upper, now=now)
+    # The last one too: a rule can carry a valid start past the latest storable time.
+    validate_times(spans[-1].lower, spans[-1].upper, now=now)
     busy = _busy_by_occurrence(room.pk, spans)
     refused = [(s.lower, s.upper, b) for s, b in zip(spans, busy, strict=True) if b]
     if refused and not skip_conflicts:
@@ -88,7 +95,7 @@ def create_series(
                 len(refused),
             )
             % {"n": len(refused)},
-            conflicts=[b for _s, _e, bs in refused for b in bs],
+            conflicts=_unique(b for _s, _e, bs in refused for b in bs),
             occurrences=refused,
         )
 
@@ -132,7 +139,7 @@ def create_series(
     if not result.created:
         raise BookingConflict(
             _("Every occurrence of the series is already booked."),
-            conflicts=[b for _s, _e, bs in result.skipped for b in bs],
+            conflicts=_unique(b for _s, _e, bs in result.skipped for b in bs),
             occurrences=result.skipped,
         )
     enqueue(
@@ -144,3 +151,46 @@ def create_series(
         },
     )
     return result
+
+
+@transaction.atomic
+def cancel_series(*, series: Series, actor, reason: str = "", now: datetime | None = None) -> list[Booking]:
+    """Cancel every occurrence that has not started yet; raises NotAllowed.
+
+    Occurrences already running or over stay as they are; repeating it changes nothing.
+    """
+    now = now or timezone.now()
+    series = Series.objects.select_for_update().get(pk=series.pk)
+    if not (series.organizer_id == actor.pk or actor.has_perm("bookings.change_booking")):
+        raise NotAllowed(_("Only the organizer can cancel this series."))
+    cancelled = list(
+        Booking.objects.select_for_update()
+        .filter(series=series, status__in=Booking.ACTIVE, span__startswith__gt=now)
+        .order_by("span")
+    )
+    for booking in cancelled:
+        booking.status = Booking.Status.CANCELLED
+        booking.cancelled_at = now
+        booking.version += 1
+        booking.save(update_fields=["status", "cancelled_at", "version", "updated_at"])
+        audit.record(
+            booking,
+            kind=BookingEvent.Kind.CANCELLED,
+            actor=actor,
+            at=now,
+            changes={"reason": reason[:500]} if reason else {},
+            announce=False,
+        )
+    if series.cancelled_at is None:
+        series.cancelled_at = now
+        series.save(update_fields=["cancelled_at"])
+    if cancelled:
+        enqueue(
+            topic="series.cancelled",
+            payload={
+                "series": series.pk,
+                "room": series.room_id,
+                "bookings": [audit.booking_payload(b) for b in cancelled],
+            },
+        )
+    return cancelled

@@ -1,0 +1,234 @@
+"""The admin: facility admins configure places, look into bookings, cancel and revoke."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from bookings import services
+from bookings.models import ApiToken, Booking, BookingEvent, OutboxMessage
+from bookings.services.tokens import issue_token
+from tests import factories
+
+CHANGELISTS = [
+    "site",
+    "building",
+    "floor",
+    "room",
+    "equipment",
+    "booking",
+    "bookingevent",
+    "outboxmessage",
+    "apitoken",
+    "series",
+]
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("sam", "sam@example.com", "sam-pw-123")
+
+
+@pytest.fixture
+def planning(alice, room) -> Booking:
+    """Alice's booking tomorrow, made through the service (so with event and outbox row)."""
+    factories.equipment("projector", "Beamer")
+    room.equipment.set([factories.equipment("projector")])
+    start = factories.tomorrow_at(10)
+    return services.create_booking(
+        room=room, organizer=alice, title="Planung Q3", start=start, end=start + timedelta(hours=1)
+    )
+
+
+def booking_at(room, organizer, hour: int, title: str) -> Booking:
+    start = factories.tomorrow_at(hour)
+    return services.create_booking(
+        room=room, organizer=organizer, title=title, start=start, end=start + timedelta(minutes=30)
+    )
+
+
+def changelist(model: str) -> str:
+    return reverse(f"admin:bookings_{model}_changelist")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["fiona", "superuser"])
+def test_it_shows_every_changelist_to_facility_admins(client, request, persona, planning, token_for):
+    token_for(planning.organizer)
+    services.create_series(
+        room=planning.room,
+        organizer=planning.organizer,
+        title="Jour fixe",
+        start=factories.tomorrow_at(14),
+        end=factories.tomorrow_at(15),
+        rrule="FREQ=DAILY;COUNT=2",
+    )
+    client.force_login(request.getfixturevalue(persona))
+
+    statuses = {model: client.get(changelist(model)).status_code for model in CHANGELISTS}
+
+    assert statuses == dict.fromkeys(CHANGELISTS, 200)
+    bookings_page = client.get(changelist("booking")).content.decode()
+    assert "Planung Q3" in bookings_page
+    assert planning.room.name in bookings_page
+    assert planning.room.name in client.get(changelist("room")).content.decode()
+
+
+@pytest.mark.django_db
+def test_it_shows_the_detail_pages_read_only(client, fiona, planning):
+    event = BookingEvent.objects.get(booking=planning)
+    message = OutboxMessage.objects.filter(payload__id=planning.pk).first()
+    token, _raw = issue_token(user=planning.organizer, name="Kalender-Sync")
+    client.force_login(fiona)
+
+    pages = {
+        "booking": client.get(reverse("admin:bookings_booking_change", args=[planning.pk])),
+        "event": client.get(reverse("admin:bookings_bookingevent_change", args=[event.pk])),
+        "outbox": client.get(reverse("admin:bookings_outboxmessage_change", args=[message.pk])),
+        "token": client.get(reverse("admin:bookings_apitoken_change", args=[token.pk])),
+        "room": client.get(reverse("admin:bookings_room_change", args=[planning.room.pk])),
+    }
+
+    assert {name: page.status_code for name, page in pages.items()} == dict.fromkeys(pages, 200)
+    assert "Planung Q3" in pages["booking"].content.decode()
+    # Neither the booking nor the audit log offers a form field to change them.
+    assert 'name="title"' not in pages["booking"].content.decode()
+    assert 'name="kind"' not in pages["event"].content.decode()
+
+
+@pytest.mark.django_db
+def test_it_ignores_a_posted_change_to_a_booking(client, fiona, planning):
+    client.force_login(fiona)
+
+    client.post(
+        reverse("admin:bookings_booking_change", args=[planning.pk]),
+        {"title": "Gekapert", "status": "cancelled", "bookingevent_set-TOTAL_FORMS": "0"},
+    )
+
+    planning.refresh_from_db()
+    assert (planning.title, planning.status, planning.version) == ("Planung Q3", "confirmed", 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["fiona", "superuser"])
+def test_it_allows_neither_adding_nor_deleting_bookings(client, request, persona, planning):
+    client.force_login(request.getfixturevalue(persona))
+
+    add = client.get(reverse("admin:bookings_booking_add"))
+    delete = client.get(reverse("admin:bookings_booking_delete", args=[planning.pk]))
+    delete_post = client.post(reverse("admin:bookings_booking_delete", args=[planning.pk]), {"post": "yes"})
+    listing = client.get(changelist("booking"))
+    bulk = client.post(
+        changelist("booking"), {"action": "delete_selected", "_selected_action": [planning.pk]}
+    )
+
+    assert (add.status_code, delete.status_code, delete_post.status_code) == (403, 403, 403)
+    actions = [value for value, _label in listing.context["action_form"].fields["action"].choices]
+    assert "delete_selected" not in actions
+    assert "cancel_selected" in actions
+    assert bulk.status_code in (200, 302)
+    assert Booking.objects.filter(pk=planning.pk, status="confirmed").exists()
+
+
+@pytest.mark.django_db
+def test_it_cancels_through_the_service(client, fiona, alice, planning):
+    second = booking_at(planning.room, alice, 13, "Kundentermin")
+    client.force_login(fiona)
+
+    response = client.post(
+        changelist("booking"),
+        {"action": "cancel_selected", "_selected_action": [planning.pk, second.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "2 Buchungen storniert." in [str(m) for m in response.context["messages"]]
+    for booking in (planning, second):
+        booking.refresh_from_db()
+        assert booking.status == "cancelled"
+        assert booking.cancelled_at is not None
+        assert booking.version == 2
+        event = BookingEvent.objects.get(booking=booking, kind="cancelled")
+        assert event.actor == fiona
+        assert OutboxMessage.objects.filter(topic="booking.cancelled", payload__id=booking.pk).exists()
+
+
+@pytest.mark.django_db
+def test_it_reports_bookings_the_cancel_action_could_not_cancel(client, fiona, alice, bob, room):
+    ended = factories.booking(room, bob, factories.tomorrow_at(8) - timedelta(days=3), title="Vorbei")
+    running = booking_at(room, alice, 12, "Läuft")
+    client.force_login(fiona)
+
+    response = client.post(
+        changelist("booking"),
+        {"action": "cancel_selected", "_selected_action": [ended.pk, running.pk]},
+        follow=True,
+        headers={"Accept-Language": "en"},
+    )
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert "1 bookings cancelled." in messages
+    assert any(m.startswith("Vorbei") and "ended" in m for m in messages), messages
+    ended.refresh_from_db()
+    running.refresh_from_db()
+    assert (ended.status, running.status) == ("confirmed", "cancelled")
+    assert not BookingEvent.objects.filter(booking=ended).exists()
+
+
+@pytest.mark.django_db
+def test_it_revokes_a_token_so_the_api_refuses_it(client, fiona, alice, token_for):
+    headers = token_for(alice)
+    assert client.get("/api/v1/bookings", headers=headers).status_code == 200
+    token = ApiToken.objects.get(user=alice)
+    client.force_login(fiona)
+
+    response = client.post(
+        changelist("apitoken"), {"action": "revoke_selected", "_selected_action": [token.pk]}, follow=True
+    )
+    client.logout()
+
+    assert "Tokens widerrufen." in [str(m) for m in response.context["messages"]]
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    refused = client.get("/api/v1/bookings", headers=headers)
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db
+def test_it_allows_neither_adding_nor_deleting_tokens_in_the_admin(client, fiona, alice, token_for):
+    token_for(alice)
+    token = ApiToken.objects.get(user=alice)
+    client.force_login(fiona)
+
+    assert client.get(reverse("admin:bookings_apitoken_add")).status_code == 403
+    assert client.get(reverse("admin:bookings_apitoken_delete", args=[token.pk])).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/admin/", "/admin/bookings/booking/", "/admin/bookings/apitoken/"])
+def test_it_sends_bob_to_the_admin_login(client, bob, planning, path):
+    client.force_login(bob)
+
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert "next=" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_it_does_not_let_bob_cancel_through_the_admin(client, bob, planning):
+    client.force_login(bob)
+
+    response = client.post(
+        changelist("booking"), {"action": "cancel_selected", "_selected_action": [planning.pk]}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    planning.refresh_from_db()
+    assert planning.status == "confirmed"
