@@ -9,10 +9,11 @@ export PORT
 .PHONY: install demo test test-fast lint fmt messages bench clean stop
 
 # flock: two make runs side by side (two demos, a demo and the tests) install once, not
-# into each other.
+# into each other. compat mode puts the checkout on sys.path with a plain .pth, so a
+# copy of the tree (a release being upgraded to) imports its own code, not ours.
 $(STAMP): pyproject.toml
 	flock .install.lock sh -c 'test -x $(PY) || $(PYTHON) -m venv $(VENV); \
-		$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" && touch $(STAMP)'
+		$(PY) -m pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e ".[dev]" && touch $(STAMP)'
 
 
 install: $(STAMP)
