@@ -11,6 +11,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GistIndex
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -209,6 +210,14 @@ class Booking(models.Model):
         ]
         indexes = [
             models.Index(fields=["organizer", "status"], name="booking_organizer_status"),
+            # Span searches across rooms (day plan, free-room search): the constraint's
+            # index leads with the room, so those scan most of it (docs/performance.md).
+            GistIndex(
+                fields=["span"],
+                include=["room"],
+                name="booking_active_span",
+                condition=Q(status__in=["pending", "confirmed"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -170,6 +170,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.sweep_outbox",
         "schedule": float(envint("RFR_OUTBOX_SWEEP_SECONDS", 30)),
     },
+    "flush-display-last-seen": {"task": "displays.tasks.flush_last_seen", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -207,7 +208,16 @@ STORAGES = {
 # Where outbox messages go; each channel is delivered and retried on its own.
 RFR_OUTBOX_CHANNELS = {
     "log": "bookings.outbox.log_sink",
+    # Door displays: bump the room's status version in Redis; push to displays that take it.
+    "displays": "displays.sinks.bump_room_version",
+    "display_push": "displays.sinks.push_room_status",
 }
+# Door displays: their URLs start with RFR_PUBLIC_URL; one that has not polled for
+# RFR_DISPLAY_OFFLINE_MINUTES counts as offline; door actions are limited per display.
+RFR_PUBLIC_URL = os.environ.get("RFR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+RFR_DISPLAY_POLL_SECONDS = envint("RFR_DISPLAY_POLL_SECONDS", 15)
+RFR_DISPLAY_OFFLINE_MINUTES = envint("RFR_DISPLAY_OFFLINE_MINUTES", 5)
+RFR_DISPLAY_ACTIONS_PER_MINUTE = envint("RFR_DISPLAY_ACTIONS_PER_MINUTE", 6)
 RFR_READ_ONLY = envbool("RFR_READ_ONLY")
 
 LOGGING = {

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("displays.urls")),
     path("", include("bookings.urls")),
     # Media is write-once and content-addressed; a reverse proxy may serve it instead.
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
