@@ -1,8 +1,598 @@
-"""Server-rendered pages for staff."""
+"""Server-rendered pages for staff: find and book a room, the day plan, my bookings, rooms.
 
-from django.shortcuts import render
+Views are thin: forms parse, ``queries_ui`` reads, ``services`` write. Every write is
+a plain form post (JavaScript only adds comfort) and carries an idempotency key, so a
+double click or a resubmitted form books once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, InternalError, OperationalError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import queries_ui, services
+from .errors import BookingConflict, BookingError, InvalidBooking
+from .forms import BookingForm, ChangeBookingForm, FinderForm, new_key
+from .models import Booking, Room, Series
+from .selectors import visible_title
+from .services.bookings import can_manage
+from .services.idempotency import KeyReused, request_hash, run_once
+from .templatetags.rfr import mediumdate
+
+log = logging.getLogger("rfr.ui")
+
+SESSION_PLACE = "rfr_place"
+SESSION_BUILDING = "rfr_building"
+# A default slot starting this late in the evening moves to the next morning.
+LATEST_DEFAULT_HOUR = 21
 
 
+def db_unavailable(request, exc: Exception, template: str, context: dict):
+    """A write the database could not take: unreachable, or a read-only standby. Nothing was written."""
+    from raumfuerraum import read_only
+
+    if read_only.is_read_only_error(exc):
+        read_only.remember_read_only()
+        messages.error(request, read_only.message())
+    else:
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+        messages.error(request, _("The database is not reachable right now; please try again shortly."))
+    return render(request, template, context, status=503)
+
+
+def next_half_hour(now: datetime, tz) -> datetime:
+    """The next half hour for a one-hour default; late in the evening, tomorrow at nine."""
+    local = now.astimezone(tz).replace(second=0, microsecond=0)
+    start = local + timedelta(minutes=30 - local.minute % 30)
+    if start.hour >= LATEST_DEFAULT_HOUR or (start + timedelta(hours=1)).date() != start.date():
+        start = datetime.combine(local.date() + timedelta(days=1), time(9), tzinfo=tz)
+    return start
+
+
+@dataclass
+class Offer:
+    """A room at a time, bookable with one click; the key makes that click count once."""
+
+    room: Room
+    start: datetime
+    end: datetime
+    kind: str = ""
+
+    def __post_init__(self):
+        self.tz = self.room.floor.building.site.tz
+        self.key = new_key()
+        local_start, local_end = self.start.astimezone(self.tz), self.end.astimezone(self.tz)
+        self.date_value = local_start.date().isoformat()
+        self.start_value = f"{local_start:%H:%M}"
+        self.end_value = f"{local_end:%H:%M}"
+
+
+def offers(slots) -> list[Offer]:
+    return [Offer(s.room, s.start, s.end, s.kind) for s in slots]
+
+
+# --- find a room ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
 def home(request):
-    """Start page: where to go from here (the booking UI grows here)."""
-    return render(request, "bookings/home.html")
+    """The room finder: free rooms for a time, smallest fitting first, booked in one click."""
+    now = timezone.now()
+    buildings = queries_ui.buildings()
+    data = request.GET.copy()
+    if not data:
+        data = finder_defaults(request, buildings, now)
+    form = FinderForm(
+        data, buildings=buildings, equipment=queries_ui.equipment(), language=get_language(), now=now
+    )
+    context = {"form": form, "nav": "find", "has_rooms": bool(buildings)}
+    if buildings and form.is_valid():
+        cd = form.cleaned_data
+        site, building = cd["site"], cd["building"]
+        filters = {"people": cd["people"], "codes": cd["equipment"]}
+        found, more = queries_ui.free_rooms(
+            start=cd["start_at"],
+            end=cd["end_at"],
+            site_id=site.pk,
+            building_id=building.pk if building else None,
+            **filters,
+        )
+        context.update(
+            searched=True,
+            site=site,
+            building=building,
+            tz=site.tz,
+            start=cd["start_at"],
+            end=cd["end_at"],
+            results=[Offer(r, cd["start_at"], cd["end_at"]) for r in found],
+            more=more,
+            title=cd["title"] or _("Meeting"),
+            people=cd["people"] or "",
+        )
+        if not found:
+            alt = queries_ui.alternatives(
+                site_id=site.pk,
+                start=cd["start_at"],
+                end=cd["end_at"],
+                now=now,
+                building_id=building.pk if building else None,
+                **filters,
+            )
+            context["alternatives"] = {
+                "shifted": offers(alt.shifted),
+                "shorter": offers(alt.shorter),
+                "elsewhere": offers(alt.elsewhere),
+            }
+        place = data.get("place", "")
+        if place and request.session.get(SESSION_PLACE) != place:
+            request.session[SESSION_PLACE] = place
+    return render(request, "bookings/home.html", context)
+
+
+def finder_defaults(request, buildings, now: datetime) -> dict:
+    """The next half hour for an hour, at the place searched last."""
+    remembered = request.session.get(SESSION_PLACE, "")
+    place, tz = "", buildings[0].site.tz if buildings else timezone.get_current_timezone()
+    for b in buildings:
+        if remembered in (f"site-{b.site_id}", f"building-{b.pk}"):  # not if deleted meanwhile
+            place, tz = remembered, b.site.tz
+            break
+    start = next_half_hour(now, tz)
+    end = start + timedelta(hours=1)
+    return {
+        "place": place,
+        "date": start.date().isoformat(),
+        "start": f"{start:%H:%M}",
+        "end": f"{end:%H:%M}",
+    }
+
+
+# --- book -------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def book(request):
+    """The booking dialog; its post (and a finder's one-click post) books through the services."""
+    now = timezone.now()
+    rooms = queries_ui.bookable_rooms()
+    if request.method == "GET":
+        form = BookingForm(initial=dialog_initial(request.GET, rooms, now), rooms=rooms, now=now)
+        return dialog(request, form)
+    form = BookingForm(request.POST, rooms=rooms, now=now)
+    if not form.is_valid():
+        return dialog(request, form, status=422)
+    cd = form.cleaned_data
+    if request.POST.get("action") == "preview":
+        try:
+            preview = queries_ui.series_preview(
+                room=cd["room"],
+                start=cd["start_at"],
+                end=cd["end_at"],
+                rrule=cd["rrule"],
+                viewer=request.user,
+            )
+        except InvalidBooking as exc:
+            form.add_error(None, exc.message)
+            return dialog(request, form, status=422)
+        return dialog(request, form, preview=preview, taken=sum(1 for o in preview if o.conflicts))
+    try:
+        outcome = book_once(request, cd)
+    except KeyReused:
+        messages.warning(
+            request, _("This form was already sent with other values; please check and send again.")
+        )
+        return dialog(request, fresh_copy(form, rooms, now), status=409)
+    except BookingConflict as exc:
+        return conflict(request, form, exc, now)
+    except InvalidBooking as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return dialog(request, form, status=422)
+    except BookingError as exc:  # NotAllowed, PolicyViolation
+        form.add_error(None, exc.message)
+        return dialog(request, form, status=403)
+    except (OperationalError, InterfaceError, InternalError) as exc:
+        return db_unavailable(request, exc, "bookings/book.html", dialog_context(request, form))
+    return after_booking(request, outcome.body, replayed=outcome.replayed)
+
+
+def dialog_initial(query, rooms, now: datetime) -> dict:
+    """Prefill from a link (the day plan, a room page): room, date, start, end."""
+    by_pk = {str(r.pk): r for r in rooms}
+    room = by_pk.get(query.get("room", ""))
+    tz = room.floor.building.site.tz if room else timezone.get_current_timezone()
+    start = next_half_hour(now, tz)
+    initial = {
+        "key": new_key(),
+        "room": room.pk if room else "",
+        "date": start.date(),
+        "start": start.time(),
+        "end": (start + timedelta(hours=1)).time(),
+        "freq": "none",
+        "ends": "count",
+        "count": 10,
+        "interval": 1,
+        "monthly": "date",
+    }
+    for name in ("date", "start", "end", "title"):
+        if query.get(name):
+            initial[name] = query[name][:200]
+    return initial
+
+
+def fresh_copy(form: BookingForm, rooms, now: datetime) -> BookingForm:
+    """The same input under a new idempotency key (the old one answered another request)."""
+    data = form.data.copy()
+    data["key"] = new_key()
+    fresh = BookingForm(data, rooms=rooms, now=now)
+    fresh.is_valid()
+    return fresh
+
+
+def dialog_context(request, form: BookingForm, **extra) -> dict:
+    """The dialog's page; the chosen room (if any) names the zone its times are in."""
+    if form.is_bound:
+        room = getattr(form, "cleaned_data", {}).get("room")
+    else:
+        room = form.rooms.get(form.initial.get("room"))
+    tz = room.floor.building.site.tz if room else None
+    return {"form": form, "nav": "book", "room": room, "tz": tz, **extra}
+
+
+def dialog(request, form: BookingForm, status: int = 200, **extra):
+    return render(request, "bookings/book.html", dialog_context(request, form, **extra), status=status)
+
+
+def fingerprint(cd: dict) -> str:
+    payload = {
+        "room": cd["room"].pk,
+        "title": cd["title"],
+        "start": cd["start_at"].isoformat(),
+        "end": cd["end_at"].isoformat(),
+        "attendees": cd["attendees"],
+        "private": cd["private"],
+        "rrule": cd.get("rrule"),
+        "skip": cd.get("skip_conflicts", False),
+    }
+    return request_hash("POST", reverse("bookings:book"), payload)
+
+
+def book_once(request, cd: dict):
+    """Book or create the series once per rendered form (its key)."""
+    user = request.user
+
+    def action():
+        common = {
+            "room": cd["room"],
+            "organizer": user,
+            "title": cd["title"],
+            "start": cd["start_at"],
+            "end": cd["end_at"],
+            "private": cd["private"],
+            "attendees": cd["attendees"],
+            "source": Booking.Source.WEB,
+        }
+        if cd.get("rrule"):
+            result = services.create_series(rrule=cd["rrule"], skip_conflicts=cd["skip_conflicts"], **common)
+            return 201, {
+                "series": result.series.pk,
+                "booking": result.created[0].pk,
+                "created": len(result.created),
+                "skipped": len(result.skipped),
+            }
+        return 201, {"booking": services.create_booking(**common).pk}
+
+    return run_once(user=user, key=cd["key"], fingerprint=fingerprint(cd), action=action)
+
+
+def after_booking(request, body: dict, *, replayed: bool):
+    booking = Booking.objects.select_related("room__floor__building__site").filter(pk=body["booking"]).first()
+    if booking is None:  # cancelled and gone is impossible (rows stay); be safe anyway
+        return redirect("bookings:mine")
+    tz = booking.room.floor.building.site.tz
+    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    values = {
+        "title": booking.title,
+        "room": booking.room.name,
+        "day": mediumdate(start),
+        "start": f"{start:%H:%M}",
+        "end": f"{end:%H:%M}",
+    }
+    if "series" in body:
+        text = ngettext(
+            "Series “%(title)s” booked in %(room)s: %(n)d date from %(day)s, %(start)s–%(end)s.",
+            "Series “%(title)s” booked in %(room)s: %(n)d dates from %(day)s, %(start)s–%(end)s.",
+            body["created"],
+        ) % {**values, "n": body["created"]}
+        if body["skipped"]:
+            text += " " + ngettext(
+                "%(n)d taken date was left out.", "%(n)d taken dates were left out.", body["skipped"]
+            ) % {"n": body["skipped"]}
+    else:
+        text = _("“%(title)s” booked: %(room)s, %(day)s, %(start)s–%(end)s.") % values
+    if replayed:
+        text += " " + _("(This form had already been sent; nothing was booked twice.)")
+    messages.success(request, text)
+    return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
+
+
+def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
+    """Say what is in the way, in words, and offer other times and rooms (one click each)."""
+    cd = form.cleaned_data
+    room = cd["room"]
+    blockers = [
+        {
+            "title": visible_title(
+                b.title, private=b.private, organizer_id=b.organizer_id, viewer=request.user
+            ),
+            "start": b.start,
+            "end": b.end,
+        }
+        for b in exc.conflicts
+    ]
+    context = {"conflict": exc.message, "blockers": blockers, "occurrences": exc.occurrences}
+    if not cd.get("rrule"):
+        people = cd.get("people") or (len(cd["attendees"]) + 1 if cd["attendees"] else None)
+        alt = queries_ui.alternatives(
+            site_id=room.floor.building.site_id,
+            start=cd["start_at"],
+            end=cd["end_at"],
+            now=now,
+            room=room,
+            people=people,
+        )
+        context["alternatives"] = {
+            "shifted": offers(alt.shifted),
+            "shorter": offers(alt.shorter),
+            "elsewhere": offers(alt.elsewhere),
+        }
+    # A new key: the refused request left the old one unused, but the offers are new forms.
+    data = form.data.copy()
+    data["key"] = new_key()
+    retry = BookingForm(data, rooms=list(form.rooms.values()), now=now)
+    retry.is_valid()
+    return dialog(request, retry, status=409, **context)
+
+
+# --- my bookings --------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def mine(request):
+    """Upcoming and past bookings of the signed-in user."""
+    now = timezone.now()
+    upcoming, past = queries_ui.my_bookings(user=request.user, now=now)
+    return render(
+        request,
+        "bookings/mine.html",
+        {"nav": "mine", "upcoming": upcoming, "past": past, "now": now},
+    )
+
+
+def managed_booking(request, pk: int) -> Booking:
+    booking = get_object_or_404(
+        Booking.objects.select_related("room__floor__building__site", "organizer", "series"), pk=pk
+    )
+    if not can_manage(request.user, booking):
+        raise PermissionDenied(_("Only the organizer can change this booking."))
+    return booking
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def change(request, pk: int):
+    """Move, resize or rename one booking (services.update_booking)."""
+    now = timezone.now()
+    booking = managed_booking(request, pk)
+    tz = booking.room.floor.building.site.tz
+    rooms = queries_ui.bookable_rooms(site_id=booking.room.floor.building.site_id)
+    if booking.room not in rooms:
+        rooms.insert(0, booking.room)
+    context = {"nav": "mine", "booking": booking, "tz": tz}
+    if not booking.is_active or booking.end <= now:
+        messages.error(request, _("A cancelled or finished booking cannot be changed."))
+        return redirect("bookings:mine")
+    if request.method == "GET":
+        start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+        initial = {
+            "title": booking.title,
+            "room": booking.room_id,
+            "date": start.date(),
+            "start": start.time(),
+            "end": end.time(),
+            "attendees": "\n".join(booking.attendees),
+            "private": booking.private,
+            "version": booking.version,
+        }
+        form = ChangeBookingForm(initial=initial, rooms=rooms, now=now)
+        return render(request, "bookings/change.html", {**context, "form": form})
+    form = ChangeBookingForm(request.POST, rooms=rooms, now=now)
+    status = 422
+    if form.is_valid():
+        cd = form.cleaned_data
+        try:
+            services.update_booking(
+                booking=booking,
+                actor=request.user,
+                title=cd["title"],
+                start=cd["start_at"],
+                end=cd["end_at"],
+                room=cd["room"],
+                private=cd["private"],
+                attendees=cd["attendees"],
+                expected_version=cd["version"],
+                now=now,
+            )
+        except BookingConflict as exc:
+            form.add_error(None, exc.message)
+            context["blockers"] = [
+                {
+                    "title": visible_title(
+                        b.title, private=b.private, organizer_id=b.organizer_id, viewer=request.user
+                    ),
+                    "start": b.start,
+                    "end": b.end,
+                }
+                for b in exc.conflicts
+            ]
+            status = 409
+        except InvalidBooking as exc:  # also StaleBooking
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except BookingError as exc:
+            form.add_error(None, exc.message)
+            status = 403
+        except (OperationalError, InterfaceError, InternalError) as exc:
+            return db_unavailable(request, exc, "bookings/change.html", {**context, "form": form})
+        else:
+            messages.success(request, _("The booking “%(title)s” was changed.") % {"title": cd["title"]})
+            return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
+    return render(request, "bookings/change.html", {**context, "form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request, pk: int):
+    """Ask, then cancel one booking (services.cancel_booking); repeating it is harmless."""
+    booking = managed_booking(request, pk)
+    tz = booking.room.floor.building.site.tz
+    if request.method == "POST":
+        try:
+            services.cancel_booking(booking=booking, actor=request.user)
+        except BookingError as exc:
+            messages.error(request, exc.message)
+        except (OperationalError, InterfaceError, InternalError) as exc:
+            return db_unavailable(request, exc, "bookings/cancel.html", {"booking": booking, "tz": tz})
+        else:
+            start = booking.start.astimezone(tz)
+            messages.success(
+                request,
+                _("“%(title)s” on %(day)s at %(start)s was cancelled.")
+                % {"title": booking.title, "day": mediumdate(start), "start": f"{start:%H:%M}"},
+            )
+        return redirect("bookings:mine")
+    return render(request, "bookings/cancel.html", {"nav": "mine", "booking": booking, "tz": tz})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel_series(request, pk: int):
+    """Ask, then cancel every occurrence of a series that has not started yet."""
+    now = timezone.now()
+    series = get_object_or_404(Series.objects.select_related("room__floor__building__site"), pk=pk)
+    if not (series.organizer_id == request.user.pk or request.user.has_perm("bookings.change_booking")):
+        raise PermissionDenied(_("Only the organizer can cancel this series."))
+    tz = series.room.floor.building.site.tz
+    if request.method == "POST":
+        try:
+            cancelled = services.cancel_series(series=series, actor=request.user, now=now)
+        except BookingError as exc:
+            messages.error(request, exc.message)
+        except (OperationalError, InterfaceError, InternalError) as exc:
+            return db_unavailable(request, exc, "bookings/cancel_series.html", {"series": series, "tz": tz})
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Series “%(title)s”: %(n)d date was cancelled.",
+                    "Series “%(title)s”: %(n)d dates were cancelled.",
+                    len(cancelled),
+                )
+                % {"title": series.title, "n": len(cancelled)},
+            )
+        return redirect("bookings:mine")
+    upcoming = queries_ui.future_occurrences(series_id=series.pk, now=now)
+    return render(
+        request,
+        "bookings/cancel_series.html",
+        {"nav": "mine", "series": series, "tz": tz, "upcoming": upcoming},
+    )
+
+
+# --- day plan and room page ---------------------------------------------------------------
+
+
+def parse_day(value: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+@login_required
+@require_GET
+def timeline(request):
+    """A building's rooms over one local day; free stretches link to the booking dialog."""
+    now = timezone.now()
+    buildings = queries_ui.buildings()
+    context = {"nav": "plan", "buildings": buildings}
+    if not buildings:
+        return render(request, "bookings/timeline.html", context)
+    by_pk = {str(b.pk): b for b in buildings}
+    chosen = request.GET.get("building") or request.session.get(SESSION_BUILDING) or ""
+    building = by_pk.get(str(chosen), buildings[0])
+    if request.GET.get("building") and request.GET["building"] not in by_pk:
+        raise Http404(_("There is no such building."))
+    if request.session.get(SESSION_BUILDING) != str(building.pk):
+        request.session[SESSION_BUILDING] = str(building.pk)
+    tz = building.site.tz
+    today = now.astimezone(tz).date()
+    day = parse_day(request.GET.get("date"), today)
+    plan = queries_ui.building_day(building=building, day=day, viewer=request.user, now=now)
+    context.update(
+        building=building,
+        tz=tz,
+        day=day,
+        today=today,
+        plan=plan,
+        previous=day - timedelta(days=1),
+        next=day + timedelta(days=1),
+    )
+    return render(request, "bookings/timeline.html", context)
+
+
+@login_required
+@require_GET
+def room(request, pk: int):
+    """A room: photo, capacity, equipment, where it is, and its week."""
+    now = timezone.now()
+    room = queries_ui.room_with_place(pk)
+    if room is None:
+        raise Http404(_("There is no such room."))
+    tz = room.floor.building.site.tz
+    day = parse_day(request.GET.get("week"), now.astimezone(tz).date())
+    monday = day - timedelta(days=day.weekday())
+    week = queries_ui.room_week(room=room, monday=monday, viewer=request.user, now=now)
+    language = get_language()
+    return render(
+        request,
+        "bookings/room.html",
+        {
+            "nav": "plan",
+            "room": room,
+            "tz": tz,
+            "week": week,
+            "axis": week[0].axis,
+            "monday": monday,
+            "sunday": monday + timedelta(days=6),
+            "previous": monday - timedelta(days=7),
+            "next": monday + timedelta(days=7),
+            "equipment": [e.localized_name(language) for e in room.equipment.all()],
+            "book_url": reverse("bookings:book") + "?" + urlencode({"room": room.pk}),
+        },
+    )

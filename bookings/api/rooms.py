@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Query
@@ -15,7 +15,7 @@ from ..errors import InvalidBooking
 from ..models import Room
 from . import api
 from .schemas import AvailabilityOut, BookingOut, Error, RoomOut
-from .serialize import booking_dict, room_dict
+from .serialize import booking_dict, day_plan_dict, room_json, rooms_json
 
 MAX_RANGE = timedelta(days=93)
 
@@ -48,17 +48,18 @@ def list_rooms(
         raise InvalidBooking(_("free_from and free_to go together."), field=missing)
     if free_from is not None:
         _check_range(free_from, free_to, start_name="free_from", end_name="free_to")
-        qs = selectors.free_rooms(start=free_from, end=free_to, **filters)
-    else:
-        qs = selectors.rooms(**filters)
-    rooms = qs.prefetch_related("equipment")
-    return JsonResponse([room_dict(r) for r in rooms], safe=False)
+        filters["free"] = (free_from, free_to)
+    catalogue, rows = selectors.room_rows(**filters)
+    return HttpResponse(rooms_json(catalogue, rows), content_type="application/json")
 
 
 @api.get("/rooms/{room_id}", response={200: RoomOut, 404: Error}, tags=["rooms"])
 def get_room(request, room_id: int):
-    room = get_object_or_404(selectors.rooms().prefetch_related("equipment"), pk=room_id)
-    return JsonResponse(room_dict(room))
+    catalogue = selectors.catalogue()
+    row = catalogue.by_id.get(room_id)
+    if row is None:
+        raise Http404
+    return HttpResponse(room_json(catalogue, row), content_type="application/json")
 
 
 @api.get(
@@ -77,31 +78,5 @@ def room_bookings(
 @api.get("/availability", response={200: AvailabilityOut, 422: Error}, tags=["rooms"])
 def availability(request, date: date, building: int | None = None, site: int | None = None):
     """Every room (of a building or site, or all) with its busy intervals that day."""
-    viewer = request.auth
-    rooms = []
-    for plan in selectors.day_plan(day=date, building=building, site=site):
-        busy = []
-        for b in plan.bookings:
-            title = selectors.visible_title(
-                b["title"], private=b["private"], organizer_id=b["organizer_id"], viewer=viewer
-            )
-            busy.append(
-                {
-                    "id": b["id"],
-                    "start": b["span"].lower.isoformat(),
-                    "end": b["span"].upper.isoformat(),
-                    "status": b["status"],
-                    "title": title,
-                }
-            )
-        room = plan.room
-        rooms.append(
-            {
-                "id": room.pk,
-                "name": room.name,
-                "capacity": room.capacity,
-                "building": room.floor.building_id,
-                "busy": busy,
-            }
-        )
-    return JsonResponse({"date": date.isoformat(), "rooms": rooms})
+    plans = selectors.day_plan_rows(day=date, building=building, site=site)
+    return JsonResponse(day_plan_dict(date, plans, request.auth))

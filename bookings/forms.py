@@ -1,0 +1,299 @@
+"""Forms of the staff pages: they parse and check what was typed; the services write.
+
+Times are typed as wall-clock times of the room's site and become aware datetimes
+here, so a view never handles a naive time.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .models import Building, Room
+from .recurrence import MAX_OCCURRENCES
+from .services.bookings import START_GRACE
+
+WEEKDAYS = [
+    ("MO", _("Monday")),
+    ("TU", _("Tuesday")),
+    ("WE", _("Wednesday")),
+    ("TH", _("Thursday")),
+    ("FR", _("Friday")),
+    ("SA", _("Saturday")),
+    ("SU", _("Sunday")),
+]
+FREQUENCIES = [
+    ("none", _("Does not repeat")),
+    ("daily", _("Daily")),
+    ("weekly", _("Weekly")),
+    ("monthly", _("Monthly")),
+]
+MAX_PEOPLE = 1000
+
+
+def new_key() -> str:
+    """An idempotency key for one rendered form: its double submission books once."""
+    return uuid.uuid4().hex
+
+
+def date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def time_input() -> forms.TimeInput:
+    return forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
+
+
+def combine(day: date, start: time, end: time, tz) -> tuple[datetime, datetime]:
+    """Aware start and end on a local day; an end of 00:00 means midnight after the day."""
+    end_day = day + timedelta(days=1) if end == time(0) and start != time(0) else day
+    return datetime.combine(day, start, tzinfo=tz), datetime.combine(end_day, end, tzinfo=tz)
+
+
+def split_attendees(text: str) -> list[str]:
+    return [a.strip() for a in re.split(r"[\n,;]+", text or "") if a.strip()]
+
+
+class RangeMixin:
+    """Checks the typed day and times; ``clean_range`` sets ``start`` and ``end``."""
+
+    def clean_range(self, tz, now: datetime, *, clamp_start: bool = False) -> None:
+        cd = self.cleaned_data
+        if cd.get("date") is None or cd.get("start") is None or cd.get("end") is None:
+            return
+        start, end = combine(cd["date"], cd["start"], cd["end"], tz)
+        if end <= start:
+            self.add_error("end", gettext("The end must be after the start."))
+            return
+        if end <= now:
+            self.add_error("date", gettext("This time has already passed."))
+            return
+        if start < now - START_GRACE:
+            if not clamp_start:
+                self.add_error("start", gettext("The start lies in the past."))
+                return
+            start = now.replace(second=0, microsecond=0)
+        cd["start_at"], cd["end_at"] = start, end
+
+
+class FinderForm(RangeMixin, forms.Form):
+    """Where, when, how many and with what: a GET form, so results can be bookmarked."""
+
+    place = forms.ChoiceField(label=_("Site or building"), required=False)
+    date = forms.DateField(label=_("Date"), required=False, widget=date_input())
+    start = forms.TimeField(label=_("From"), required=False, widget=time_input())
+    end = forms.TimeField(label=_("To"), required=False, widget=time_input())
+    now = forms.TypedChoiceField(
+        choices=[("30", "30"), ("60", "60")], coerce=int, required=False, empty_value=None
+    )
+    people = forms.IntegerField(
+        label=_("People"), min_value=1, max_value=MAX_PEOPLE, required=False, widget=forms.NumberInput()
+    )
+    equipment = forms.MultipleChoiceField(
+        label=_("Equipment"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=200,
+        required=False,
+        help_text=_("For booking with one click; without one the booking is called “Meeting”."),
+    )
+
+    def __init__(self, data, *, buildings: list[Building], equipment: list, language: str, now: datetime):
+        super().__init__(data)
+        self.now = now
+        self.buildings = {b.pk: b for b in buildings}
+        self.sites = {b.site_id: b.site for b in buildings}
+        choices = []
+        for site in self.sites.values():
+            group = [(f"site-{site.pk}", gettext("All buildings in %(site)s") % {"site": site.name})]
+            group += [(f"building-{b.pk}", b.name) for b in buildings if b.site_id == site.pk]
+            choices.append((site.name, group))
+        self.fields["place"].choices = choices
+        self.fields["equipment"].choices = [(e.code, e.localized_name(language)) for e in equipment]
+        for name in ("place", "date", "start", "end"):
+            # Optional only because a default applies or "now for 30 minutes" ignores them.
+            self.fields[name].hide_optional = True
+
+    def clean_place(self):
+        value = self.cleaned_data.get("place") or ""
+        kind, _sep, pk = value.partition("-")
+        if kind == "building" and pk.isdigit() and int(pk) in self.buildings:
+            building = self.buildings[int(pk)]
+            return building.site, building
+        if kind == "site" and pk.isdigit() and int(pk) in self.sites:
+            return self.sites[int(pk)], None
+        if not self.sites:
+            raise forms.ValidationError(gettext("There are no rooms yet."))
+        return next(iter(self.sites.values())), None
+
+    def clean(self):
+        cd = super().clean()
+        if "place" not in cd:
+            return cd
+        site, building = cd["place"]
+        cd["site"], cd["building"] = site, building
+        if cd.get("now"):
+            start = self.now.astimezone(site.tz).replace(second=0, microsecond=0)
+            cd["start_at"], cd["end_at"] = start, start + timedelta(minutes=cd["now"])
+            return cd
+        for name in ("date", "start", "end"):
+            if cd.get(name) is None and name not in self.errors:
+                self.add_error(name, gettext("Please fill in the day and the times."))
+        self.clean_range(site.tz, self.now, clamp_start=True)
+        return cd
+
+
+class BookingFields(RangeMixin, forms.Form):
+    """Room, title, times, attendees, private: shared by booking and changing."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    room = forms.TypedChoiceField(label=_("Room"), coerce=int, empty_value=None)
+    date = forms.DateField(label=_("Date"), widget=date_input())
+    start = forms.TimeField(label=_("Start"), widget=time_input())
+    end = forms.TimeField(label=_("End"), widget=time_input())
+    attendees = forms.CharField(
+        label=_("Attendees"),
+        required=False,
+        max_length=20_000,
+        help_text=_("One per line or separated by commas: names or e-mail addresses."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    private = forms.BooleanField(
+        label=_("Private"), required=False, help_text=_("Others see only “Busy”, not the title.")
+    )
+
+    def __init__(self, *args, rooms: list[Room], now: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+        self.rooms = {r.pk: r for r in rooms}
+        groups: dict[str, list] = {}
+        for r in rooms:
+            building = r.floor.building
+            label = f"{building.name} ({building.site.name})"
+            text = gettext("%(room)s, %(floor)s, %(n)d seats") % {
+                "room": r.name,
+                "floor": r.floor.name,
+                "n": r.capacity,
+            }
+            groups.setdefault(label, []).append((r.pk, text))
+        self.fields["room"].choices = [("", "—"), *groups.items()]
+
+    def clean_room(self):
+        room = self.rooms.get(self.cleaned_data.get("room"))
+        if room is None:
+            raise forms.ValidationError(gettext("Please choose a room."))
+        return room
+
+    def clean_attendees(self):
+        return split_attendees(self.cleaned_data.get("attendees", ""))
+
+
+class BookingForm(BookingFields):
+    """The booking dialog, and the one-click booking of a finder result."""
+
+    key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    people = forms.IntegerField(required=False, min_value=1, max_value=MAX_PEOPLE, widget=forms.HiddenInput)
+    freq = forms.ChoiceField(
+        label=_("Frequency"), choices=FREQUENCIES, initial="none", required=False, widget=forms.RadioSelect
+    )
+    interval = forms.IntegerField(label=_("Every"), min_value=1, max_value=99, initial=1, required=False)
+    weekdays = forms.MultipleChoiceField(
+        label=_("On"), choices=WEEKDAYS, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    monthly = forms.ChoiceField(
+        label=_("Monthly on"),
+        choices=[("date", _("the same day of the month")), ("weekday", _("the same weekday"))],
+        initial="date",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    ends = forms.ChoiceField(
+        label=_("Ends"),
+        choices=[("count", _("after a number of times")), ("until", _("on a date"))],
+        initial="count",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    count = forms.IntegerField(
+        label=_("Number of times"), min_value=1, max_value=MAX_OCCURRENCES, initial=10, required=False
+    )
+    until = forms.DateField(label=_("Last date"), required=False, widget=date_input())
+    skip_conflicts = forms.BooleanField(
+        label=_("Book the free dates and leave out the taken ones"), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("interval", "count", "until"):
+            # Needed or not depending on the repetition chosen; build_rrule asks for them.
+            self.fields[name].hide_optional = True
+
+    def clean(self):
+        cd = super().clean()
+        room = cd.get("room")
+        if room is not None:
+            self.clean_range(room.floor.building.site.tz, self.now)
+        cd["rrule"] = self.build_rrule() if "start_at" in cd else None
+        return cd
+
+    def build_rrule(self) -> str | None:
+        """The RFC 5545 rule for the chosen repetition, or None for a single booking."""
+        cd = self.cleaned_data
+        freq = cd.get("freq") or "none"
+        if freq == "none":
+            return None
+        local_start = cd["start_at"]
+        parts = [f"FREQ={freq.upper()}"]
+        if (cd.get("interval") or 1) > 1:
+            parts.append(f"INTERVAL={cd['interval']}")
+        if freq == "weekly":
+            days = cd.get("weekdays") or [WEEKDAYS[local_start.weekday()][0]]
+            parts.append("BYDAY=" + ",".join(days))
+        elif freq == "monthly":
+            if cd.get("monthly") == "weekday":
+                nth = (local_start.day - 1) // 7 + 1
+                # The fifth weekday of a month is rare; "the last" is what people mean.
+                parts.append(f"BYDAY={-1 if nth == 5 else nth}{WEEKDAYS[local_start.weekday()][0]}")
+            else:
+                parts.append(f"BYMONTHDAY={local_start.day}")
+        if cd.get("ends") == "until":
+            until = cd.get("until")
+            if until is None:
+                self.add_error("until", gettext("Please enter the last date of the series."))
+                return None
+            if until < local_start.date():
+                self.add_error("until", gettext("The last date must not be before the first."))
+                return None
+            parts.append(f"UNTIL={until:%Y%m%d}")
+        else:
+            count = cd.get("count")
+            if count is None:
+                self.add_error("count", gettext("Please enter how many times the booking repeats."))
+                return None
+            parts.append(f"COUNT={count}")
+        return ";".join(parts)
+
+
+class ChangeBookingForm(BookingFields):
+    """Move, resize, rename a booking; ``version`` refuses changing a stale copy."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def clean(self):
+        cd = super().clean()
+        room = cd.get("room")
+        if room is None or cd.get("start") is None or cd.get("end") is None or not cd.get("date"):
+            return cd
+        start, end = combine(cd["date"], cd["start"], cd["end"], room.floor.building.site.tz)
+        if end <= start:
+            self.add_error("end", gettext("The end must be after the start."))
+        else:
+            # The service decides about the past: a running booking may still be extended.
+            cd["start_at"], cd["end_at"] = start, end
+        return cd

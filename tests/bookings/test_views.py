@@ -1,0 +1,596 @@
+"""The staff pages: each view's happy path, a user without access, and bad input.
+
+Personas (tests/conftest.py): alice books, bob must not touch alice's bookings, fiona
+is a facility admin. Pages answer in German unless the user switched to English.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Series
+from tests import factories
+
+PAGES = ["/", "/book/", "/plan/", "/my/"]
+
+
+def post_booking(client, room, day, start="09:00", end="10:00", title="Planung", key=None, **extra):
+    data = {
+        "key": key or uuid.uuid4().hex,
+        "room": room.pk,
+        "date": day.isoformat(),
+        "start": start,
+        "end": end,
+        "title": title,
+        **extra,
+    }
+    return client.post("/book/", data)
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+@pytest.fixture
+def day():
+    return factories.days_ahead(2)
+
+
+@pytest.fixture
+def house(db):
+    """A building with a small, a middle and a big room (and equipment on the big one)."""
+    building = factories.building(name="Haus A")
+    floor = factories.floor(building, name="EG")
+    return {
+        "building": building,
+        "small": factories.room(floor, name="Spree", capacity=4),
+        "middle": factories.room(floor, name="Havel", capacity=8),
+        "big": factories.room(floor, name="Elbe", capacity=20, equipment_codes=("projector",)),
+    }
+
+
+# --- sign in, sign out, language ------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", [*PAGES, "/rooms/1/", "/bookings/1/change/", "/bookings/1/cancel/", "/series/1/cancel/"]
+)
+def test_it_sends_anonymous_visitors_to_the_sign_in_page(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={url}"
+
+
+@pytest.mark.django_db
+def test_it_signs_in_with_a_local_account_and_signs_out_by_post(client, alice):
+    page = client.get("/accounts/login/")
+    assert "Anmelden" in text(page)
+    assert 'lang="de"' in text(page)
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "alice-pw-123", "next": "/my/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/my/"
+    assert client.get("/my/").status_code == 200
+    assert client.get("/accounts/logout/").status_code == 405  # signing out takes a POST
+    response = client.post("/accounts/logout/")
+    assert response["Location"] == "/accounts/login/"
+    assert client.get("/my/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_wrong_password_in_german(client, alice):
+    response = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    assert response.status_code == 200
+    assert "Bitte Benutzername und Passwort eingeben." in text(response)
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_inactive_user(client):
+    factories.user("gone", is_active=False)
+    response = client.post("/accounts/login/", {"username": "gone", "password": "pw-gone"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_it_switches_the_language_to_english_and_back(client, alice):
+    client.force_login(alice)
+    assert "Raum finden" in text(client.get("/"))
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = text(client.get("/"))
+    assert "Find a room" in english and 'lang="en"' in english
+    client.post("/i18n/setlang/", {"language": "de", "next": "/"})
+    assert "Raum finden" in text(client.get("/"))
+
+
+# --- the room finder ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_lists_free_rooms_smallest_fitting_first(client, alice, bob, house, day):
+    factories.booking(house["middle"], bob, factories.on(day, 9))
+    client.force_login(alice)
+    response = client.get(
+        "/", {"place": f"building-{house['building'].pk}", "date": day, "start": "09:00", "end": "10:00"}
+    )
+    assert response.status_code == 200
+    names = [o.room.name for o in response.context["results"]]
+    assert names == ["Spree", "Elbe"]  # Havel is taken
+    assert "2 freie Räume" in text(response)
+
+
+@pytest.mark.django_db
+def test_it_filters_by_people_and_equipment(client, alice, house, day):
+    client.force_login(alice)
+    query = {"date": day, "start": "09:00", "end": "10:00"}
+    assert [o.room.name for o in client.get("/", {**query, "people": 5}).context["results"]] == [
+        "Havel",
+        "Elbe",
+    ]
+    only_projector = client.get("/", {**query, "equipment": "projector"}).context["results"]
+    assert [o.room.name for o in only_projector] == ["Elbe"]
+
+
+@pytest.mark.django_db
+def test_it_searches_now_for_thirty_minutes(client, alice, house):
+    client.force_login(alice)
+    response = client.get("/", {"now": "30"})
+    start, end = response.context["start"], response.context["end"]
+    assert end - start == timedelta(minutes=30)
+    assert abs(start - timezone.now()) < timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_it_offers_other_times_and_buildings_when_nothing_fits(client, alice, bob, house, day):
+    other = factories.building(house["building"].site, name="Haus B")
+    factories.room(factories.floor(other), name="Oder", capacity=30)
+    for room in ("small", "middle", "big"):
+        factories.booking(house[room], bob, factories.on(day, 9), minutes=60)
+    client.force_login(alice)
+    response = client.get(
+        "/",
+        {
+            "place": f"building-{house['building'].pk}",
+            "date": day,
+            "start": "09:00",
+            "end": "10:00",
+            "people": 2,
+        },
+    )
+    assert response.context["results"] == []
+    body = text(response)
+    assert "Zu dieser Zeit passt kein Raum." in body
+    alternatives = response.context["alternatives"]
+    assert {(o.room.name, o.start.hour) for o in alternatives["shifted"]} >= {("Spree", 10), ("Spree", 8)}
+    assert [o.room.name for o in alternatives["elsewhere"]] == ["Oder"]
+    assert "Andere Gebäude zur selben Zeit" in body
+
+
+@pytest.mark.django_db
+def test_it_offers_a_shorter_slot(client, alice, bob, house, day):
+    for room in ("small", "middle", "big"):
+        factories.booking(house[room], bob, factories.on(day, 10), minutes=60)
+    client.force_login(alice)
+    response = client.get("/", {"date": day, "start": "09:00", "end": "11:00"})
+    shorter = response.context["alternatives"]["shorter"]
+    assert shorter and all((o.start_value, o.end_value) == ("09:00", "10:00") for o in shorter)
+
+
+@pytest.mark.django_db
+def test_it_explains_a_bad_search_in_german_and_lists_nothing(client, alice, house, day):
+    client.force_login(alice)
+    response = client.get("/", {"date": day, "start": "10:00", "end": "09:00"})
+    assert response.status_code == 200
+    assert "Das Ende muss nach dem Beginn liegen." in text(response)
+    assert "results" not in response.context
+
+
+@pytest.mark.django_db
+def test_it_says_when_there_are_no_rooms_at_all(client, alice):
+    client.force_login(alice)
+    assert "Es gibt noch keine Räume." in text(client.get("/"))
+
+
+# --- booking --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_books_in_one_click_through_the_service(client, alice, house, day):
+    client.force_login(alice)
+    response = post_booking(client, house["small"], day, title="Planung")
+    assert response.status_code == 302
+    booking = Booking.objects.get()
+    assert response["Location"] == f"/my/#booking-{booking.pk}"
+    assert (booking.organizer, booking.title, booking.source) == (alice, "Planung", "web")
+    assert booking.start == factories.on(day, 9)
+    assert BookingEvent.objects.filter(booking=booking, kind="created").count() == 1
+    assert OutboxMessage.objects.filter(topic="booking.created").exists()
+    page = text(client.get("/my/"))
+    assert "„Planung“ gebucht: Spree" in page
+
+
+@pytest.mark.django_db
+def test_it_books_once_when_the_same_form_is_sent_twice(client, alice, house, day):
+    client.force_login(alice)
+    key = uuid.uuid4().hex
+    first = post_booking(client, house["small"], day, key=key)
+    second = post_booking(client, house["small"], day, key=key)
+    assert first["Location"] == second["Location"]
+    assert Booking.objects.count() == 1
+    assert IdempotencyKey.objects.filter(user=alice, key=key).count() == 1
+    assert "nichts wurde doppelt gebucht" in text(client.get("/my/"))
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_key_sent_again_with_other_values(client, alice, house, day):
+    client.force_login(alice)
+    key = uuid.uuid4().hex
+    post_booking(client, house["small"], day, key=key, title="Eins")
+    response = post_booking(client, house["small"], day, key=key, title="Zwei")
+    assert response.status_code == 409
+    assert "bereits mit anderen Angaben gesendet" in text(response)
+    assert list(Booking.objects.values_list("title", flat=True)) == ["Eins"]
+    assert response.context["form"]["key"].value() != key
+
+
+@pytest.mark.django_db
+def test_it_shows_a_conflict_in_words_with_alternatives_and_writes_nothing(client, alice, bob, house, day):
+    taken = factories.booking(house["small"], alice, factories.on(day, 9), title="Geheim", private=True)
+    client.force_login(bob)
+    response = post_booking(client, house["small"], day, title="Mein Termin")
+    assert response.status_code == 409
+    body = text(response)
+    assert "Der Raum ist zu dieser Zeit bereits gebucht." in body
+    assert "Belegt" in body and "Geheim" not in body  # someone else's private title stays hidden
+    alternatives = response.context["alternatives"]
+    assert [o.room.name for o in alternatives["elsewhere"]][:1] == ["Havel"]
+    assert any(o.room == house["small"] and o.start.hour == 10 for o in alternatives["shifted"])
+    assert list(Booking.objects.all()) == [taken]
+    assert not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_explains_bad_input_in_german_and_writes_nothing(client, alice, house, day):
+    client.force_login(alice)
+    response = post_booking(client, house["small"], day, title="")
+    assert response.status_code == 422
+    assert "Dieses Feld ist erforderlich." in text(response)
+    response = post_booking(client, house["small"], day, start="11:00", end="10:00")
+    assert "Das Ende muss nach dem Beginn liegen." in text(response)
+    yesterday = day - timedelta(days=3)
+    response = post_booking(client, house["small"], yesterday)
+    assert "Dieser Zeitpunkt ist bereits vorbei." in text(response)
+    response = client.post("/book/", {"key": "k", "room": "999999", "date": day, "title": "x"})
+    assert response.status_code == 422
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_does_not_offer_a_room_that_cannot_be_booked(client, alice, house, day):
+    closed = factories.room(house["small"].floor, name="Lager", bookable=False)
+    client.force_login(alice)
+    response = post_booking(client, closed, day)
+    assert response.status_code == 422
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_prefills_the_dialog_from_a_link(client, alice, house, day):
+    client.force_login(alice)
+    response = client.get("/book/", {"room": house["big"].pk, "date": day, "start": "14:00", "end": "15:30"})
+    form = response.context["form"]
+    assert form["room"].value() == house["big"].pk
+    assert (form["date"].value(), form["start"].value(), form["end"].value()) == (
+        day.isoformat(),
+        "14:00",
+        "15:30",
+    )
+    assert form["key"].value()
+
+
+@pytest.mark.django_db
+def test_it_previews_a_weekly_series_with_its_conflicts_and_writes_nothing(client, alice, bob, house, day):
+    factories.booking(house["small"], bob, factories.on(day + timedelta(days=7), 9), title="Im Weg")
+    client.force_login(alice)
+    response = post_booking(
+        client, house["small"], day, freq="weekly", ends="count", count=3, interval=1, action="preview"
+    )
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert [bool(o.conflicts) for o in preview] == [False, True, False]
+    assert "„Im Weg“" in text(response)
+    assert not Booking.objects.filter(organizer=alice).exists()
+    assert not Series.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_books_a_series_and_can_leave_out_taken_dates(client, alice, bob, house, day):
+    factories.booking(house["small"], bob, factories.on(day + timedelta(days=7), 9))
+    client.force_login(alice)
+    refused = post_booking(client, house["small"], day, freq="weekly", ends="count", count=3)
+    assert refused.status_code == 409
+    assert "1 Termin der Serie ist bereits belegt." in text(refused)
+    assert not Series.objects.exists()
+    response = post_booking(
+        client, house["small"], day, freq="weekly", ends="count", count=3, skip_conflicts="on"
+    )
+    assert response.status_code == 302
+    series = Series.objects.get()
+    assert series.rrule.startswith("FREQ=WEEKLY;BYDAY=")
+    assert series.rrule.endswith("COUNT=3")
+    assert series.occurrences.count() == 2
+    assert "1 belegter Termin wurde ausgelassen" in text(client.get("/my/"))
+
+
+@pytest.mark.django_db
+def test_it_builds_monthly_and_until_rules(client, alice, house, day):
+    client.force_login(alice)
+    until = day + timedelta(days=70)
+    post_booking(client, house["small"], day, freq="monthly", monthly="date", ends="until", until=until)
+    assert Series.objects.get().rrule == f"FREQ=MONTHLY;BYMONTHDAY={day.day};UNTIL={until:%Y%m%d}"
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_series_ending_before_it_starts(client, alice, house, day):
+    client.force_login(alice)
+    response = post_booking(
+        client, house["small"], day, freq="daily", ends="until", until=day - timedelta(days=1)
+    )
+    assert response.status_code == 422
+    assert "Das letzte Datum darf nicht vor dem ersten liegen." in text(response)
+    assert not Booking.objects.exists()
+
+
+# --- the day plan ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_shows_the_day_plan_with_private_bookings_as_busy(client, alice, bob, house, day):
+    factories.booking(house["small"], bob, factories.on(day, 9), title="Vertraulich", private=True)
+    factories.booking(house["middle"], bob, factories.on(day, 11), title="Sprint-Review")
+    mine = factories.booking(house["big"], alice, factories.on(day, 13), title="Meins", private=True)
+    client.force_login(alice)
+    response = client.get("/plan/", {"building": house["building"].pk, "date": day.isoformat()})
+    body = text(response)
+    assert response.status_code == 200
+    assert "Vertraulich" not in body and "Belegt" in body
+    assert "Sprint-Review" in body and "Meins" in body
+    assert f"/bookings/{mine.pk}/change/" in body
+    free_after_nine = (
+        f"/book/?room={house['small'].pk}&amp;date={day.isoformat()}&amp;start=10%3A00&amp;end=11%3A00"
+    )
+    assert free_after_nine in body
+    assert "Haus A" in body
+
+
+@pytest.mark.django_db
+def test_it_moves_between_days_and_ignores_a_bad_date(client, alice, house, day):
+    client.force_login(alice)
+    response = client.get("/plan/", {"building": house["building"].pk, "date": day.isoformat()})
+    assert response.context["next"] == day + timedelta(days=1)
+    response = client.get("/plan/", {"building": house["building"].pk, "date": "kein-datum"})
+    assert response.status_code == 200
+    assert response.context["day"] == response.context["today"]
+    assert client.get("/plan/", {"building": "999999"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_draws_a_line_at_the_current_time(client, alice, house):
+    berlin = ZoneInfo("Europe/Berlin")
+    with time_machine.travel(datetime(2030, 6, 12, 10, 30, tzinfo=berlin), tick=False):
+        client.force_login(alice)
+        body = text(client.get("/plan/", {"building": house["building"].pk}))
+    # 07:00 to 20:00 is 780 minutes; 10:30 lies 210 minutes in.
+    assert 'class="now" style="left:26.923%"' in body
+    assert "Mittwoch, 12. Juni 2030" in body
+
+
+@pytest.mark.django_db
+def test_it_draws_a_daylight_saving_day_in_local_hours(client, alice, bob, house):
+    berlin = ZoneInfo("Europe/Berlin")
+    # 31 March 2030: clocks jump from 02:00 to 03:00; a booking 01:30 to 03:30 lasts one hour.
+    factories.booking(
+        house["small"], bob, datetime(2030, 3, 31, 1, 30, tzinfo=berlin), minutes=60, title="Nacht"
+    )
+    client.force_login(alice)
+    response = client.get("/plan/", {"building": house["building"].pk, "date": "2030-03-31"})
+    axis = response.context["plan"].axis
+    labels = [tick.astimezone(berlin).strftime("%H:%M") for tick, _left in axis.hours]
+    assert labels[:3] == ["01:00", "03:00", "04:00"]  # 02:00 does not exist that night
+    assert "01:30–03:30" in text(response)
+
+
+# --- my bookings, change, cancel --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_lists_my_upcoming_and_past_bookings_only(client, alice, bob, house, day):
+    factories.booking(house["small"], alice, factories.on(day, 9), title="Kommt noch")
+    past = timezone.now() - timedelta(days=2)
+    factories.booking(house["small"], alice, past, title="War schon")
+    factories.booking(house["middle"], bob, factories.on(day, 9), title="Von Bob")
+    client.force_login(alice)
+    response = client.get("/my/")
+    assert [b.title for b in response.context["upcoming"]] == ["Kommt noch"]
+    assert [b.title for b in response.context["past"]] == ["War schon"]
+    assert "Von Bob" not in text(response)
+
+
+@pytest.mark.django_db
+def test_it_changes_a_booking_through_the_service(client, alice, house, day):
+    booking = factories.booking(house["small"], alice, factories.on(day, 9))
+    client.force_login(alice)
+    form = client.get(f"/bookings/{booking.pk}/change/").context["form"]
+    assert form["title"].value() == "Meeting"
+    response = client.post(
+        f"/bookings/{booking.pk}/change/",
+        {
+            "title": "Neuer Titel",
+            "room": house["middle"].pk,
+            "date": day,
+            "start": "10:00",
+            "end": "11:30",
+            "attendees": "bob@example.com, carol@example.com",
+            "version": booking.version,
+        },
+    )
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert (booking.title, booking.room, booking.start, booking.end) == (
+        "Neuer Titel",
+        house["middle"],
+        factories.on(day, 10),
+        factories.on(day, 11, 30),
+    )
+    assert booking.attendees == ["bob@example.com", "carol@example.com"]
+    assert BookingEvent.objects.filter(booking=booking, kind="updated").count() == 1
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_stale_or_conflicting_change_in_german(client, alice, bob, house, day):
+    booking = factories.booking(house["small"], alice, factories.on(day, 9))
+    factories.booking(house["small"], bob, factories.on(day, 11))
+    client.force_login(alice)
+    data = {"title": "X", "room": house["small"].pk, "date": day, "start": "09:00", "end": "10:00"}
+    stale = client.post(f"/bookings/{booking.pk}/change/", {**data, "version": booking.version + 5})
+    assert stale.status_code == 422
+    assert "Die Buchung wurde inzwischen geändert" in text(stale)
+    clash = client.post(
+        f"/bookings/{booking.pk}/change/", {**data, "end": "11:30", "version": booking.version}
+    )
+    assert clash.status_code == 409
+    assert "Der Raum ist zu dieser Zeit bereits gebucht." in text(clash)
+    booking.refresh_from_db()
+    assert (booking.title, booking.version) == ("Meeting", 1)
+
+
+@pytest.mark.django_db
+def test_it_lets_only_the_organizer_or_an_admin_change_or_cancel(client, alice, bob, fiona, house, day):
+    booking = factories.booking(house["small"], alice, factories.on(day, 9))
+    client.force_login(bob)
+    for url in (f"/bookings/{booking.pk}/change/", f"/bookings/{booking.pk}/cancel/"):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert "Nur der Organisator kann diese Buchung ändern." in text(response)
+        assert client.post(url, {"title": "Übernommen"}).status_code == 403
+    booking.refresh_from_db()
+    assert (booking.title, booking.status) == ("Meeting", "confirmed")
+    client.force_login(fiona)
+    assert client.get(f"/bookings/{booking.pk}/cancel/").status_code == 200
+    assert client.get("/bookings/999999/cancel/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_asks_before_cancelling_and_cancels_through_the_service(client, alice, house, day):
+    booking = factories.booking(house["small"], alice, factories.on(day, 9), title="Absagen")
+    client.force_login(alice)
+    confirm = client.get(f"/bookings/{booking.pk}/cancel/")
+    assert "Buchung stornieren?" in text(confirm)
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+    response = client.post(f"/bookings/{booking.pk}/cancel/")
+    assert response["Location"] == "/my/"
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+    assert BookingEvent.objects.filter(booking=booking, kind="cancelled").count() == 1
+    assert "wurde storniert" in text(client.get("/my/"))
+    client.post(f"/bookings/{booking.pk}/cancel/")  # again: harmless
+    assert BookingEvent.objects.filter(booking=booking, kind="cancelled").count() == 1
+
+
+@pytest.mark.django_db
+def test_it_cancels_the_rest_of_a_series_with_one_event_each(client, alice, bob, house, day):
+    client.force_login(alice)
+    post_booking(client, house["small"], day, freq="daily", ends="count", count=4)
+    series = Series.objects.get()
+    client.force_login(bob)
+    assert client.post(f"/series/{series.pk}/cancel/").status_code == 403
+    client.force_login(alice)
+    confirm = client.get(f"/series/{series.pk}/cancel/")
+    assert "4 Termine, die noch nicht begonnen haben, werden storniert" in text(confirm)
+    response = client.post(f"/series/{series.pk}/cancel/")
+    assert response.status_code == 302
+    assert set(series.occurrences.values_list("status", flat=True)) == {"cancelled"}
+    assert BookingEvent.objects.filter(booking__series=series, kind="cancelled").count() == 4
+    channels = list(OutboxMessage.objects.filter(topic="series.cancelled").values_list("channel", flat=True))
+    assert channels and len(channels) == len(set(channels))  # one announcement per channel
+    series.refresh_from_db()
+    assert series.cancelled_at is not None
+
+
+# --- room page ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_shows_a_room_with_its_week(client, alice, bob, house, day):
+    factories.booking(house["big"], bob, factories.on(day, 9), title="Wochenrunde")
+    client.force_login(alice)
+    response = client.get(f"/rooms/{house['big'].pk}/", {"week": day.isoformat()})
+    body = text(response)
+    assert response.status_code == 200
+    assert "Elbe" in body and "20" in body and "projector" in body
+    assert "Wochenrunde" in body
+    assert f"/book/?room={house['big'].pk}" in body
+    assert client.get("/rooms/999999/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_shows_the_room_photo(client, alice, house):
+    png = io.BytesIO()
+    Image.new("RGB", (8, 6), "teal").save(png, "PNG")
+    room = house["big"]
+    room.photo = SimpleUploadedFile("elbe.png", png.getvalue(), content_type="image/png")
+    room.save()
+    client.force_login(alice)
+    body = text(client.get(f"/rooms/{room.pk}/"))
+    assert f'src="{room.photo.url}" alt="Foto von Raum Elbe"' in body
+
+
+# --- bounded queries ------------------------------------------------------------------
+
+
+def fill_building(building, rooms: int, organizer, day):
+    floor = factories.floor(building)
+    for n in range(rooms):
+        room = factories.room(floor, capacity=4 + n % 10, equipment_codes=("projector",))
+        factories.booking(room, organizer, factories.on(day, 9 + n % 8), title=f"B{n}")
+        factories.booking(room, organizer, factories.on(day + timedelta(days=1), 14), title=f"C{n}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rooms", [2, 60])
+def test_it_renders_every_page_with_a_bounded_number_of_queries(
+    client, alice, bob, day, rooms, django_assert_max_num_queries
+):
+    building = factories.building(name="Groß")
+    fill_building(building, rooms, bob, day)
+    for n in range(rooms):
+        factories.booking(
+            factories.room(factories.floor(building)), alice, factories.on(day, 8) + timedelta(days=n % 5)
+        )
+    room = building.floors.first().rooms.first()
+    client.force_login(alice)
+    day_s = day.isoformat()
+    pages = {
+        f"/?date={day_s}&start=09:00&end=10:00": 8,
+        f"/?date={day_s}&start=09:00&end=10:00&people=999": 10,  # nothing fits: alternatives
+        f"/plan/?building={building.pk}&date={day_s}": 8,
+        "/my/": 6,
+        f"/rooms/{room.pk}/?week={day_s}": 7,
+        f"/book/?room={room.pk}": 5,
+    }
+    for url, limit in pages.items():
+        with django_assert_max_num_queries(limit):
+            assert client.get(url).status_code == 200, url
