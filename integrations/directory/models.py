@@ -1,0 +1,51 @@
+"""What the app keeps of the directory: who came from it, and where the sync left off."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DirectoryAccount(models.Model):
+    """Marks a user as coming from the directory; local accounts have none.
+
+    ``external_id`` (objectGUID, entryUUID) survives renames, so sign-in and sync find
+    the same user whatever the login name is today. A leaver keeps the row and the user
+    (inactive), so their bookings and audit trail stay.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="directory_account", verbose_name=_("user")
+    )
+    external_id = models.CharField(_("directory id"), max_length=64, unique=True)
+    department = models.CharField(_("department"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    roles = ArrayField(models.CharField(max_length=30), default=list, blank=True, verbose_name=_("roles"))
+    synced_at = models.DateTimeField(_("last synchronized"))
+    left_at = models.DateTimeField(_("left the directory"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("directory account")
+        verbose_name_plural = _("directory accounts")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.external_id})"
+
+
+class SyncState(models.Model):
+    """The sync's high-water mark: an incremental run reads only what changed after it."""
+
+    name = models.CharField(max_length=50, unique=True, default="default")
+    mark = models.CharField(_("high-water mark"), max_length=300, blank=True)
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    last_full_at = models.DateTimeField(_("last full run"), null=True, blank=True)
+    last_result = models.JSONField(_("last result"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("directory sync state")
+        verbose_name_plural = _("directory sync state")
+
+    def __str__(self) -> str:
+        return self.name
