@@ -68,12 +68,16 @@ def needs_embedded_services(argv: list[str]) -> bool:
         "makemessages",
         "compilemessages",
         "collectstatic",
+        # They work from the backup repository alone: after a disaster, starting the lost
+        # server here would initdb an empty one that archives into the same WAL archive.
+        "restore",
+        "verify_backup",
     }
 
 
-def socket_dir() -> Path:
+def socket_dir(root: Path | None = None) -> Path:
     """Where both servers put their sockets: in the data dir, or a short alias of it."""
-    candidate = data_dir() / "run"
+    candidate = (root or data_dir()) / "run"
     if len(str(candidate)) <= _MAX_SOCKET_DIR:
         return candidate
     digest = hashlib.sha256(str(candidate).encode()).hexdigest()[:12]
@@ -209,9 +213,35 @@ def _postgres_conf() -> str:
             "synchronous_commit = on",
             "wal_level = replica",
             "logging_collector = off",
+            *_archive_conf(),
             "",
         ]
     )
+
+
+def wal_archive_dir() -> Path | None:
+    """Where the embedded server archives its WAL: RFR_WAL_ARCHIVE_DIR, else RFR_BACKUP_DIR/wal."""
+    if folder := os.environ.get("RFR_WAL_ARCHIVE_DIR"):
+        return Path(folder).resolve()
+    if folder := os.environ.get("RFR_BACKUP_DIR"):
+        return Path(folder).resolve() / "wal"
+    return None
+
+
+def _archive_conf() -> list[str]:
+    # Continuous archiving for point-in-time restore (manage.py backup/restore). archive_mode
+    # is read only at start: turning it on needs one restart of a running server.
+    folder = wal_archive_dir()
+    if folder is None:
+        return []
+    return [
+        "archive_mode = on",
+        # basic_archive (shipped with PostgreSQL) fsyncs each file and renames it into place.
+        "archive_library = 'basic_archive'",
+        f"basic_archive.archive_directory = '{folder}'",
+        # A quiet hour still reaches the archive within a minute.
+        "archive_timeout = 60",
+    ]
 
 
 def ensure_postgres() -> None:
@@ -223,6 +253,11 @@ def ensure_postgres() -> None:
             _ensure_traversable(root)
             _ensure_traversable(postgres_bin("postgres").parent.parent)
         (root / "log").mkdir(parents=True, exist_ok=True)
+        if archive := wal_archive_dir():
+            archive.mkdir(parents=True, exist_ok=True)
+            _chown_for_pg(archive)
+            if pg_user:
+                _ensure_traversable(archive)
         sockets.mkdir(parents=True, exist_ok=True)
         sockets.chmod(0o777 if pg_user else 0o700)
         if not (data / "PG_VERSION").exists():
