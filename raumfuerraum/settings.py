@@ -6,10 +6,15 @@ texts) lives in the database instead.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from integrations.directory.conf import from_env as directory_from_env
+from integrations.directory.login import ldap_available
 
 from . import __version__, runtime
 
@@ -100,11 +105,15 @@ INSTALLED_APPS = [
     "bookings",
     "displays",
     "integrations",
+    "integrations.directory",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "raumfuerraum.middleware.VersionHeaderMiddleware",
     "raumfuerraum.middleware.ApiErrorsAsJsonMiddleware",
+    # Outside the session middleware, so a database lost mid-request is a 503, never a 500.
+    "raumfuerraum.middleware.DatabaseAvailabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,6 +123,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in that django-axes locked out into the page that says so.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "raumfuerraum.urls"
@@ -130,6 +141,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "raumfuerraum.read_only.context",
             ],
         },
     },
@@ -180,10 +192,39 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions that are not written while the database is read-only (DR standby).
+SESSION_ENGINE = "raumfuerraum.sessions"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "bookings:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in: local accounts always (the emergency admin), the company directory when
+# RFR_LDAP_SERVER_URI is set (integrations/directory/conf.py reads every RFR_LDAP_*),
+# and in front of both a brute-force lock per login name and client address.
+RFR_LDAP = directory_from_env()
+if RFR_LDAP and not ldap_available():
+    raise ImproperlyConfigured(
+        "RFR_LDAP_SERVER_URI is set, but python-ldap is not installed: install the [ldap] extra "
+        "(pip install -e '.[ldap]'), which needs libldap2-dev and libsasl2-dev to build."
+    )
+AUTHENTICATION_BACKENDS = [
+    "integrations.directory.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    *(["integrations.directory.backend.DirectoryBackend"] if RFR_LDAP else []),
+]
+if RFR_LDAP:
+    CELERY_BEAT_SCHEDULE["directory-sync"] = {
+        "task": "integrations.directory.tasks.sync_directory_task",
+        "schedule": 60.0 * RFR_LDAP.sync_minutes,
+    }
+AXES_FAILURE_LIMIT = envint("RFR_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("RFR_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are what matter; no write per successful sign-in
+AXES_USERNAME_CALLABLE = "integrations.directory.throttle.lockout_username"
+AXES_WHITELIST_CALLABLE = "integrations.directory.throttle.failure_not_counted"
+AXES_LOCKOUT_CALLABLE = "integrations.directory.throttle.lockout_response"
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -221,6 +262,8 @@ RFR_DISPLAY_POLL_SECONDS = envint("RFR_DISPLAY_POLL_SECONDS", 15)
 RFR_DISPLAY_OFFLINE_MINUTES = envint("RFR_DISPLAY_OFFLINE_MINUTES", 5)
 RFR_DISPLAY_ACTIONS_PER_MINUTE = envint("RFR_DISPLAY_ACTIONS_PER_MINUTE", 6)
 RFR_READ_ONLY = envbool("RFR_READ_ONLY")
+# Backups (manage.py backup/restore/verify_backup): base backups, the WAL archive, media.
+RFR_BACKUP_DIR = os.environ.get("RFR_BACKUP_DIR", "")
 
 LOGGING = {
     "version": 1,
@@ -228,5 +271,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("RFR_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # django-axes logs every sign-in attempt at INFO; its warnings (failures, lock-outs) stay.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.static import serve
 
 from bookings.api import api
+from integrations.directory.forms import DirectoryAuthenticationForm
 
 from . import health
 
@@ -16,7 +17,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=DirectoryAuthenticationForm
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (Chromium for browser
-# tests) when they are missing and we run as root; otherwise says what is missing.
+# tests, slapd for the directory tests) when they are missing and we run as root;
+# otherwise says what is missing.
 # Called by `make test`; idempotent and quick when everything is there.
 set -euo pipefail
 
-# command that must exist -> Debian package providing it
+# file that must exist -> Debian package providing it
 declare -A NEEDED=(
     [/usr/bin/chromium]=chromium
+    [/usr/sbin/slapd]=slapd
+    [/usr/bin/ldapadd]=ldap-utils
+    [/usr/bin/openssl]=openssl
+    [/usr/include/ldap.h]=libldap2-dev
+    [/usr/include/sasl/sasl.h]=libsasl2-dev
+    [/usr/bin/gcc]=gcc
 )
 
 missing=()
 for path in "${!NEEDED[@]}"; do
-    [ -x "$path" ] || missing+=("${NEEDED[$path]}")
+    [ -e "$path" ] || missing+=("${NEEDED[$path]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -22,5 +29,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "Installing Debian packages for the test suite: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# The tests start their own slapd; the package must not configure and start one on port 389.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" fonts-dejavu-core >/dev/null

@@ -15,6 +15,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from raumfuerraum import read_only
+
 from ..errors import BookingConflict, BookingError, InvalidBooking, NotAllowed, StaleBooking
 from ..services.tokens import authenticate_token
 from .serialize import booking_dict, occurrence_dict
@@ -110,6 +112,10 @@ def on_database_unavailable(request, exc):
 @api.exception_handler(DatabaseError)
 @api.exception_handler(Exception)
 def on_unexpected(request, exc):
+    if read_only.is_read_only_error(exc):
+        # A standby (DR site) refused the write: 503 with the reason, as the middleware says it.
+        read_only.remember_read_only()
+        return read_only.json_refusal()
     log.exception("unexpected error in %s %s", request.method, request.path)
     return error(_("Internal error; it has been logged."), 500)
 

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from raumfuerraum import read_only
+
 from ..models import ApiToken
 
 PREFIX = "rfr_"
@@ -45,6 +47,8 @@ def authenticate_token(raw: str):
     if token is None:
         return None
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+    stale = token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION
+    # A read-only standby (DR site) serves reads; it cannot note when a token was last used.
+    if stale and not read_only.active():
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 
 from bookings import outbox
 from bookings.models import OutboxMessage
@@ -25,6 +26,16 @@ def clean_redis():
     clear_display_keys()
     yield
     cache.reset()
+
+
+@pytest.fixture(autouse=True)
+def mid_morning():
+    """A door display shows one day: keep "in a few minutes" on today's list whenever the suite runs.
+
+    Tests that need another moment travel there themselves.
+    """
+    with time_machine.travel(factories.on(factories.days_ahead(1), 10), tick=True):
+        yield
 
 
 @pytest.fixture
