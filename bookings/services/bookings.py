@@ -234,6 +234,14 @@ def cancel_booking(*, booking: Booking, actor, reason: str = "", now: datetime |
         raise InvalidBooking(_("This booking is no longer active."), field="status")
     if booking.span.upper <= now:
         raise InvalidBooking(_("A booking that has ended cannot be cancelled."), field="end")
+    mark_cancelled(booking, actor=actor, now=now, reason=reason)
+    return booking
+
+
+def mark_cancelled(
+    booking: Booking, *, actor, now: datetime, reason: str = "", announce: bool = True
+) -> None:
+    """Set a locked, active booking to cancelled and record it; the callers check the rules."""
     booking.status = Booking.Status.CANCELLED
     booking.cancelled_at = now
     booking.version += 1
@@ -244,5 +252,5 @@ def cancel_booking(*, booking: Booking, actor, reason: str = "", now: datetime |
         actor=actor,
         at=now,
         changes={"reason": reason[:500]} if reason else {},
+        announce=announce,
     )
-    return booking

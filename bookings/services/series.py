@@ -20,6 +20,7 @@ from .bookings import (
     clean_attendees,
     clean_title,
     make_span,
+    mark_cancelled,
     save_or_conflict,
     validate_times,
 )
@@ -169,18 +170,7 @@ def cancel_series(*, series: Series, actor, reason: str = "", now: datetime | No
         .order_by("span")
     )
     for booking in cancelled:
-        booking.status = Booking.Status.CANCELLED
-        booking.cancelled_at = now
-        booking.version += 1
-        booking.save(update_fields=["status", "cancelled_at", "version", "updated_at"])
-        audit.record(
-            booking,
-            kind=BookingEvent.Kind.CANCELLED,
-            actor=actor,
-            at=now,
-            changes={"reason": reason[:500]} if reason else {},
-            announce=False,
-        )
+        mark_cancelled(booking, actor=actor, now=now, reason=reason, announce=False)
     if series.cancelled_at is None:
         series.cancelled_at = now
         series.save(update_fields=["cancelled_at"])
