@@ -1,6 +1,6 @@
--- (f) The staff day plan page of the biggest building (HTML), signed in by session.
--- Arguments: SESSIONS_FILE BUILDING DAY (YYYY-MM-DD)
+-- (f) The staff day plan page of the whole site (200 rooms, HTML), signed in by session.
+-- Arguments: SESSIONS_FILE PLACE (site-ID) DAY (YYYY-MM-DD)
 function paths(args)
-   return { "/plan/?building=" .. args[1] .. "&date=" .. args[2] }
+   return { "/plan/?place=" .. args[1] .. "&date=" .. args[2] }
 end
 dofile("get.lua")

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Q
 
 from . import recurrence, selectors
-from .models import Booking, Building, Equipment, Room
+from .models import Booking, Building, Equipment, Room, Site
 from .services.bookings import START_GRACE, make_span
 
 # The hours a plan shows unless a booking reaches further.
@@ -307,19 +307,29 @@ class Plan:
 
 def building_day(*, building: Building, day: date, viewer, now: datetime) -> Plan:
     """Every room of a building on a local day, grouped by floor: two queries."""
-    tz = building.site.tz
     plans = selectors.day_plan(day=day, building=building.pk)
+    return _plan(plans, day=day, tz=building.site.tz, viewer=viewer, now=now, with_building=False)
+
+
+def site_day(*, site: Site, day: date, viewer, now: datetime) -> Plan:
+    """Every room of a site on a local day, grouped by building and floor: two queries."""
+    plans = selectors.day_plan(day=day, site=site.pk)
+    return _plan(plans, day=day, tz=site.tz, viewer=viewer, now=now, with_building=True)
+
+
+def _plan(plans, *, day: date, tz, viewer, now: datetime, with_building: bool) -> Plan:
     spans = [(b["span"].lower, b["span"].upper) for p in plans for b in p.bookings]
     axis = day_axis(day, tz, now, hour_range(day, tz, spans))
     by_floor: dict[tuple, list[Track]] = defaultdict(list)
     for p in plans:
         floor = p.room.floor
+        building = floor.building.name if with_building else ""
         track = lay_out(Track(room=p.room, day=day), p.bookings, axis, viewer=viewer, now=now)
-        by_floor[(floor.level, floor.name)].append(track)
+        by_floor[(building, floor.level, floor.name)].append(track)
     floors = []
-    for (_level, name), tracks in sorted(by_floor.items()):
+    for (building, _level, name), tracks in sorted(by_floor.items()):
         tracks.sort(key=lambda t: t.room.name)
-        floors.append((name, tracks))
+        floors.append((f"{building} · {name}" if building else name, tracks))
     return Plan(axis=axis, floors=floors, room_count=len(plans))
 
 

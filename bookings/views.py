@@ -537,25 +537,25 @@ def parse_day(value: str | None, default: date) -> date:
 @login_required
 @require_GET
 def timeline(request):
-    """A building's rooms over one local day; free stretches link to the booking dialog."""
+    """One local day of a building's rooms, or of a whole site's; free stretches link to booking."""
     now = timezone.now()
     buildings = queries_ui.buildings()
     context = {"nav": "plan", "buildings": buildings}
     if not buildings:
         return render(request, "bookings/timeline.html", context)
-    by_pk = {str(b.pk): b for b in buildings}
-    chosen = request.GET.get("building") or request.session.get(SESSION_BUILDING) or ""
-    building = by_pk.get(str(chosen), buildings[0])
-    if request.GET.get("building") and request.GET["building"] not in by_pk:
-        raise Http404(_("There is no such building."))
-    if request.session.get(SESSION_BUILDING) != str(building.pk):
-        request.session[SESSION_BUILDING] = str(building.pk)
-    tz = building.site.tz
+    site, building = chosen_place(request, buildings)
+    tz = site.tz
     today = now.astimezone(tz).date()
     day = parse_day(request.GET.get("date"), today)
-    plan = queries_ui.building_day(building=building, day=day, viewer=request.user, now=now)
+    if building is not None:
+        plan = queries_ui.building_day(building=building, day=day, viewer=request.user, now=now)
+    else:
+        plan = queries_ui.site_day(site=site, day=day, viewer=request.user, now=now)
     context.update(
+        site=site,
         building=building,
+        place=f"building-{building.pk}" if building else f"site-{site.pk}",
+        place_name=building.name if building else _("All buildings in %(site)s") % {"site": site.name},
         tz=tz,
         day=day,
         today=today,
@@ -564,6 +564,34 @@ def timeline(request):
         next=day + timedelta(days=1),
     )
     return render(request, "bookings/timeline.html", context)
+
+
+def chosen_place(request, buildings: list) -> tuple:
+    """(site, building or None) from ?place=building-ID|site-ID (or ?building=ID), else the last one.
+
+    An unknown place is a 404; the choice is remembered in the session for the next visit.
+    """
+    by_building = {b.pk: b for b in buildings}
+    sites = {b.site_id: b.site for b in buildings}
+    asked = request.GET.get("place") or (
+        f"building-{request.GET['building']}" if request.GET.get("building") else ""
+    )
+    value = asked or request.session.get(SESSION_BUILDING) or ""
+    kind, _sep, pk = str(value).rpartition("-")
+    kind = kind or "building"  # an older session holds a bare building id
+    place = None
+    if pk.isdigit() and kind == "building" and int(pk) in by_building:
+        place = (by_building[int(pk)].site, by_building[int(pk)])
+    elif pk.isdigit() and kind == "site" and int(pk) in sites:
+        place = (sites[int(pk)], None)
+    if place is None:
+        if asked:
+            raise Http404(_("There is no such building."))
+        place = (buildings[0].site, buildings[0])
+    remembered = f"building-{place[1].pk}" if place[1] else f"site-{place[0].pk}"
+    if request.session.get(SESSION_BUILDING) != remembered:
+        request.session[SESSION_BUILDING] = remembered
+    return place
 
 
 @login_required

@@ -376,6 +376,36 @@ def test_it_shows_the_day_plan_with_private_bookings_as_busy(client, alice, bob,
 
 
 @pytest.mark.django_db
+def test_it_shows_a_whole_site_on_one_plan(client, alice, bob, house, day):
+    site = house["building"].site
+    haus_b = factories.building(site, name="Haus B")
+    other = factories.room(factories.floor(haus_b, name="1. OG"), name="Main")
+    elsewhere = factories.room(name="Anderswo")  # another site: not on this plan
+    factories.booking(other, bob, factories.on(day, 9), title="Vertraulich", private=True)
+    factories.booking(house["middle"], bob, factories.on(day, 11), title="Sprint-Review")
+    client.force_login(alice)
+
+    response = client.get("/plan/", {"place": f"site-{site.pk}", "date": day.isoformat()})
+
+    body = text(response)
+    assert response.status_code == 200
+    assert f"Alle Gebäude in {site.name}" in body
+    assert [name for name, _tracks in response.context["plan"].floors] == ["Haus A · EG", "Haus B · 1. OG"]
+    assert "Main" in body and "Spree" in body and elsewhere.name not in body
+    assert "Vertraulich" not in body and "Belegt" in body and "Sprint-Review" in body
+    assert f"?place=site-{site.pk}&amp;date=" in body  # previous/next day stay on the site
+    # The choice is remembered: the plan without parameters shows the site again.
+    assert client.get("/plan/").context["building"] is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("place", ["site-999999", "building-999999", "room-1", "site-x"])
+def test_it_answers_an_unknown_place_with_404(client, alice, house, place):
+    client.force_login(alice)
+    assert client.get("/plan/", {"place": place}).status_code == 404
+
+
+@pytest.mark.django_db
 def test_it_moves_between_days_and_ignores_a_bad_date(client, alice, house, day):
     client.force_login(alice)
     response = client.get("/plan/", {"building": house["building"].pk, "date": day.isoformat()})
@@ -587,6 +617,7 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(
         f"/?date={day_s}&start=09:00&end=10:00": 8,
         f"/?date={day_s}&start=09:00&end=10:00&people=999": 10,  # nothing fits: alternatives
         f"/plan/?building={building.pk}&date={day_s}": 8,
+        f"/plan/?place=site-{building.site_id}&date={day_s}": 8,
         "/my/": 6,
         f"/rooms/{room.pk}/?week={day_s}": 7,
         f"/book/?room={room.pk}": 5,
