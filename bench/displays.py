@@ -29,15 +29,15 @@ import json
 import os
 import platform
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
+
+import servers  # bench/servers.py: this folder is on sys.path when run as a script
+from servers import ensure_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -59,22 +59,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-displays")
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser.parse_args(argv)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
-        found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("The benchmark needs wrk: apt-get install wrk (Debian/Ubuntu).")
-    return found
 
 
 def display_token(secret_key: str, index: int) -> str:
@@ -131,57 +115,16 @@ class Bench:
         return targets, healthz
 
     def start_gunicorn(self) -> str:
-        port = free_port()
-        log = self.data / "log"
-        log.mkdir(parents=True, exist_ok=True)
-        self.gunicorn = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "raumfuerraum.wsgi",
-                "-c",
-                str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--error-logfile",
-                str(log / "gunicorn-displays.log"),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            start_new_session=True,
+        self.gunicorn, base = servers.start_gunicorn(
+            env=self.env, log_dir=self.data / "log", name="gunicorn-displays"
         )
-        base = f"http://127.0.0.1:{port}"
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while True:
-            if self.gunicorn.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.gunicorn.returncode}; see {log}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    return base
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn not ready after 60 s; see {log}")
-            time.sleep(0.2)
+        return base
 
     def stop(self) -> None:
-        if self.gunicorn is not None and self.gunicorn.poll() is None:
-            self.gunicorn.send_signal(signal.SIGTERM)
-            try:
-                self.gunicorn.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.gunicorn.pid, signal.SIGKILL)
-                self.gunicorn.wait()
         from django.db import connections
 
-        connections.close_all()
-        subprocess.run([sys.executable, "manage.py", "embedded", "stop"], cwd=ROOT, env=self.env, check=False)
-        print("stopped gunicorn and the embedded servers of", self.data, flush=True)
+        connections.close_all()  # this process seeded through Django: let go before the server stops
+        servers.stop(self.gunicorn, env=self.env, data=self.data)
 
 
 def seed(*, rooms: int, displays: int) -> list[str]:

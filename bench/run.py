@@ -22,9 +22,7 @@ import re
 import resource
 import runpy
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +32,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
+import servers  # bench/servers.py: this folder is on sys.path when run as a script
+from servers import ensure_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -158,61 +158,13 @@ class Bench:
         return self.data / "bench-sessions.txt"
 
     def start_gunicorn(self) -> str:
-        port = self.args.port or free_port()
-        self.log.mkdir(parents=True, exist_ok=True)
-        # The app logs every 4xx (each 409 of the booking scenario) to stderr: keep it in a file.
-        output = open(self.log / "gunicorn.out", "a")  # noqa: SIM115 - open while gunicorn runs
-        self.gunicorn = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "raumfuerraum.wsgi",
-                "-c",
-                str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--error-logfile",
-                str(self.log / "gunicorn.log"),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.gunicorn, base = servers.start_gunicorn(
+            env=self.env, log_dir=self.log, name="gunicorn", port=self.args.port
         )
-        output.close()
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if self.gunicorn.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.gunicorn.returncode}; see {self.log}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    return base
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn not ready after 60 s; see {self.log}")
-            time.sleep(0.2)
+        return base
 
     def stop(self) -> None:
-        if self.gunicorn is not None and self.gunicorn.poll() is None:
-            self.gunicorn.send_signal(signal.SIGTERM)
-            try:
-                self.gunicorn.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.gunicorn.pid, signal.SIGKILL)
-                self.gunicorn.wait()
-        subprocess.run(
-            [sys.executable, "manage.py", "embedded", "stop"],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-        )
-        print("stopped gunicorn and the embedded servers of", self.data, flush=True)
+        servers.stop(self.gunicorn, env=self.env, data=self.data)
 
     def server_roots(self) -> list[int]:
         """gunicorn's master and PostgreSQL's postmaster: all server work happens below them."""
@@ -258,33 +210,6 @@ def server_cpu(roots: list[int]) -> float:
             if child_fields := _stat(child):
                 total += sum(int(v) for v in child_fields[11:15])
     return total / TICK
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("installing wrk (Debian package) ...", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-qq", "wrk"]
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
-            subprocess.run(install, env=env, capture_output=True)
-        found = shutil.which("wrk")
-        if found:
-            return found
-    raise SystemExit(
-        "The benchmark needs wrk (https://github.com/wg/wrk). Install it, e.g. "
-        "`sudo apt-get install wrk` on Debian/Ubuntu or `dnf install wrk` (EPEL), then run "
-        "`make bench` again."
-    )
 
 
 def iso(day: date, hour: int) -> str:
