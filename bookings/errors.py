@@ -37,7 +37,14 @@ class BookingConflict(BookingError):
 
 
 class PolicyViolation(BookingError):
-    """A room rule forbids it; the message names the rule and its limit."""
+    """A room rule forbids it; the message names the rule and its limit.
+
+    ``reasons`` lists every rule broken (policies.Reason), the first one is ``message``.
+    """
+
+    def __init__(self, message: str, *, reasons: list | None = None):
+        super().__init__(message)
+        self.reasons = reasons or []
 
 
 class NotAllowed(BookingError):

@@ -262,6 +262,9 @@ RFR_DISPLAY_POLL_SECONDS = envint("RFR_DISPLAY_POLL_SECONDS", 15)
 RFR_DISPLAY_OFFLINE_MINUTES = envint("RFR_DISPLAY_OFFLINE_MINUTES", 5)
 RFR_DISPLAY_ACTIONS_PER_MINUTE = envint("RFR_DISPLAY_ACTIONS_PER_MINUTE", 6)
 RFR_READ_ONLY = envbool("RFR_READ_ONLY")
+# The domain part of calendar UIDs (booking-42@DOMAIN): set once, never change it, or
+# calendar clients would see every booking as a new one.
+RFR_CALENDAR_DOMAIN = os.environ.get("RFR_CALENDAR_DOMAIN", "raumfuerraum.invalid")
 # Backups (manage.py backup/restore/verify_backup): base backups, the WAL archive, media.
 RFR_BACKUP_DIR = os.environ.get("RFR_BACKUP_DIR", "")
 

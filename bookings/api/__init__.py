@@ -17,7 +17,14 @@ from ninja.security import HttpBearer, SessionAuth
 
 from raumfuerraum import read_only
 
-from ..errors import BookingConflict, BookingError, InvalidBooking, NotAllowed, StaleBooking
+from ..errors import (
+    BookingConflict,
+    BookingError,
+    InvalidBooking,
+    NotAllowed,
+    PolicyViolation,
+    StaleBooking,
+)
 from ..services.tokens import authenticate_token
 from .serialize import booking_dict, occurrence_dict
 from .validation import describe_validation_errors
@@ -95,6 +102,9 @@ def on_booking_error(request, exc):
         return error(exc.message, 412, field=exc.field)
     if isinstance(exc, InvalidBooking):
         return error(exc.message, 422, field=exc.field)
+    if isinstance(exc, PolicyViolation):
+        # Every rule the request breaks, so a client can show them all at once.
+        return error(exc.message, 403, reasons=[r.as_dict() for r in exc.reasons])
     if isinstance(exc, NotAllowed):
         return error(exc.message, 403)
     return error(exc.message, 403)
@@ -120,4 +130,4 @@ def on_unexpected(request, exc):
     return error(_("Internal error; it has been logged."), 500)
 
 
-from . import bookings, rooms  # noqa: E402,F401  (registers the routes)
+from . import approvals, bookings, checkin, rooms  # noqa: E402,F401  (registers the routes)

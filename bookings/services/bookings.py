@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..errors import BookingConflict, InvalidBooking, NotAllowed, StaleBooking
+from .. import policies
+from ..errors import BookingConflict, InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
 from ..models import Booking, BookingEvent, Room
 from . import audit
 
-OVERLAP_CONSTRAINT = "booking_no_overlap"
+# The plain overlap and the one counting setup and cleanup buffers.
+OVERLAP_CONSTRAINTS = {"booking_no_overlap", "booking_no_overlap_buffered"}
 # A booking may start a few minutes ago (booking the room you are standing in).
 START_GRACE = timedelta(minutes=5)
 MAX_DURATION = timedelta(days=14)
 MAX_ATTENDEES = 200
+# pg_advisory_xact_lock(QUOTA_LOCK, user id) serialises one person's quota checks.
+QUOTA_LOCK = 7301
 # Python, and so psycopg, stops at year 9999: a later time would be stored but could
 # never be read back, and every list that includes it would fail.
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
@@ -87,9 +91,22 @@ def check_bookable(room: Room) -> None:
         raise InvalidBooking(_("The room %(room)s cannot be booked.") % {"room": room.name}, field="room")
 
 
-def find_conflicts(room_id: int, span: DateTimeTZRange, *, exclude: int | None = None) -> list[Booking]:
-    """Active bookings of the room that overlap the span."""
-    qs = Booking.objects.filter(room_id=room_id, status__in=Booking.ACTIVE, span__overlap=span)
+def blocked(span: DateTimeTZRange, before: timedelta, after: timedelta) -> DateTimeTZRange:
+    return make_span(span.lower - before, span.upper + after)
+
+
+def find_conflicts(
+    room_id: int,
+    span: DateTimeTZRange,
+    *,
+    exclude: int | None = None,
+    before=timedelta(0),
+    after=timedelta(0),
+) -> list[Booking]:
+    """Active bookings of the room in the way of the span and its buffers (and theirs)."""
+    qs = Booking.objects.filter(
+        room_id=room_id, status__in=Booking.ACTIVE, blocked_span__overlap=blocked(span, before, after)
+    )
     if exclude is not None:
         qs = qs.exclude(pk=exclude)
     return list(qs.select_related("organizer").order_by("span"))
@@ -97,16 +114,28 @@ def find_conflicts(room_id: int, span: DateTimeTZRange, *, exclude: int | None =
 
 def is_overlap_violation(exc: IntegrityError) -> bool:
     diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None) == OVERLAP_CONSTRAINT
+    return getattr(diag, "constraint_name", None) in OVERLAP_CONSTRAINTS
 
 
-def conflict_error(room_id: int, span: DateTimeTZRange, *, exclude: int | None = None) -> BookingConflict:
-    conflicts = find_conflicts(room_id, span, exclude=exclude)
+def conflict_error(
+    room_id: int,
+    span: DateTimeTZRange,
+    *,
+    exclude: int | None = None,
+    before=timedelta(0),
+    after=timedelta(0),
+) -> BookingConflict:
+    conflicts = find_conflicts(room_id, span, exclude=exclude, before=before, after=after)
+    if conflicts and not any(c.span.lower < span.upper and span.lower < c.span.upper for c in conflicts):
+        return BookingConflict(
+            _("The room is booked right before or after; it needs time to set up and clean up in between."),
+            conflicts=conflicts,
+        )
     return BookingConflict(_("The room is already booked at this time."), conflicts=conflicts)
 
 
 def save_or_conflict(booking: Booking) -> None:
-    """Save; if the exclusion constraint refuses, raise BookingConflict naming who is in the way."""
+    """Save; if an exclusion constraint refuses, raise BookingConflict naming who is in the way."""
     try:
         # The constraint decides, not a racy look-up beforehand; the savepoint keeps
         # the transaction usable so the conflicting bookings can be read for the answer.
@@ -114,8 +143,48 @@ def save_or_conflict(booking: Booking) -> None:
             booking.save()
     except IntegrityError as exc:
         if is_overlap_violation(exc):
-            raise conflict_error(booking.room_id, booking.span, exclude=booking.pk) from None
+            raise conflict_error(
+                booking.room_id,
+                booking.span,
+                exclude=booking.pk,
+                before=booking.buffer_before,
+                after=booking.buffer_after,
+            ) from None
         raise
+
+
+def enforce(
+    rules: policies.Rules,
+    *,
+    user,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    series: bool = False,
+    exclude: int | None = None,
+) -> None:
+    """Raise PolicyViolation naming every rule the request breaks."""
+    if rules.quota_places and user.pk:
+        # Quotas count the person's bookings: two requests at once must not both fit.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [QUOTA_LOCK, user.pk])
+    reasons = policies.check(
+        user=user, rules=rules, start=start, end=end, now=now, series=series, exclude=exclude
+    )
+    if reasons:
+        raise PolicyViolation(reasons[0].message, reasons=reasons)
+
+
+def apply_rules(booking: Booking, rules: policies.Rules, *, user, now: datetime) -> None:
+    """Set what the room's rules decide for a new booking: buffers, approval, check-in deadline."""
+    booking.buffer_before, booking.buffer_after = rules.buffer_before, rules.buffer_after
+    start = booking.span.lower
+    if rules.requires_approval and not (
+        policies.may_override(user, rules) or policies.is_manager(user, rules)
+    ):
+        booking.status = Booking.Status.PENDING
+        booking.decision_due_at = max(min(now + rules.approval_timeout, start), now)
+    booking.check_in_deadline = start + rules.check_in_grace if rules.requires_check_in else None
 
 
 def can_manage(user, booking: Booking) -> bool:
@@ -137,7 +206,10 @@ def create_booking(
     actor=None,
     now: datetime | None = None,
 ) -> Booking:
-    """Book a room; raises InvalidBooking or BookingConflict and then writes nothing."""
+    """Book a room (pending where it needs approval).
+
+    Raises InvalidBooking, PolicyViolation or BookingConflict, and then writes nothing.
+    """
     now = now or timezone.now()
     validate_times(start, end, now=now)
     check_bookable(room)
@@ -152,13 +224,21 @@ def create_booking(
         series=series,
         status=Booking.Status.CONFIRMED,
     )
+    rules = policies.rules_for(room)
+    user = actor or organizer
+    enforce(rules, user=user, start=start, end=end, now=now)
+    apply_rules(booking, rules, user=user, now=now)
     save_or_conflict(booking)
     audit.record(booking, kind=BookingEvent.Kind.CREATED, actor=actor or organizer, at=now)
     return booking
 
 
 def _lock(booking: Booking) -> Booking:
-    return Booking.objects.select_for_update().select_related("room").get(pk=booking.pk)
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("room__floor__building__site")
+        .get(pk=booking.pk)
+    )
 
 
 @transaction.atomic
@@ -215,6 +295,17 @@ def update_booking(
     if not changes:
         return booking
 
+    if "span" in changes or "room" in changes:
+        rules = policies.rules_for(booking.room)
+        enforce(rules, user=actor, start=new_start, end=new_end, now=now, exclude=booking.pk)
+        booking.buffer_before, booking.buffer_after = rules.buffer_before, rules.buffer_after
+        if rules.requires_check_in and booking.checked_in_at is None:
+            booking.check_in_deadline = new_start + rules.check_in_grace
+        elif not rules.requires_check_in:
+            booking.check_in_deadline = None
+        if booking.series_id:
+            # Edited on its own: a later edit of the whole series leaves it as it is now.
+            booking.series_exception = True
     booking.version += 1
     save_or_conflict(booking)
     audit.record(booking, kind=BookingEvent.Kind.UPDATED, actor=actor, at=now, changes=changes)
@@ -223,7 +314,10 @@ def update_booking(
 
 @transaction.atomic
 def cancel_booking(*, booking: Booking, actor, reason: str = "", now: datetime | None = None) -> Booking:
-    """Cancel (the row stays); repeating it changes nothing. Raises NotAllowed, InvalidBooking."""
+    """Cancel (the row stays); repeating it changes nothing.
+
+    Raises NotAllowed, InvalidBooking, or PolicyViolation past the cancellation cut-off.
+    """
     now = now or timezone.now()
     booking = _lock(booking)
     if not can_manage(actor, booking):
@@ -234,6 +328,9 @@ def cancel_booking(*, booking: Booking, actor, reason: str = "", now: datetime |
         raise InvalidBooking(_("This booking is no longer active."), field="status")
     if booking.span.upper <= now:
         raise InvalidBooking(_("A booking that has ended cannot be cancelled."), field="end")
+    refusal = policies.cancel_reason(actor, booking, policies.rules_for(booking.room), now=now)
+    if refusal is not None:
+        raise PolicyViolation(refusal.message, reasons=[refusal])
     mark_cancelled(booking, actor=actor, now=now, reason=reason)
     return booking
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
-from django.utils import timezone
+from django.db import connection, transaction
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import recurrence
-from ..errors import BookingConflict, NotAllowed
+from .. import policies, recurrence
+from ..errors import BookingConflict, NotAllowed, PolicyViolation
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
 from . import audit
 from .bookings import (
+    QUOTA_LOCK,
+    apply_rules,
+    blocked,
     check_bookable,
     clean_attendees,
     clean_title,
@@ -39,18 +42,43 @@ def _unique(bookings) -> list[Booking]:
     return list({b.pk: b for b in bookings}.values())
 
 
-def _busy_by_occurrence(room_id: int, spans: list) -> list[list[Booking]]:
-    """For each span, the active bookings overlapping it: one query over the whole range."""
+def _busy_by_occurrence(room_id: int, spans: list, rules: policies.Rules) -> list[list[Booking]]:
+    """For each span, the active bookings in its way (buffers counted): one query over the range."""
+    wide = [blocked(s, rules.buffer_before, rules.buffer_after) for s in spans]
     existing = list(
         Booking.objects.filter(
             room_id=room_id,
             status__in=Booking.ACTIVE,
-            span__overlap=make_span(spans[0].lower, spans[-1].upper),
+            blocked_span__overlap=make_span(wide[0].lower, wide[-1].upper),
         )
         .select_related("organizer")
         .order_by("span")
     )
-    return [[b for b in existing if b.span.lower < s.upper and s.lower < b.span.upper] for s in spans]
+    return [
+        [b for b in existing if b.blocked_span.lower < w.upper and w.lower < b.blocked_span.upper]
+        for w in wide
+    ]
+
+
+def _enforce_each(rules: policies.Rules, *, user, spans: list, now: datetime) -> None:
+    """Raise PolicyViolation naming the first occurrence a rule refuses, and how many are refused."""
+    refused = []
+    for span in spans:
+        reasons = policies.check(
+            user=user, rules=rules, start=span.lower, end=span.upper, now=now, series=True
+        )
+        if reasons:
+            refused.append((span, reasons))
+    if not refused:
+        return
+    span, reasons = refused[0]
+    when = formats.date_format(span.lower.astimezone(rules.room.floor.building.site.tz), "SHORT_DATE_FORMAT")
+    message = ngettext(
+        "%(n)d occurrence breaks a rule of the room, the first on %(date)s: %(reason)s",
+        "%(n)d occurrences break a rule of the room, the first on %(date)s: %(reason)s",
+        len(refused),
+    ) % {"n": len(refused), "date": when, "reason": reasons[0].message}
+    raise PolicyViolation(message, reasons=reasons)
 
 
 @transaction.atomic
@@ -71,8 +99,9 @@ def create_series(
 ) -> SeriesResult:
     """Book every occurrence, or (skip_conflicts) the free ones.
 
-    Raises InvalidBooking for a bad rule or times, BookingConflict when an occurrence
-    is taken (all or nothing) or when nothing at all is free; writes nothing then.
+    Raises InvalidBooking for a bad rule or times, PolicyViolation when the room's rules
+    refuse an occurrence, BookingConflict when an occurrence is taken (all or nothing)
+    or when nothing at all is free; writes nothing then.
     """
     now = now or timezone.now()
     validate_times(start, end, now=now)
@@ -86,7 +115,13 @@ def create_series(
     validate_times(spans[0].lower, spans[0].upper, now=now)
     # The last one too: a rule can carry a valid start past the latest storable time.
     validate_times(spans[-1].lower, spans[-1].upper, now=now)
-    busy = _busy_by_occurrence(room.pk, spans)
+    rules = policies.rules_for(room)
+    user = actor or organizer
+    if rules.quota_places and user.pk:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [QUOTA_LOCK, user.pk])
+    _enforce_each(rules, user=user, spans=spans, now=now)
+    busy = _busy_by_occurrence(room.pk, spans, rules)
     refused = [(s.lower, s.upper, b) for s, b in zip(spans, busy, strict=True) if b]
     if refused and not skip_conflicts:
         raise BookingConflict(
@@ -125,6 +160,7 @@ def create_series(
             source=source,
             series=series,
         )
+        apply_rules(booking, rules, user=user, now=now)
         try:
             save_or_conflict(booking)
         except BookingConflict as exc:

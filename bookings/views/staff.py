@@ -24,14 +24,14 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import queries_ui, services
-from .errors import BookingConflict, BookingError, InvalidBooking
-from .forms import BookingForm, ChangeBookingForm, FinderForm, new_key
-from .models import Booking, Room, Series
-from .selectors import visible_title
-from .services.bookings import can_manage
-from .services.idempotency import KeyReused, request_hash, run_once
-from .templatetags.rfr import mediumdate
+from .. import queries_ui, services
+from ..errors import BookingConflict, BookingError, InvalidBooking
+from ..forms import BookingForm, ChangeBookingForm, FinderForm, new_key
+from ..models import Booking, Room, Series
+from ..selectors import visible_title
+from ..services.bookings import can_manage
+from ..services.idempotency import KeyReused, request_hash, run_once
+from ..templatetags.rfr import mediumdate
 
 log = logging.getLogger("rfr.ui")
 

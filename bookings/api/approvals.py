@@ -1,0 +1,1 @@
+"""Approvals through the API: room managers approve or reject pending bookings."""

@@ -1,0 +1,26 @@
+"""The booking domain's models, one module per topic; import them from here."""
+
+from .bookings import Booking, BookingEvent, Series
+from .feeds import CalendarFeed
+from .places import Building, Equipment, Floor, Room, Site, validate_time_zone
+from .policies import Blocking, Policy, PolicyHours
+from .records import ApiToken, IdempotencyKey, OutboxMessage
+
+__all__ = [
+    "ApiToken",
+    "Blocking",
+    "Booking",
+    "BookingEvent",
+    "Building",
+    "CalendarFeed",
+    "Equipment",
+    "Floor",
+    "IdempotencyKey",
+    "OutboxMessage",
+    "Policy",
+    "PolicyHours",
+    "Room",
+    "Series",
+    "Site",
+    "validate_time_zone",
+]

@@ -1,0 +1,1 @@
+"""The staff UI: one module per area; bookings/urls.py maps them."""
