@@ -3,13 +3,14 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import selectors, services
 from .errors import BookingError
 from .models import (
     ApiToken,
     Booking,
     BookingEvent,
     Building,
+    CalendarFeed,
     Equipment,
     Floor,
     OutboxMessage,
@@ -17,6 +18,7 @@ from .models import (
     Series,
     Site,
 )
+from .services.feeds import revoke_feed
 from .services.tokens import revoke_token
 
 
@@ -87,7 +89,7 @@ class BookingEventInline(admin.TabularInline):
 class BookingAdmin(admin.ModelAdmin):
     """Read-mostly: bookings change through the services, here only by the cancel action."""
 
-    list_display = ["title", "room", "start", "end", "organizer", "status", "source"]
+    list_display = ["title", "room", "start", "end", "organizer", "organizer_no_shows", "status", "source"]
     list_filter = ["status", "source", "room__floor__building__site", "room__floor__building"]
     search_fields = ["title", "organizer__username", "room__name"]
     list_select_related = ["room", "organizer"]
@@ -124,6 +126,15 @@ class BookingAdmin(admin.ModelAdmin):
     @admin.display(description=_("end"))
     def end(self, booking):
         return booking.span.upper
+
+    def get_queryset(self, request):
+        no_shows = selectors.no_show_count_of_organizer()
+        return super().get_queryset(request).annotate(organizer_no_shows=no_shows)
+
+    @admin.display(description=_("No-shows"), ordering="organizer_no_shows")
+    def organizer_no_shows(self, booking):
+        """How many bookings of this organizer were released because nobody checked in."""
+        return booking.organizer_no_shows
 
     @admin.action(description=_("Cancel selected bookings"), permissions=["change"])
     def cancel_selected(self, request, queryset):
@@ -182,3 +193,27 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             revoke_token(token=token)
         self.message_user(request, _("Tokens revoked."), messages.SUCCESS)
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Feeds are created by their owners on /calendar/; here they are listed and revoked."""
+
+    list_display = ["prefix", "user", "room", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__username", "prefix", "room__name"]
+    list_select_related = ["user", "room"]
+    fields = ["user", "room", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_selected"]
+
+    @admin.action(description=_("Revoke selected calendar feeds"), permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        for feed in queryset:
+            revoke_feed(feed=feed, actor=request.user)
+        self.message_user(request, _("Calendar feeds revoked."), messages.SUCCESS)
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("bookings.change_calendarfeed")
+
+
+from . import policy_admin  # noqa: E402,F401  (registers the policy and blocking admins)

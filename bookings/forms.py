@@ -281,12 +281,41 @@ class BookingForm(BookingFields):
 
 
 class ChangeBookingForm(BookingFields):
-    """Move, resize, rename a booking; ``version`` refuses changing a stale copy."""
+    """Move, resize, rename a booking; ``version`` refuses changing a stale copy.
+
+    For a date of a series, ``scope`` says which dates the change applies to.
+    """
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    scope = forms.ChoiceField(
+        label=_("Apply the change to"),
+        choices=[
+            ("this", _("Only this date")),
+            ("following", _("This and all following dates")),
+            ("all", _("All dates of the series")),
+        ],
+        initial="this",
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("Dates changed on their own keep their time and room when you change several dates."),
+    )
+
+    def __init__(self, *args, day: date | None = None, in_series: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The date the booking is on now: several dates of a series keep their own days.
+        self.day = day
+        if not in_series:
+            del self.fields["scope"]
 
     def clean(self):
         cd = super().clean()
+        cd["scope"] = cd.get("scope") or "this"
+        if cd["scope"] != "this" and cd.get("date") and self.day and cd["date"] != self.day:
+            self.add_error(
+                "date",
+                gettext("Only a single date can move to another day; choose “Only this date”."),
+            )
+            return cd
         room = cd.get("room")
         if room is None or cd.get("start") is None or cd.get("end") is None or not cd.get("date"):
             return cd
@@ -296,4 +325,34 @@ class ChangeBookingForm(BookingFields):
         else:
             # The service decides about the past: a running booking may still be extended.
             cd["start_at"], cd["end_at"] = start, end
+        return cd
+
+
+class RepeatBookingForm(forms.Form):
+    """Make a single booking a series: how often, until when."""
+
+    RULES = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "biweekly": "FREQ=WEEKLY;INTERVAL=2"}
+
+    repeat = forms.ChoiceField(
+        label=_("Repeat"),
+        choices=[("daily", _("Daily")), ("weekly", _("Weekly")), ("biweekly", _("Every 2 weeks"))],
+        initial="weekly",
+        widget=forms.RadioSelect,
+    )
+    until = forms.DateField(label=_("Last date"), widget=date_input())
+    skip_conflicts = forms.BooleanField(
+        label=_("Book the free dates and leave out the taken ones"), required=False
+    )
+
+    def __init__(self, *args, day: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.day = day
+
+    def clean(self):
+        cd = super().clean()
+        until = cd.get("until")
+        if until is not None and until <= self.day:
+            self.add_error("until", gettext("The last date must be after the booking's date."))
+        elif until is not None and cd.get("repeat"):
+            cd["rrule"] = f"{self.RULES[cd['repeat']]};UNTIL={until:%Y%m%d}"
         return cd

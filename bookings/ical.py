@@ -7,6 +7,7 @@ client that got it before updates its entry instead of adding a second one.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC
 
 import icalendar
 from django.conf import settings
@@ -38,8 +39,10 @@ def booking_event(booking: Booking, *, viewer=None, cancelled: bool = False) -> 
     event.add("uid", uid(booking))
     event.add("sequence", booking.version)
     event.add("dtstamp", timezone.now())
-    event.add("dtstart", booking.span.lower)
-    event.add("dtend", booking.span.upper)
+    # In UTC: a fixed-offset time (as parsed from ISO 8601) would go out with a TZID
+    # no calendar knows.
+    event.add("dtstart", booking.span.lower.astimezone(UTC))
+    event.add("dtend", booking.span.upper.astimezone(UTC))
     title = visible_title(
         booking.title, private=booking.private, organizer_id=booking.organizer_id, viewer=viewer
     )
@@ -66,3 +69,22 @@ def calendar(events: Iterable[icalendar.Event], *, method: str | None = None, na
     for event in events:
         cal.add_component(event)
     return cal.to_ical()
+
+
+def invite(
+    event: icalendar.Event, *, organizer: str, attendee: str, organizer_name: str = ""
+) -> icalendar.Event:
+    """Name the parties iTIP wants in a REQUEST or CANCEL (RFC 5546).
+
+    The system is the organizer and the recipient an attendee who has accepted: a client
+    that is told it organizes a meeting itself would not take the update.
+    """
+    event.add(
+        "organizer", f"mailto:{organizer}", parameters={"CN": organizer_name} if organizer_name else None
+    )
+    event.add(
+        "attendee",
+        f"mailto:{attendee}",
+        parameters={"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED", "RSVP": "FALSE"},
+    )
+    return event

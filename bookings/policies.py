@@ -192,6 +192,47 @@ def manager_user_ids(rules: Rules) -> list[int]:
     return sorted(set(users.values_list("pk", flat=True)))
 
 
+def read_only_rooms(user, rooms) -> set[int]:
+    """Of these rooms (floor loaded), the ids the user may see but not book (who-may-book).
+
+    One query when no policy names who may book, which is the common case.
+    """
+    if user.is_superuser:
+        return set()
+    named = list(
+        Policy.objects.filter(Q(bookers__isnull=False) | Q(overriders__isnull=False))
+        .distinct()
+        .prefetch_related("bookers", "overriders")
+    )
+    if not any(p.bookers.all() for p in named):
+        return set()
+    by_place = {}
+    for p in named:
+        by_place[
+            ("room", p.room_id)
+            if p.room_id
+            else ("building", p.building_id)
+            if p.building_id
+            else ("site", p.site_id)
+        ] = p
+    mine = group_ids(user)
+    hidden = set()
+    for room in rooms:
+        building = room.floor.building
+        chain = [
+            by_place.get(key)
+            for key in (("room", room.pk), ("building", building.pk), ("site", building.site_id))
+            if key in by_place
+        ]
+        bookers = next((ids for p in chain if (ids := {g.pk for g in p.bookers.all()})), None)
+        if bookers is None:
+            continue
+        overriders = {g.pk for p in chain for g in p.overriders.all()}
+        if not mine & (bookers | overriders):
+            hidden.add(room.pk)
+    return hidden
+
+
 # --- applying the rules --------------------------------------------------------------
 
 
@@ -425,3 +466,24 @@ def cancel_reason(user, booking: Booking, rules: Rules, *, now: datetime) -> Rea
         )
         % {"n": minutes},
     )
+
+
+def obstacles(*, user, room: Room, start: datetime, end: datetime, now: datetime) -> list[Reason]:
+    """Everything that stands between the user and this booking: bad times, rules, other bookings.
+
+    The same checks create_booking makes, without writing; for /check and the UI.
+    """
+    from .errors import InvalidBooking
+    from .services.bookings import find_conflicts, make_span, validate_times
+
+    try:
+        validate_times(start, end, now=now)
+    except InvalidBooking as exc:
+        return [Reason("times", exc.message)]
+    if not room.bookable:
+        return [Reason("bookable", _("The room %(room)s cannot be booked.") % {"room": room.name})]
+    rules = rules_for(room)
+    reasons = check(user=user, rules=rules, start=start, end=end, now=now)
+    if find_conflicts(room.pk, make_span(start, end), before=rules.buffer_before, after=rules.buffer_after):
+        reasons.append(Reason("conflict", _("The room is already booked at this time.")))
+    return reasons

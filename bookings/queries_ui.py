@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q
 
-from . import recurrence, selectors
+from . import policies, recurrence, selectors
 from .models import Booking, Building, Equipment, Room, Site
 from .services.bookings import START_GRACE, make_span
 
@@ -203,6 +203,8 @@ class Track:
     day: date
     blocks: list[Block] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    # False where a policy names who may book and the viewer is not among them.
+    can_book: bool = True
 
 
 @dataclass
@@ -285,10 +287,10 @@ def lay_out(track: Track, rows: list[dict], axis: Axis, *, viewer, now: datetime
                 width=max(right - left, 0.4),
             )
         )
-        if track.room.bookable and s - cursor >= MIN_GAP:
+        if track.room.bookable and track.can_book and s - cursor >= MIN_GAP:
             track.gaps.append(_gap(axis, cursor, s))
         cursor = max(cursor, e)
-    if track.room.bookable and axis.end - cursor >= MIN_GAP:
+    if track.room.bookable and track.can_book and axis.end - cursor >= MIN_GAP:
         track.gaps.append(_gap(axis, cursor, axis.end))
     return track
 
@@ -321,10 +323,12 @@ def _plan(plans, *, day: date, tz, viewer, now: datetime, with_building: bool) -
     spans = [(b["span"].lower, b["span"].upper) for p in plans for b in p.bookings]
     axis = day_axis(day, tz, now, hour_range(day, tz, spans))
     by_floor: dict[tuple, list[Track]] = defaultdict(list)
+    read_only = policies.read_only_rooms(viewer, [p.room for p in plans])
     for p in plans:
         floor = p.room.floor
         building = floor.building.name if with_building else ""
-        track = lay_out(Track(room=p.room, day=day), p.bookings, axis, viewer=viewer, now=now)
+        track = Track(room=p.room, day=day, can_book=p.room.pk not in read_only)
+        track = lay_out(track, p.bookings, axis, viewer=viewer, now=now)
         by_floor[(building, floor.level, floor.name)].append(track)
     floors = []
     for (building, _level, name), tracks in sorted(by_floor.items()):

@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from .models import Booking, Room
 from .services.bookings import make_span
@@ -333,3 +334,30 @@ def day_plan_rows(*, day: date, building: int | None = None, site: int | None = 
         start, end = windows[room.time_zone]
         plans.append((room, [b for b in by_room.get(room.id, ()) if b[1] < end and start < b[2]]))
     return plans
+
+
+def released_bookings(*, since: datetime | None = None) -> QuerySet[Booking]:
+    """No-shows: bookings released because nobody checked in (those starting at or after ``since``)."""
+    qs = Booking.objects.filter(status=Booking.Status.RELEASED)
+    return qs if since is None else qs.filter(span__startswith__gte=since)
+
+
+def no_show_counts(*, since: datetime | None = None, organizer=None) -> dict[int, int]:
+    """Released bookings per organizer id (only organizers with at least one)."""
+    qs = released_bookings(since=since)
+    if organizer is not None:
+        qs = qs.filter(organizer=organizer)
+    return dict(qs.order_by().values("organizer").annotate(n=Count("pk")).values_list("organizer", "n"))
+
+
+def no_show_count_of_organizer(*, since: datetime | None = None):
+    """``no_show_counts`` as an annotation for booking querysets: the organizer's no-shows."""
+    counts = (
+        released_bookings(since=since)
+        .filter(organizer=OuterRef("organizer"))
+        .order_by()
+        .values("organizer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts), 0)

@@ -1,5 +1,8 @@
 from django.urls import path
 
+from .views import approvals as approval_views
+from .views import checkin as checkin_views
+from .views import feeds as feed_views
 from .views import staff as views
 
 app_name = "bookings"
@@ -10,6 +13,13 @@ urlpatterns = [
     path("my/", views.mine, name="mine"),
     path("bookings/<int:pk>/change/", views.change, name="change"),
     path("bookings/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("bookings/<int:pk>/check-in/", checkin_views.check_in, name="check_in"),
     path("series/<int:pk>/cancel/", views.cancel_series, name="cancel_series"),
     path("rooms/<int:pk>/", views.room, name="room"),
+    path("approvals/", approval_views.queue, name="approvals"),
+    path("approvals/<int:pk>/", approval_views.decide_in_queue, name="approval"),
+    path("approvals/decide/<str:token>/", approval_views.decide_by_link, name="decide"),
+    path("calendar/", feed_views.feeds, name="feeds"),
+    path("calendar/<int:pk>/revoke/", feed_views.revoke, name="revoke_feed"),
+    path("calendar/<str:token>.ics", feed_views.feed, name="feed"),
 ]

@@ -183,6 +183,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(envint("RFR_OUTBOX_SWEEP_SECONDS", 30)),
     },
     "flush-display-last-seen": {"task": "displays.tasks.flush_last_seen", "schedule": 60.0},
+    "release-no-shows": {"task": "bookings.tasks.release_no_shows", "schedule": 60.0},
+    "expire-approvals": {"task": "bookings.tasks.expire_approvals", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -254,6 +256,8 @@ RFR_OUTBOX_CHANNELS = {
     # Door displays: bump the room's status version in Redis; push to displays that take it.
     "displays": "displays.sinks.bump_room_version",
     "display_push": "displays.sinks.push_room_status",
+    # Mail to organizers and room managers, with an iCalendar attachment.
+    "mail": "bookings.notifications.mail.mail_sink",
 }
 # Door displays: their URLs start with RFR_PUBLIC_URL; one that has not polled for
 # RFR_DISPLAY_OFFLINE_MINUTES counts as offline; door actions are limited per display.
@@ -262,11 +266,51 @@ RFR_DISPLAY_POLL_SECONDS = envint("RFR_DISPLAY_POLL_SECONDS", 15)
 RFR_DISPLAY_OFFLINE_MINUTES = envint("RFR_DISPLAY_OFFLINE_MINUTES", 5)
 RFR_DISPLAY_ACTIONS_PER_MINUTE = envint("RFR_DISPLAY_ACTIONS_PER_MINUTE", 6)
 RFR_READ_ONLY = envbool("RFR_READ_ONLY")
+# A series' owner hears of its no-shows (released occurrences) at this many, and each multiple.
+RFR_NO_SHOW_REPORT_AFTER = envint("RFR_NO_SHOW_REPORT_AFTER", 3)
 # The domain part of calendar UIDs (booking-42@DOMAIN): set once, never change it, or
 # calendar clients would see every booking as a new one.
 RFR_CALENDAR_DOMAIN = os.environ.get("RFR_CALENDAR_DOMAIN", "raumfuerraum.invalid")
 # Backups (manage.py backup/restore/verify_backup): base backups, the WAL archive, media.
 RFR_BACKUP_DIR = os.environ.get("RFR_BACKUP_DIR", "")
+
+
+def mail_address(value: str) -> str:
+    """``raum]für[raum <raum@firma.de>`` with the name quoted, as RFC 5322 wants it."""
+    name, sep, rest = value.strip().rpartition("<")
+    name = name.strip().strip('"')
+    if not sep or not name:
+        return value.strip()
+    return '"{}" <{}'.format(name.replace("\\", "\\\\").replace('"', '\\"'), rest)
+
+
+# Mail (bookings/notifications): SMTP when RFR_SMTP_HOST is set; without it (the demo)
+# every mail is written as a file to RFR_DATA_DIR/mail, to be looked at.
+EMAIL_HOST = os.environ.get("RFR_SMTP_HOST", "")
+EMAIL_PORT = envint("RFR_SMTP_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("RFR_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("RFR_SMTP_PASSWORD", "")
+if os.environ.get("RFR_SMTP_PASSWORD_FILE"):
+    EMAIL_HOST_PASSWORD = Path(os.environ["RFR_SMTP_PASSWORD_FILE"]).read_text().strip("\r\n")
+EMAIL_USE_TLS = envbool("RFR_SMTP_STARTTLS")
+EMAIL_USE_SSL = envbool("RFR_SMTP_SSL")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set RFR_SMTP_STARTTLS or RFR_SMTP_SSL, not both.")
+EMAIL_TIMEOUT = envint("RFR_SMTP_TIMEOUT", 10)
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(runtime.data_dir() / "mail")
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = mail_address(
+    os.environ.get("RFR_MAIL_FROM", "raum]für[raum <raumbuchung@localhost>")
+)
+# There is no language per user yet: every mail speaks this one.
+RFR_MAIL_LANGUAGE = os.environ.get("RFR_MAIL_LANGUAGE") or LANGUAGE_CODE
+# Reminders this many minutes before a confirmed booking starts; 0 turns them off.
+RFR_REMINDER_MINUTES = envint("RFR_REMINDER_MINUTES", 0)
+if RFR_REMINDER_MINUTES > 0:
+    CELERY_BEAT_SCHEDULE["send-reminders"] = {"task": "bookings.tasks.send_reminders", "schedule": 60.0}
 
 LOGGING = {
     "version": 1,

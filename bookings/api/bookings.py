@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -11,7 +13,7 @@ from pydantic import AwareDatetime
 
 from .. import selectors, services
 from ..errors import InvalidBooking
-from ..models import Booking, Room
+from ..models import Booking, Room, Series
 from ..services.idempotency import request_hash, run_once
 from . import api
 from .schemas import (
@@ -20,9 +22,12 @@ from .schemas import (
     BookingPatch,
     ConflictOut,
     Error,
+    RepeatIn,
     SeriesConflictOut,
+    SeriesEditOut,
     SeriesIn,
     SeriesOut,
+    SeriesPatch,
 )
 from .serialize import booking_dict, occurrence_dict
 
@@ -165,3 +170,82 @@ def create_series(
         }
 
     return _idempotent(request, idempotency_key, payload.model_dump(mode="json"), action)
+
+
+# --- editing a series, and a booking that becomes one ---------------------------------
+
+
+def _wall_clock(value: str | None, field: str):
+    """'HH:MM' as a time of day in the site's zone."""
+    if value is None:
+        return None
+    try:
+        parsed = time.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is not None or len(value) != 5:
+        raise InvalidBooking(_("Give the time as HH:MM, e.g. 09:30."), field=field)
+    return parsed
+
+
+def _series_ref(series) -> dict:
+    return {"id": series.pk, "rrule": series.rrule, "time_zone": series.time_zone}
+
+
+@api.patch(
+    "/series/{series_id}",
+    response={200: SeriesEditOut, 403: Error, 404: Error, 409: SeriesConflictOut, 412: Error, 422: Error},
+    tags=["series"],
+)
+def update_series(request, series_id: int, payload: SeriesPatch):
+    """Change every upcoming date ("all") or one date and the later ones ("following", splits the series).
+
+    Times are wall-clock times (HH:MM) in the site's zone; dates changed on their own keep
+    their time and room.
+    """
+    series = get_object_or_404(Series, pk=series_id)
+    changes = payload.model_dump(exclude_unset=True)
+    nulls = [k for k, v in changes.items() if v is None]
+    if nulls:
+        raise InvalidBooking(_("This field cannot be null."), field=nulls[0])
+    changes.pop("scope")
+    if "from_booking" in changes:
+        changes["from_booking"] = Booking.objects.filter(pk=changes["from_booking"], series=series).first()
+        if changes["from_booking"] is None:
+            raise InvalidBooking(_("This booking is not a date of the series."), field="from_booking")
+    for name in ("start_time", "end_time"):
+        if name in changes:
+            changes[name] = _wall_clock(changes[name], name)
+    if "room" in changes:
+        changes["room"] = _room(changes["room"])
+    result = services.update_series(series=series, actor=request.auth, scope=payload.scope, **changes)
+    return JsonResponse(
+        {
+            "series": _series_ref(result.series),
+            "updated": [booking_dict(b, request.auth) for b in result.updated],
+            "split_from": _series_ref(result.split_from) if result.split_from else None,
+        }
+    )
+
+
+@api.post(
+    "/bookings/{booking_id}/series",
+    response={201: SeriesOut, 403: Error, 404: Error, 409: SeriesConflictOut, 422: Error},
+    tags=["series"],
+)
+def convert_to_series(request, booking_id: int, payload: RepeatIn):
+    """Make a single booking the first date of a series; all or nothing unless skip_conflicts."""
+    result = services.convert_to_series(
+        booking=_booking(booking_id),
+        actor=request.auth,
+        rrule=payload.rrule,
+        skip_conflicts=payload.skip_conflicts,
+    )
+    return JsonResponse(
+        {
+            "series": _series_ref(result.series),
+            "created": [booking_dict(b, request.auth) for b in result.created],
+            "skipped": [occurrence_dict(o, request.auth) for o in result.skipped],
+        },
+        status=201,
+    )

@@ -6,15 +6,16 @@ from datetime import date, timedelta
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query
 from pydantic import AwareDatetime
 
-from .. import selectors
+from .. import policies, selectors
 from ..errors import InvalidBooking
 from ..models import Room
 from . import api
-from .schemas import AvailabilityOut, BookingOut, Error, RoomOut
+from .schemas import AvailabilityOut, BookingOut, CheckOut, Error, RoomOut
 from .serialize import booking_dict, day_plan_dict, room_json, rooms_json
 
 MAX_RANGE = timedelta(days=93)
@@ -60,6 +61,25 @@ def get_room(request, room_id: int):
     if row is None:
         raise Http404
     return HttpResponse(room_json(catalogue, row), content_type="application/json")
+
+
+@api.get("/rooms/{room_id}/check", response={200: CheckOut, 404: Error, 422: Error}, tags=["rooms"])
+def check_room(request, room_id: int, start: AwareDatetime, end: AwareDatetime):
+    """May the caller book the room for [start, end)? Every reason why not, as a refusal would say."""
+    room = get_object_or_404(Room.objects.select_related("floor__building__site"), pk=room_id)
+    reasons = policies.obstacles(user=request.auth, room=room, start=start, end=end, now=timezone.now())
+    rules = policies.rules_for(room)
+    needs_approval = rules.requires_approval and not (
+        policies.may_override(request.auth, rules) or policies.is_manager(request.auth, rules)
+    )
+    return JsonResponse(
+        {
+            "allowed": not reasons,
+            "reasons": [r.as_dict() for r in reasons],
+            "needs_approval": needs_approval,
+            "requires_check_in": rules.requires_check_in,
+        }
+    )
 
 
 @api.get(

@@ -134,3 +134,39 @@ class RoomDayOut(Schema):
 class AvailabilityOut(Schema):
     date: date
     rooms: list[RoomDayOut]
+
+
+class ReasonOut(Schema):
+    rule: str
+    message: str
+
+
+class CheckOut(Schema):
+    allowed: bool
+    reasons: list[ReasonOut]
+    needs_approval: bool
+    requires_check_in: bool
+
+
+class SeriesPatch(Strict):
+    scope: str = Field(
+        max_length=20, description='"all": every date not yet started; "following": from_booking and later'
+    )
+    from_booking: int | None = Field(default=None, ge=1)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    start_time: str | None = Field(default=None, max_length=8, examples=["09:30"])
+    end_time: str | None = Field(default=None, max_length=8, examples=["10:30"])
+    room: int | None = Field(default=None, ge=1)
+    private: bool | None = None
+    attendees: list[str] | None = Field(default=None, max_length=200)
+
+
+class SeriesEditOut(Schema):
+    series: SeriesRef
+    updated: list[BookingOut]
+    split_from: SeriesRef | None = Field(description="the series keeping the earlier dates after a split")
+
+
+class RepeatIn(Strict):
+    rrule: str = Field(min_length=1, max_length=500, examples=["FREQ=WEEKLY;UNTIL=20270630"])
+    skip_conflicts: bool = False

@@ -1,13 +1,38 @@
-"""Approvals: pending bookings hold their slot until a room manager decides."""
+"""Approvals: pending bookings hold their slot until a room manager decides.
+
+A request is decided once: approved (confirmed), rejected, or expired when nobody
+answered by its ``decision_due_at``. Rejected and expired requests free the slot
+(the exclusion constraints cover only active bookings); the audit log keeps who
+decided, when and why.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import policies
+from ..errors import InvalidBooking, NotAllowed
+from ..models import Booking, BookingEvent, Series
+from . import audit
+from .bookings import storable
 
 # A link in a mail lets one manager decide one request without signing in first.
 DECISION_SALT = "rfr.approval-decision"
+DECISION_LINK_MAX_AGE = 7 * 24 * 3600
+MAX_REASON = 500
+# Expiry works in batches so one run never holds thousands of row locks.
+EXPIRE_BATCH = 500
+# The queue shows what was decided this long ago.
+HISTORY_DAYS = 30
+DECIDED = (BookingEvent.Kind.APPROVED, BookingEvent.Kind.REJECTED, BookingEvent.Kind.EXPIRED)
 
 
 def decision_token(*, booking_id: int, manager_id: int) -> str:
@@ -19,3 +44,197 @@ def decision_link(*, booking_id: int, manager_id: int) -> str:
     """The absolute URL of the page where that manager approves or rejects the request."""
     token = decision_token(booking_id=booking_id, manager_id=manager_id)
     return settings.RFR_PUBLIC_URL + reverse("bookings:decide", args=[token])
+
+
+def read_decision_token(token: str) -> tuple[int, int]:
+    """(booking id, manager id) of a token; raises signing.BadSignature (also when expired)."""
+    data = signing.loads(token, salt=DECISION_SALT, max_age=DECISION_LINK_MAX_AGE)
+    if not isinstance(data, dict) or not isinstance(data.get("b"), int) or not isinstance(data.get("m"), int):
+        raise signing.BadSignature("malformed decision token")
+    return data["b"], data["m"]
+
+
+# --- reads for the queue (UI and API) ------------------------------------------------
+
+
+def managed(user) -> QuerySet[Booking]:
+    """Bookings in the rooms the user manages."""
+    return Booking.objects.filter(policies.managed_rooms_filter(user))
+
+
+def pending_requests(user) -> QuerySet[Booking]:
+    """Requests waiting for a decision in the rooms the user manages, by start."""
+    return (
+        managed(user)
+        .filter(status=Booking.Status.PENDING)
+        .select_related("room__floor__building__site", "organizer", "series")
+        .order_by("span", "pk")
+    )
+
+
+def recent_decisions(user, *, now: datetime) -> QuerySet[BookingEvent]:
+    """Approvals, rejections and expiries of the last HISTORY_DAYS in the rooms the user manages."""
+    return (
+        BookingEvent.objects.filter(
+            kind__in=DECIDED,
+            at__gte=now - timedelta(days=HISTORY_DAYS),
+            booking__in=managed(user).values("pk"),
+        )
+        .select_related("booking__room__floor__building__site", "booking__organizer", "actor")
+        .order_by("-at", "-pk")
+    )
+
+
+def may_decide(user, booking: Booking) -> bool:
+    """Whether the user manages the booking's room (and still works here)."""
+    return bool(user.is_active) and policies.is_manager(user, policies.rules_for(booking.room))
+
+
+def decided_message(booking: Booking) -> str:
+    """Why a request can no longer be decided, for the manager who tried."""
+    if booking.status == Booking.Status.CONFIRMED:
+        return _("This request has already been approved.")
+    if booking.status == Booking.Status.CANCELLED:
+        return _("The organizer has withdrawn this request.")
+    if booking.status == Booking.Status.REJECTED:
+        last = booking.events.filter(kind__in=[BookingEvent.Kind.REJECTED, BookingEvent.Kind.EXPIRED]).first()
+        if last is not None and last.kind == BookingEvent.Kind.EXPIRED:
+            return _("This request has expired: nobody decided it in time.")
+        return _("This request has already been rejected.")
+    return _("This request has already been decided.")
+
+
+def clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON:
+        raise InvalidBooking(
+            _("The reason can have at most %(n)d characters.") % {"n": MAX_REASON}, field="reason"
+        )
+    if not storable(reason):
+        raise InvalidBooking(_("This value is not valid."), field="reason")
+    return reason
+
+
+def _lock(booking: Booking) -> Booking:
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("room__floor__building__site", "organizer")
+        .get(pk=booking.pk)
+    )
+
+
+def _check_decidable(booking: Booking, *, actor) -> None:
+    # Refuse strangers before telling them anything about the request's state.
+    if not may_decide(actor, booking):
+        raise NotAllowed(_("Only the managers of this room can approve or reject its requests."))
+    if booking.status != Booking.Status.PENDING:
+        raise InvalidBooking(decided_message(booking), field="status")
+
+
+def _decide(booking: Booking, *, status: str, kind: str, actor, now: datetime, changes=None, announce=True):
+    booking.status = status
+    booking.version += 1
+    booking.save(update_fields=["status", "version", "updated_at"])
+    audit.record(booking, kind=kind, actor=actor, at=now, changes=changes, announce=announce)
+
+
+@transaction.atomic
+def approve_booking(*, booking: Booking, actor, now: datetime | None = None) -> Booking:
+    """Confirm a pending request; raises NotAllowed (not a manager) or InvalidBooking (decided, ended)."""
+    now = now or timezone.now()
+    booking = _lock(booking)
+    _check_decidable(booking, actor=actor)
+    if booking.span.upper <= now:
+        raise InvalidBooking(_("This request has ended; it can no longer be approved."), field="end")
+    _decide(booking, status=Booking.Status.CONFIRMED, kind=BookingEvent.Kind.APPROVED, actor=actor, now=now)
+    return booking
+
+
+@transaction.atomic
+def reject_booking(*, booking: Booking, actor, reason: str = "", now: datetime | None = None) -> Booking:
+    """Reject a pending request and free its slot; raises NotAllowed or InvalidBooking (decided, reason)."""
+    now = now or timezone.now()
+    reason = clean_reason(reason)
+    booking = _lock(booking)
+    _check_decidable(booking, actor=actor)
+    _decide(
+        booking,
+        status=Booking.Status.REJECTED,
+        kind=BookingEvent.Kind.REJECTED,
+        actor=actor,
+        now=now,
+        changes={"reason": reason},
+    )
+    return booking
+
+
+def _pending_occurrences(series: Series, *, actor, now: datetime, ended_too: bool) -> list[Booking]:
+    """The series' pending occurrences the actor may decide, locked; raises NotAllowed or InvalidBooking."""
+    series = Series.objects.select_related("room__floor__building__site").get(pk=series.pk)
+    if not (actor.is_active and policies.is_manager(actor, policies.rules_for(series.room))):
+        raise NotAllowed(_("Only the managers of this room can approve or reject its requests."))
+    qs = (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("room__floor__building__site", "organizer")
+        .filter(series=series, status=Booking.Status.PENDING)
+        .order_by("span")
+    )
+    if not ended_too:
+        qs = qs.filter(span__endswith__gt=now)
+    # An occurrence moved to another room on its own is decided by that room's managers.
+    manages: dict[int, bool] = {series.room_id: True}
+    mine = []
+    for booking in qs:
+        if booking.room_id not in manages:
+            manages[booking.room_id] = policies.is_manager(actor, policies.rules_for(booking.room))
+        if manages[booking.room_id]:
+            mine.append(booking)
+    if not mine:
+        raise InvalidBooking(_("No date of this series is waiting for a decision."), field="status")
+    return mine
+
+
+@transaction.atomic
+def approve_series(*, series: Series, actor, now: datetime | None = None) -> list[Booking]:
+    """Confirm every pending, not yet ended occurrence; raises NotAllowed or InvalidBooking (none left)."""
+    now = now or timezone.now()
+    approved = _pending_occurrences(series, actor=actor, now=now, ended_too=False)
+    for booking in approved:
+        _decide(
+            booking, status=Booking.Status.CONFIRMED, kind=BookingEvent.Kind.APPROVED, actor=actor, now=now
+        )
+    return approved
+
+
+@transaction.atomic
+def reject_series(*, series: Series, actor, reason: str = "", now: datetime | None = None) -> list[Booking]:
+    """Reject every pending occurrence; raises NotAllowed or InvalidBooking (none left, reason)."""
+    now = now or timezone.now()
+    reason = clean_reason(reason)
+    rejected = _pending_occurrences(series, actor=actor, now=now, ended_too=True)
+    for booking in rejected:
+        _decide(
+            booking,
+            status=Booking.Status.REJECTED,
+            kind=BookingEvent.Kind.REJECTED,
+            actor=actor,
+            now=now,
+            changes={"reason": reason},
+        )
+    return rejected
+
+
+@transaction.atomic
+def expire_pending(*, now: datetime | None = None, limit: int = EXPIRE_BATCH) -> int:
+    """Reject the requests nobody decided by their due time (kind EXPIRED); returns how many."""
+    now = now or timezone.now()
+    # A request a manager is deciding right now is locked: skip it; it is decided or
+    # expires on the next run.
+    due = list(
+        Booking.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(status=Booking.Status.PENDING, decision_due_at__lte=now)
+        .order_by("decision_due_at", "pk")[:limit]
+    )
+    for booking in due:
+        _decide(booking, status=Booking.Status.REJECTED, kind=BookingEvent.Kind.EXPIRED, actor=None, now=now)
+    return len(due)

@@ -188,7 +188,10 @@ def apply_rules(booking: Booking, rules: policies.Rules, *, user, now: datetime)
 
 
 def can_manage(user, booking: Booking) -> bool:
-    return booking.organizer_id == user.pk or user.has_perm("bookings.change_booking")
+    """The organizer, facility admins with the permission, and the room's managers."""
+    if booking.organizer_id == user.pk or user.has_perm("bookings.change_booking"):
+        return True
+    return bool(user.pk) and policies.is_manager(user, policies.rules_for(booking.room))
 
 
 @transaction.atomic
@@ -306,6 +309,8 @@ def update_booking(
         if booking.series_id:
             # Edited on its own: a later edit of the whole series leaves it as it is now.
             booking.series_exception = True
+        if "span" in changes:
+            booking.reminded_at = None  # a reminder for the new time, if any, is still due
     booking.version += 1
     save_or_conflict(booking)
     audit.record(booking, kind=BookingEvent.Kind.UPDATED, actor=actor, at=now, changes=changes)

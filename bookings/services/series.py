@@ -60,12 +60,17 @@ def _busy_by_occurrence(room_id: int, spans: list, rules: policies.Rules) -> lis
     ]
 
 
-def _enforce_each(rules: policies.Rules, *, user, spans: list, now: datetime) -> None:
-    """Raise PolicyViolation naming the first occurrence a rule refuses, and how many are refused."""
+def enforce_each(
+    rules: policies.Rules, *, user, spans: list, now: datetime, exclude: list | None = None
+) -> None:
+    """Raise PolicyViolation naming the first occurrence a rule refuses, and how many are refused.
+
+    ``exclude``: per span, the booking it replaces (left out of the quotas), or None.
+    """
     refused = []
-    for span in spans:
+    for span, replaced in zip(spans, exclude or [None] * len(spans), strict=True):
         reasons = policies.check(
-            user=user, rules=rules, start=span.lower, end=span.upper, now=now, series=True
+            user=user, rules=rules, start=span.lower, end=span.upper, now=now, series=True, exclude=replaced
         )
         if reasons:
             refused.append((span, reasons))
@@ -120,7 +125,7 @@ def create_series(
     if rules.quota_places and user.pk:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [QUOTA_LOCK, user.pk])
-    _enforce_each(rules, user=user, spans=spans, now=now)
+    enforce_each(rules, user=user, spans=spans, now=now)
     busy = _busy_by_occurrence(room.pk, spans, rules)
     refused = [(s.lower, s.upper, b) for s, b in zip(spans, busy, strict=True) if b]
     if refused and not skip_conflicts:

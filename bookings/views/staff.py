@@ -24,12 +24,13 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import queries_ui, services
-from ..errors import BookingConflict, BookingError, InvalidBooking
-from ..forms import BookingForm, ChangeBookingForm, FinderForm, new_key
+from .. import policies, queries_ui, services
+from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
+from ..forms import BookingForm, ChangeBookingForm, FinderForm, RepeatBookingForm, new_key
 from ..models import Booking, Room, Series
-from ..selectors import visible_title
+from ..selectors import no_show_counts, visible_title
 from ..services.bookings import can_manage
+from ..services.checkin import check_in_open
 from ..services.idempotency import KeyReused, request_hash, run_once
 from ..templatetags.rfr import mediumdate
 
@@ -191,6 +192,12 @@ def book(request):
             form.add_error(None, exc.message)
             return dialog(request, form, status=422)
         return dialog(request, form, preview=preview, taken=sum(1 for o in preview if o.conflicts))
+    if request.POST.get("action") == "check":
+        # "Why can't I book this?": the checks a booking makes, without booking.
+        reasons = policies.obstacles(
+            user=request.user, room=cd["room"], start=cd["start_at"], end=cd["end_at"], now=now
+        )
+        return dialog(request, form, checked=True, reasons=reasons, rules=policies.rules_for(cd["room"]))
     try:
         outcome = book_once(request, cd)
     except KeyReused:
@@ -203,7 +210,9 @@ def book(request):
     except InvalidBooking as exc:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         return dialog(request, form, status=422)
-    except BookingError as exc:  # NotAllowed, PolicyViolation
+    except PolicyViolation as exc:
+        return dialog(request, form, status=403, checked=True, reasons=exc.reasons)
+    except BookingError as exc:  # NotAllowed
         form.add_error(None, exc.message)
         return dialog(request, form, status=403)
     except (OperationalError, InterfaceError, InternalError) as exc:
@@ -323,6 +332,14 @@ def after_booking(request, body: dict, *, replayed: bool):
             text += " " + ngettext(
                 "%(n)d taken date was left out.", "%(n)d taken dates were left out.", body["skipped"]
             ) % {"n": body["skipped"]}
+    elif booking.status == Booking.Status.PENDING:
+        text = (
+            _(
+                "“%(title)s” requested: %(room)s, %(day)s, %(start)s–%(end)s. The room needs approval; "
+                "the slot is held for you until a room manager decides, and you will get a mail."
+            )
+            % values
+        )
     else:
         text = _("“%(title)s” booked: %(room)s, %(day)s, %(start)s–%(end)s.") % values
     if replayed:
@@ -335,17 +352,15 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
     """Say what is in the way, in words, and offer other times and rooms (one click each)."""
     cd = form.cleaned_data
     room = cd["room"]
-    blockers = [
-        {
-            "title": visible_title(
-                b.title, private=b.private, organizer_id=b.organizer_id, viewer=request.user
-            ),
-            "start": b.start,
-            "end": b.end,
-        }
-        for b in exc.conflicts
-    ]
-    context = {"conflict": exc.message, "blockers": blockers, "occurrences": exc.occurrences}
+
+    def shown(b: Booking) -> dict:
+        # Others' private titles never show, also not in the list of taken series dates.
+        title = visible_title(b.title, private=b.private, organizer_id=b.organizer_id, viewer=request.user)
+        return {"title": title, "start": b.start, "end": b.end}
+
+    blockers = [shown(b) for b in exc.conflicts]
+    occurrences = [(start, end, [shown(b) for b in taken]) for start, end, taken in exc.occurrences]
+    context = {"conflict": exc.message, "blockers": blockers, "occurrences": occurrences}
     if not cd.get("rrule"):
         people = cd.get("people") or (len(cd["attendees"]) + 1 if cd["attendees"] else None)
         alt = queries_ui.alternatives(
@@ -378,10 +393,20 @@ def mine(request):
     """Upcoming and past bookings of the signed-in user."""
     now = timezone.now()
     upcoming, past = queries_ui.my_bookings(user=request.user, now=now)
+    # Check-in by web link: offered where the room requires it and the window is open.
+    check_in_now = {b.pk for b in upcoming if b.check_in_deadline and check_in_open(b, now=now)}
+    no_shows = no_show_counts(organizer=request.user).get(request.user.pk, 0)
     return render(
         request,
         "bookings/mine.html",
-        {"nav": "mine", "upcoming": upcoming, "past": past, "now": now},
+        {
+            "nav": "mine",
+            "upcoming": upcoming,
+            "past": past,
+            "now": now,
+            "check_in_now": check_in_now,
+            "no_shows": no_shows,
+        },
     )
 
 
@@ -397,48 +422,64 @@ def managed_booking(request, pk: int) -> Booking:
 @login_required
 @require_http_methods(["GET", "POST"])
 def change(request, pk: int):
-    """Move, resize or rename one booking (services.update_booking)."""
+    """Move, resize or rename one booking, or several dates of its series; make a booking a series.
+
+    One date: services.update_booking; this and the following or all dates:
+    services.update_series; "Repeat…": services.convert_to_series.
+    """
     now = timezone.now()
     booking = managed_booking(request, pk)
     tz = booking.room.floor.building.site.tz
     rooms = queries_ui.bookable_rooms(site_id=booking.room.floor.building.site_id)
     if booking.room not in rooms:
         rooms.insert(0, booking.room)
-    context = {"nav": "mine", "booking": booking, "tz": tz}
     if not booking.is_active or booking.end <= now:
         messages.error(request, _("A cancelled or finished booking cannot be changed."))
         return redirect("bookings:mine")
+    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    in_series = booking.series_id is not None and booking.series.cancelled_at is None
+    kwargs = {"rooms": rooms, "now": now, "day": start.date(), "in_series": in_series}
+    context = {"nav": "mine", "booking": booking, "tz": tz, "in_series": in_series}
+    if booking.series_id is None and booking.start > now:
+        context["repeat_form"] = RepeatBookingForm(
+            initial={"repeat": "weekly", "until": start.date() + timedelta(weeks=4)}, day=start.date()
+        )
+    if request.method == "POST" and request.POST.get("action") == "repeat" and "repeat_form" in context:
+        form = ChangeBookingForm(initial=change_initial(booking, tz), **kwargs)
+        return repeat_booking(request, booking, context, form, now)
     if request.method == "GET":
-        start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
-        initial = {
-            "title": booking.title,
-            "room": booking.room_id,
-            "date": start.date(),
-            "start": start.time(),
-            "end": end.time(),
-            "attendees": "\n".join(booking.attendees),
-            "private": booking.private,
-            "version": booking.version,
-        }
-        form = ChangeBookingForm(initial=initial, rooms=rooms, now=now)
+        form = ChangeBookingForm(initial=change_initial(booking, tz), **kwargs)
         return render(request, "bookings/change.html", {**context, "form": form})
-    form = ChangeBookingForm(request.POST, rooms=rooms, now=now)
+    form = ChangeBookingForm(request.POST, **kwargs)
     status = 422
     if form.is_valid():
         cd = form.cleaned_data
         try:
-            services.update_booking(
-                booking=booking,
-                actor=request.user,
-                title=cd["title"],
-                start=cd["start_at"],
-                end=cd["end_at"],
-                room=cd["room"],
-                private=cd["private"],
-                attendees=cd["attendees"],
-                expected_version=cd["version"],
-                now=now,
-            )
+            if cd["scope"] == "this":
+                services.update_booking(
+                    booking=booking,
+                    actor=request.user,
+                    title=cd["title"],
+                    start=cd["start_at"],
+                    end=cd["end_at"],
+                    room=cd["room"],
+                    private=cd["private"],
+                    attendees=cd["attendees"],
+                    expected_version=cd["version"],
+                    now=now,
+                )
+                changed = 1
+            else:
+                edit = services.update_series(
+                    series=booking.series,
+                    actor=request.user,
+                    scope=cd["scope"],
+                    from_booking=booking,
+                    expected_version=cd["version"],
+                    now=now,
+                    **series_changes(booking, cd, start, end),
+                )
+                changed = len(edit.updated)
         except BookingConflict as exc:
             form.add_error(None, exc.message)
             context["blockers"] = [
@@ -451,6 +492,7 @@ def change(request, pk: int):
                 }
                 for b in exc.conflicts
             ]
+            context["occurrences"] = taken_dates(exc, request.user)
             status = 409
         except InvalidBooking as exc:  # also StaleBooking
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -460,9 +502,104 @@ def change(request, pk: int):
         except (OperationalError, InterfaceError, InternalError) as exc:
             return db_unavailable(request, exc, "bookings/change.html", {**context, "form": form})
         else:
-            messages.success(request, _("The booking “%(title)s” was changed.") % {"title": cd["title"]})
+            if cd["scope"] == "this":
+                text = _("The booking “%(title)s” was changed.") % {"title": cd["title"]}
+            else:
+                text = ngettext(
+                    "Series “%(title)s”: %(n)d date was changed.",
+                    "Series “%(title)s”: %(n)d dates were changed.",
+                    changed,
+                ) % {"title": cd["title"], "n": changed}
+            messages.success(request, text)
             return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
     return render(request, "bookings/change.html", {**context, "form": form}, status=status)
+
+
+def taken_dates(exc: BookingConflict, viewer) -> list[dict]:
+    """Each refused date of a series and who is in its way (others' private titles hidden)."""
+    return [
+        {
+            "start": start,
+            "end": end,
+            "titles": [
+                visible_title(b.title, private=b.private, organizer_id=b.organizer_id, viewer=viewer)
+                for b in bookings
+            ],
+        }
+        for start, end, bookings in exc.occurrences
+    ]
+
+
+def change_initial(booking: Booking, tz) -> dict:
+    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    return {
+        "title": booking.title,
+        "room": booking.room_id,
+        "date": start.date(),
+        "start": start.time(),
+        "end": end.time(),
+        "attendees": "\n".join(booking.attendees),
+        "private": booking.private,
+        "version": booking.version,
+        "scope": "this",
+    }
+
+
+def series_changes(booking: Booking, cd: dict, start: datetime, end: datetime) -> dict:
+    """What the user changed on this date, to apply to the others (the rest they keep)."""
+    changes: dict = {}
+    if cd["title"] != booking.title:
+        changes["title"] = cd["title"]
+    if (cd["start"], cd["end"]) != (start.time(), end.time()):
+        # The times as the form shows them, both: 09:30 to 10:00 means just that.
+        changes["start_time"], changes["end_time"] = cd["start"], cd["end"]
+    if cd["room"].pk != booking.room_id:
+        changes["room"] = cd["room"]
+    if cd["private"] != booking.private:
+        changes["private"] = cd["private"]
+    if cd["attendees"] != booking.attendees:
+        changes["attendees"] = cd["attendees"]
+    return changes
+
+
+def repeat_booking(request, booking: Booking, context: dict, form: ChangeBookingForm, now: datetime):
+    """Repeat… on a single booking's change page: it becomes the first date of a series."""
+    repeat_form = RepeatBookingForm(request.POST, day=booking.start.astimezone(context["tz"]).date())
+    context = {**context, "form": form, "repeat_form": repeat_form, "repeat_open": True}
+    if not repeat_form.is_valid():
+        return render(request, "bookings/change.html", context, status=422)
+    cd = repeat_form.cleaned_data
+    try:
+        result = services.convert_to_series(
+            booking=booking,
+            actor=request.user,
+            rrule=cd["rrule"],
+            skip_conflicts=cd["skip_conflicts"],
+            now=now,
+        )
+    except BookingConflict as exc:
+        repeat_form.add_error(None, exc.message)
+        context["occurrences"] = taken_dates(exc, request.user)
+        return render(request, "bookings/change.html", context, status=409)
+    except InvalidBooking as exc:
+        repeat_form.add_error("until" if exc.field == "rrule" else None, exc.message)
+        return render(request, "bookings/change.html", context, status=422)
+    except BookingError as exc:
+        repeat_form.add_error(None, exc.message)
+        return render(request, "bookings/change.html", context, status=403)
+    except (OperationalError, InterfaceError, InternalError) as exc:
+        return db_unavailable(request, exc, "bookings/change.html", context)
+    text = ngettext(
+        "“%(title)s” now repeats: %(n)d date in all.",
+        "“%(title)s” now repeats: %(n)d dates in all.",
+        len(result.created),
+    ) % {"title": booking.title, "n": len(result.created)}
+    if result.skipped:
+        text += " " + ngettext(
+            "%(n)d taken date was left out.", "%(n)d taken dates were left out.", len(result.skipped)
+        ) % {"n": len(result.skipped)}
+    messages.success(request, text)
+    return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
 
 
 @login_required

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
@@ -23,6 +24,7 @@ from bookings.outbox import enqueue
 from bookings.services import cancel_booking
 
 from ..base import Person
+from .conf import MANAGER_ROLE
 from .models import DirectoryAccount
 
 log = logging.getLogger("rfr.directory")
@@ -36,7 +38,8 @@ ROLE_GROUPS = {
 }
 MANAGED_GROUPS = {DIRECTORY_USERS, *ROLE_GROUPS.values()}
 # What a group may do when the sync first creates it; admins may change it afterwards.
-# Per building or room is a later refinement: today a room manager manages every room.
+# "room managers" manage every room; for one building or room, mirror a directory group
+# (RFR_LDAP_MANAGER_GROUPS) and name it as managers in that place's policy.
 GROUP_PERMISSIONS = {
     "room managers": Q(
         content_type__app_label="bookings",
@@ -69,15 +72,18 @@ def role_group(name: str) -> Group:
 def apply_roles(user, account: DirectoryAccount, roles: frozenset[str]) -> bool:
     """Set is_staff and the managed groups to what the roles say; True if anything changed."""
     wanted = wanted_groups(roles)
-    current = set(user.groups.filter(name__in=MANAGED_GROUPS).values_list("name", flat=True))
+    managed = MANAGED_GROUPS | mirrored_groups()
+    current = set(user.groups.filter(name__in=managed).values_list("name", flat=True))
     changed = False
     if current != wanted:
         user.groups.remove(*Group.objects.filter(name__in=current - wanted))
         user.groups.add(*(role_group(name) for name in wanted - current))
         changed = True
     # Every role works in the admin; is_superuser stays with the local emergency admin.
-    if user.is_staff != bool(roles):
-        user.is_staff = bool(roles)
+    # Managing one building's rooms is no reason to see the admin (and every private title).
+    staff = any(not r.startswith(MANAGER_ROLE) for r in roles)
+    if user.is_staff != staff:
+        user.is_staff = staff
         user.save(update_fields=["is_staff"])
         changed = True
     if sorted(account.roles) != sorted(roles):
@@ -174,8 +180,19 @@ def upsert_person(person: Person, *, now: datetime) -> tuple[object, str]:
     return user, status
 
 
+def mirrored_groups() -> set[str]:
+    """The Django groups mirrored from the directory groups in RFR_LDAP_MANAGER_GROUPS."""
+    conf = settings.RFR_LDAP
+    roles = conf.role_groups if conf else {}
+    return {r.removeprefix(MANAGER_ROLE) for r in roles if r.startswith(MANAGER_ROLE)}
+
+
 def wanted_groups(roles: frozenset[str]) -> set[str]:
-    return {DIRECTORY_USERS} | {ROLE_GROUPS[r] for r in roles if r in ROLE_GROUPS}
+    return (
+        {DIRECTORY_USERS}
+        | {ROLE_GROUPS[r] for r in roles if r in ROLE_GROUPS}
+        | {r.removeprefix(MANAGER_ROLE) for r in roles if r.startswith(MANAGER_ROLE)}
+    )
 
 
 @transaction.atomic

@@ -15,6 +15,8 @@ from pathlib import Path
 
 # The roles a directory group can grant; see accounts.apply_roles.
 ROLES = ("staff", "room_managers", "facility_admins", "display_admins")
+# Roles from RFR_LDAP_MANAGER_GROUPS: "manages:<group name>", membership of that Django group.
+MANAGER_ROLE = "manages:"
 
 # Active Directory: accounts that are people, without the disabled ones (bit 2 of
 # userAccountControl, tested with the bitwise-AND matching rule).
@@ -114,6 +116,15 @@ def _number(env: Mapping[str, str], name: str, default: float, kind=int):
     return number
 
 
+def group_name(dn: str) -> str:
+    """The Django group a mirrored directory group becomes: its CN (``CN=RV Haus A,OU=…``)."""
+    first = re.split(r"(?<!\\),", dn, maxsplit=1)[0]
+    value = first.partition("=")[2].replace("\\,", ",").strip()
+    if not value:
+        raise ConfigError(f"RFR_LDAP_MANAGER_GROUPS: {dn!r} is not a group DN")
+    return value[:150]
+
+
 def _dns(value: str) -> tuple[str, ...]:
     # DNs hold commas, so several are separated by semicolons (or new lines).
     return tuple(dn.strip() for dn in re.split(r"[;\n]", value) if dn.strip())
@@ -198,7 +209,10 @@ def from_env(env: Mapping[str, str] | None = None) -> DirectorySettings | None:
         member_attribute=env.get("RFR_LDAP_GROUP_MEMBER_ATTRIBUTE", "").strip() or "member",
         nested_groups=nested,
         role_groups={
-            role: dns for role in ROLES if (dns := _dns(env.get(f"RFR_LDAP_GROUP_{role.upper()}", "")))
+            **{role: dns for role in ROLES if (dns := _dns(env.get(f"RFR_LDAP_GROUP_{role.upper()}", "")))},
+            # Mirrored groups: each becomes a Django group named by its CN, for the admin to
+            # name as room managers in the policy of a building or room.
+            **{MANAGER_ROLE + group_name(dn): (dn,) for dn in _dns(env.get("RFR_LDAP_MANAGER_GROUPS", ""))},
         },
         change_attribute=(
             env["RFR_LDAP_CHANGE_ATTRIBUTE"].strip()

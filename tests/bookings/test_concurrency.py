@@ -6,6 +6,7 @@ reach gunicorn's threads (2 workers x 8 threads) together, not one after the oth
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Series
+from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Policy, Series
 from bookings.services.tokens import issue_token
 from tests import factories
 
@@ -189,3 +190,58 @@ def test_it_lets_only_one_of_many_bookings_move_into_a_free_slot(gunicorn_server
     moved = Booking.objects.filter(span__startswith=factories.on(day, 20))
     assert moved.count() == 1
     assert BookingEvent.objects.filter(kind="updated").count() == 1
+
+
+def test_it_keeps_a_quota_when_one_person_sends_many_bookings_at_once(gunicorn_server, alice, room):
+    Policy.objects.create(room=room, max_bookings_per_day=2)
+    day = factories.days_ahead(3)
+    headers = bearer(alice)
+    calls = [
+        (
+            "/api/v1/bookings",
+            headers,
+            {
+                "room": room.pk,
+                "title": f"Quota {n}",
+                "start": factories.on(day, 8 + n).isoformat(),
+                "end": factories.on(day, 8 + n, 30).isoformat(),
+            },
+        )
+        for n in range(8)
+    ]
+
+    responses = send_together(gunicorn_server, "POST", calls)
+
+    assert Counter(r.status_code for r in responses) == {201: 2, 403: 6}
+    refusal = next(r.json() for r in responses if r.status_code == 403)
+    assert refusal["reasons"][0]["rule"] == "max_bookings_per_day"
+    assert Booking.objects.filter(organizer=alice).count() == 2
+
+
+def test_it_keeps_the_buffers_between_bookings_sent_at_once(gunicorn_server, room):
+    Policy.objects.create(room=room, buffer_after_minutes=30)
+    start = factories.on(factories.days_ahead(3), 10)
+    users = [factories.user() for _ in range(12)]
+    # Back to back, each inside the one before's cleanup time: at most every other fits.
+    calls = [
+        (
+            "/api/v1/bookings",
+            bearer(u),
+            {
+                "room": room.pk,
+                "title": "Puffer",
+                "start": (start + timedelta(minutes=20 * n)).isoformat(),
+                "end": (start + timedelta(minutes=20 * n + 20)).isoformat(),
+            },
+        )
+        for n, u in enumerate(users)
+    ]
+
+    responses = send_together(gunicorn_server, "POST", calls)
+
+    assert {r.status_code for r in responses} <= {201, 409}
+    kept = sorted(Booking.objects.filter(room=room), key=lambda b: b.span.lower)
+    assert kept, "at least one booking wins"
+    assert len(kept) == sum(r.status_code == 201 for r in responses)
+    for before, after in itertools.pairwise(kept):
+        assert after.span.lower - before.span.upper >= timedelta(minutes=30)

@@ -616,8 +616,10 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(
     pages = {
         f"/?date={day_s}&start=09:00&end=10:00": 8,
         f"/?date={day_s}&start=09:00&end=10:00&people=999": 10,  # nothing fits: alternatives
-        f"/plan/?building={building.pk}&date={day_s}": 8,
-        f"/plan/?place=site-{building.site_id}&date={day_s}": 8,
+        # The plan also reads the policies (who may book) and, like every page, asks
+        # whether the viewer manages a room (the approvals link).
+        f"/plan/?building={building.pk}&date={day_s}": 10,
+        f"/plan/?place=site-{building.site_id}&date={day_s}": 10,
         "/my/": 6,
         f"/rooms/{room.pk}/?week={day_s}": 7,
         f"/book/?room={room.pk}": 5,
@@ -625,3 +627,15 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(
     for url, limit in pages.items():
         with django_assert_max_num_queries(limit):
             assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_it_hides_others_private_titles_among_the_taken_dates_of_a_series(client, alice, bob, house, day):
+    factories.booking(
+        house["small"], bob, factories.on(day + timedelta(days=7), 9), title="Geheimprojekt", private=True
+    )
+    client.force_login(alice)
+    refused = post_booking(client, house["small"], day, freq="weekly", ends="count", count=3)
+    assert refused.status_code == 409
+    page = text(refused)
+    assert "Geheimprojekt" not in page and "Belegt" in page

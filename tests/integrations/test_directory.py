@@ -28,7 +28,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.models import Booking, OutboxMessage
+from bookings import policies
+from bookings.models import Booking, OutboxMessage, Policy
 from integrations.directory.adapter import LdapDirectory
 from integrations.directory.client import DirectoryClient
 from integrations.directory.login import normalize_login
@@ -96,6 +97,27 @@ def test_it_makes_nested_group_members_room_managers(client, use_directory):
     assert erika.is_staff and not erika.is_superuser
     assert erika.has_perm("bookings.change_booking")
     assert erika.directory_account.roles == ["room_managers"]
+
+
+def test_it_scopes_room_managers_to_the_building_named_in_its_policy(client, use_directory):
+    # Raumverwalter mirrored as a Django group of its own, no longer the global role.
+    use_directory(RFR_LDAP_GROUP_ROOM_MANAGERS="", RFR_LDAP_MANAGER_GROUPS=group_dn("Raumverwalter"))
+    haus_a, haus_b = factories.building(name="Haus A"), factories.building(name="Haus B")
+    room_a, room_b = factories.room(factories.floor(haus_a)), factories.room(factories.floor(haus_b))
+    sign_in(client, "ebeispiel", PASSWORDS["ebeispiel"])
+
+    erika = User.objects.get(username="ebeispiel")
+    group = erika.groups.get(name="Raumverwalter")
+    assert erika.directory_account.roles == ["manages:Raumverwalter"]
+    # Managing some rooms is not a reason to see the admin or anyone's private titles.
+    assert not erika.is_staff and not erika.has_perm("bookings.change_booking")
+    Policy.objects.create(building=haus_a).managers.add(group)
+    assert policies.is_manager(erika, policies.rules_for(room_a))
+    assert not policies.is_manager(erika, policies.rules_for(room_b))
+    managed = factories.booking(room_a, erika, factories.on(factories.days_ahead(3), 9))
+    other = factories.booking(room_b, erika, factories.on(factories.days_ahead(3), 9))
+    assert set(Booking.objects.filter(policies.managed_rooms_filter(erika))) == {managed}
+    assert other.pk != managed.pk
 
 
 def test_it_resolves_a_cycle_of_groups_and_grants_each_role(client, use_directory):

@@ -9,12 +9,12 @@ import random
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bookings.models import Booking, BookingEvent, Building, Equipment, Floor, Room, Site
+from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
 from bookings.services.bookings import make_span
 
 ADMIN = ("admin", "admin-demo-2026")
@@ -93,6 +93,7 @@ class Command(BaseCommand):
         equipment = self._equipment()
         rooms = self._places(rng, equipment)
         users = self._users()
+        self._rules(rooms)
         created = self._week_of_bookings(rng, rooms, users)
         self.stdout.write(
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
@@ -162,6 +163,35 @@ class Command(BaseCommand):
                 user.save()
             colleagues.append(user)
         return [demo, *colleagues]
+
+    def _rules(self, rooms: list[Room]) -> None:
+        """A few rules to see them at work: Berlin books 180 days ahead; one room needs approval
+        (the admin manages it), one a check-in; one is closed for renovation next week."""
+        User = get_user_model()
+        managers, _ = Group.objects.get_or_create(name="Raumverwaltung Berlin")
+        managers.user_set.add(User.objects.get(username=ADMIN[0]))
+        berlin = Site.objects.get(name="Berlin")
+        Policy.objects.get_or_create(site=berlin, defaults={"max_advance_days": 180})
+        first, second, third = [r for r in rooms if r.floor.building.site_id == berlin.pk][:3]
+        approval, _ = Policy.objects.get_or_create(
+            room=first, defaults={"requires_approval": True, "approval_timeout_hours": 48}
+        )
+        approval.managers.add(managers)
+        Policy.objects.get_or_create(
+            room=second,
+            defaults={"requires_check_in": True, "check_in_grace_minutes": 15, "buffer_after_minutes": 10},
+        )
+        if not Blocking.objects.filter(room=third).exists():
+            today = timezone.now().astimezone(berlin.tz).date()
+            monday = today + timedelta(days=7 - today.weekday())
+            Blocking.objects.create(
+                room=third,
+                span=make_span(
+                    datetime.combine(monday, time.min, berlin.tz),
+                    datetime.combine(monday + timedelta(days=3), time.min, berlin.tz),
+                ),
+                reason="Renovierung",
+            )
 
     def _week_of_bookings(self, rng: random.Random, rooms: list[Room], users: list) -> int:
         """Monday to Friday of this week, 08:00–18:00 local, on a 30-minute grid."""

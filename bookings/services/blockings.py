@@ -1,0 +1,91 @@
+"""Closures and blockings: a place is shut for a time (holiday, renovation).
+
+A blocking refuses new bookings there except for its allowed groups (policies.check
+names it). Bookings it meets are not cancelled behind their owners' backs: each owner
+is told through the outbox (topic ``blocking.created``) and decides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..errors import InvalidBooking
+from ..models import Blocking, Booking, Building, Room, Site
+from ..outbox import enqueue
+from .bookings import LATEST, make_span, storable
+
+
+def _place_filter(blocking: Blocking) -> Q:
+    if blocking.room_id:
+        return Q(room_id=blocking.room_id)
+    if blocking.building_id:
+        return Q(room__floor__building_id=blocking.building_id)
+    return Q(room__floor__building__site_id=blocking.site_id)
+
+
+def affected_bookings(blocking: Blocking):
+    """Active bookings in the blocked place and time."""
+    return Booking.objects.filter(
+        _place_filter(blocking), status__in=Booking.ACTIVE, span__overlap=blocking.span
+    ).order_by("span")
+
+
+def _validate(*, start: datetime, end: datetime, reason: str) -> str:
+    for field, value in (("start", start), ("end", end)):
+        if timezone.is_naive(value):
+            raise InvalidBooking(_("The time needs a time zone offset (ISO 8601)."), field=field)
+        if value > LATEST:
+            raise InvalidBooking(_("The time lies too far in the future."), field=field)
+    if end <= start:
+        raise InvalidBooking(_("The end must be after the start."), field="end")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidBooking(
+            _("Please give a reason; it is shown to everyone who is refused."), field="reason"
+        )
+    if len(reason) > 200 or not storable(reason):
+        raise InvalidBooking(_("The reason can have at most 200 characters."), field="reason")
+    return reason
+
+
+def announce_blocking(blocking: Blocking) -> list[int]:
+    """Tell the owners of the bookings the blocking meets; returns their booking ids."""
+    ids = list(affected_bookings(blocking).values_list("pk", flat=True))
+    if ids:
+        enqueue(topic="blocking.created", payload={"blocking": blocking.pk, "bookings": ids})
+    return ids
+
+
+@transaction.atomic
+def create_blocking(
+    *,
+    place: Site | Building | Room,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    actor,
+    allowed_groups=(),
+) -> Blocking:
+    """Block a site, building or room; raises InvalidBooking for bad times or a missing reason."""
+    reason = _validate(start=start, end=end, reason=reason)
+    blocking = Blocking(span=make_span(start, end), reason=reason, created_by=actor)
+    setattr(blocking, type(place).__name__.lower(), place)
+    blocking.save()
+    blocking.allowed_groups.set(allowed_groups)
+    announce_blocking(blocking)
+    return blocking
+
+
+@transaction.atomic
+def lift_blocking(*, blocking: Blocking, now: datetime | None = None) -> Blocking:
+    """Lift a blocking (the row stays on record); lifting it twice changes nothing."""
+    blocking = Blocking.objects.select_for_update().get(pk=blocking.pk)
+    if blocking.cancelled_at is None:
+        blocking.cancelled_at = now or timezone.now()
+        blocking.save(update_fields=["cancelled_at"])
+    return blocking

@@ -1,0 +1,163 @@
+"""“Why can't I book this?”: the API's /check and the booking dialog say what a refusal would.
+
+Both run the checks of a booking without booking; a real refusal lists the same reasons.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+
+from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Policy
+from tests import factories
+from tests.bookings.test_views import post_booking, text
+
+pytestmark = pytest.mark.django_db
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2027, 1, 8, 10, tzinfo=BERLIN)
+MONDAY = datetime(2027, 1, 11, 9, tzinfo=BERLIN)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def room(db):
+    return factories.room(
+        floor_obj=factories.floor(factories.building(factories.site(time_zone="Europe/Berlin")))
+    )
+
+
+def rows() -> tuple[int, ...]:
+    return tuple(m.objects.count() for m in (Booking, BookingEvent, OutboxMessage, IdempotencyKey))
+
+
+def check(client, headers, room_id, start, end):
+    return client.get(
+        f"/api/v1/rooms/{room_id}/check",
+        {"start": start.isoformat(), "end": end.isoformat()},
+        headers=headers,
+    )
+
+
+def test_it_says_yes_when_nothing_is_in_the_way(client, alice, room, token_for):
+    Policy.objects.create(room=room, requires_approval=True)
+    response = check(client, token_for(alice), room.pk, MONDAY, MONDAY + timedelta(hours=1))
+    assert response.status_code == 200
+    assert response.json() == {
+        "allowed": True,
+        "reasons": [],
+        "needs_approval": True,
+        "requires_check_in": False,
+    }
+
+
+def test_it_lists_every_reason_and_the_refusal_says_the_same(client, alice, bob, room, token_for):
+    Policy.objects.create(room=room, max_duration_minutes=60, max_advance_days=2)
+    factories.booking(room, bob, MONDAY, minutes=30)
+    headers = token_for(alice)
+    response = check(client, headers, room.pk, MONDAY, MONDAY + timedelta(minutes=90))
+    body = response.json()
+    assert body["allowed"] is False
+    assert [r["rule"] for r in body["reasons"]] == ["max_advance_days", "max_duration", "conflict"]
+    assert body["reasons"][0]["message"] == "Dieser Raum kann höchstens 2 Tage im Voraus gebucht werden."
+
+    before = rows()
+    refusal = client.post(
+        "/api/v1/bookings",
+        {
+            "room": room.pk,
+            "title": "Planung",
+            "start": (MONDAY + timedelta(hours=2)).isoformat(),
+            "end": (MONDAY + timedelta(hours=3, minutes=30)).isoformat(),
+        },
+        content_type="application/json",
+        headers={**headers, "Idempotency-Key": "k1"},
+    )
+    assert refusal.status_code == 403
+    assert refusal.json()["detail"] == body["reasons"][0]["message"]
+    assert [r["rule"] for r in refusal.json()["reasons"]] == ["max_advance_days", "max_duration"]
+    assert rows() == before
+
+
+def test_it_answers_in_english_when_asked(client, alice, room, token_for):
+    Policy.objects.create(room=room, max_duration_minutes=30)
+    headers = {**token_for(alice), "Accept-Language": "en"}
+    body = check(client, headers, room.pk, MONDAY, MONDAY + timedelta(hours=1)).json()
+    assert body["reasons"][0]["message"] == "This room can be booked for at most 30 minutes at a time."
+
+
+def test_it_refuses_bad_input_clearly(client, alice, room, token_for):
+    headers = token_for(alice)
+    assert check(client, headers, 999999, MONDAY, MONDAY + timedelta(hours=1)).status_code == 404
+    naive = client.get(
+        f"/api/v1/rooms/{room.pk}/check",
+        {"start": "2027-01-11T09:00", "end": "2027-01-11T10:00"},
+        headers=headers,
+    )
+    assert naive.status_code == 422
+    reversed_ = check(client, headers, room.pk, MONDAY, MONDAY - timedelta(hours=1)).json()
+    assert reversed_["allowed"] is False and reversed_["reasons"][0]["rule"] == "times"
+    assert client.get(f"/api/v1/rooms/{room.pk}/check").status_code in (401, 422)
+    assert check(client, {}, room.pk, MONDAY, MONDAY + timedelta(hours=1)).status_code == 401
+
+
+def test_it_answers_why_in_the_booking_dialog(client, alice, room):
+    group = Group.objects.create(name="Vorstand")
+    Policy.objects.create(room=room, max_duration_minutes=30).bookers.add(group)
+    client.force_login(alice)
+    before = rows()
+    response = post_booking(client, room, MONDAY.date(), start="09:00", end="10:00", action="check")
+    assert response.status_code == 200
+    page = text(response)
+    assert "Das kann nicht gebucht werden, weil:" in page
+    assert "Nur bestimmte Gruppen dürfen diesen Raum buchen" in page
+    assert "höchstens 30 Minuten am Stück" in page
+    assert rows() == before
+
+    # Booking anyway: refused with the same reasons, nothing written.
+    refused = post_booking(client, room, MONDAY.date(), start="09:00", end="10:00")
+    assert refused.status_code == 403
+    assert "höchstens 30 Minuten am Stück" in text(refused)
+    assert rows() == before
+
+
+def test_it_says_when_the_room_can_be_booked_and_that_it_needs_approval(client, alice, room):
+    Policy.objects.create(room=room, requires_approval=True, requires_check_in=True)
+    client.force_login(alice)
+    page = text(post_booking(client, room, MONDAY.date(), action="check"))
+    assert "Sie können diesen Raum zu dieser Zeit buchen." in page
+    assert "Der Raum braucht eine Freigabe" in page
+    assert "Check-in" in page
+
+    booked = post_booking(client, room, MONDAY.date())
+    assert booked.status_code == 302
+    follow = client.get(booked["Location"])
+    assert "wartet" in text(follow) or "Freigabe" in text(follow)
+    assert Booking.objects.get().status == Booking.Status.PENDING
+
+
+def test_it_shows_rooms_others_may_not_book_as_view_only_in_the_plan(client, alice, bob, room):
+    group = Group.objects.create(name="Vorstand")
+    alice.groups.add(group)
+    Policy.objects.create(room=room, max_advance_days=365).bookers.add(group)
+    other = factories.room(floor_obj=room.floor)
+    url = f"/plan/?building={room.floor.building_id}&date={MONDAY.date().isoformat()}"
+
+    client.force_login(bob)
+    page = text(client.get(url))
+    assert "nur ansehen" in page
+    assert f"room={room.pk}&amp;" not in page  # no free stretch to click
+    assert f"room={other.pk}&amp;" in page
+
+    client.force_login(alice)
+    page = text(client.get(url))
+    assert "nur ansehen" not in page and f"room={room.pk}&amp;" in page
