@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ..errors import InvalidBooking
 from ..models import Blocking, Booking, Building, Room, Site
 from ..outbox import enqueue
-from .bookings import LATEST, make_span, storable
+from .bookings import make_span, storable, validate_span
 
 
 def _place_filter(blocking: Blocking) -> Q:
@@ -36,13 +36,7 @@ def affected_bookings(blocking: Blocking):
 
 
 def _validate(*, start: datetime, end: datetime, reason: str) -> str:
-    for field, value in (("start", start), ("end", end)):
-        if timezone.is_naive(value):
-            raise InvalidBooking(_("The time needs a time zone offset (ISO 8601)."), field=field)
-        if value > LATEST:
-            raise InvalidBooking(_("The time lies too far in the future."), field=field)
-    if end <= start:
-        raise InvalidBooking(_("The end must be after the start."), field="end")
+    validate_span(start, end)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidBooking(

@@ -32,8 +32,8 @@ def make_span(start: datetime, end: datetime) -> DateTimeTZRange:
     return DateTimeTZRange(start, end, "[)")
 
 
-def validate_times(start: datetime, end: datetime, *, now: datetime, new: bool = True) -> None:
-    """Raise InvalidBooking for naive, reversed, too long or past spans."""
+def validate_span(start: datetime, end: datetime) -> None:
+    """Raise InvalidBooking for naive, unstorable or reversed times (any span: bookings, blockings)."""
     for field, value in (("start", start), ("end", end)):
         if timezone.is_naive(value):
             raise InvalidBooking(_("The time needs a time zone offset (ISO 8601)."), field=field)
@@ -41,6 +41,11 @@ def validate_times(start: datetime, end: datetime, *, now: datetime, new: bool =
             raise InvalidBooking(_("The time lies too far in the future."), field=field)
     if end <= start:
         raise InvalidBooking(_("The end must be after the start."), field="end")
+
+
+def validate_times(start: datetime, end: datetime, *, now: datetime, new: bool = True) -> None:
+    """Raise InvalidBooking for naive, reversed, too long or past spans."""
+    validate_span(start, end)
     if end - start > MAX_DURATION:
         raise InvalidBooking(
             ngettext(
@@ -153,6 +158,13 @@ def save_or_conflict(booking: Booking) -> None:
         raise
 
 
+def lock_quota(rules: policies.Rules, user) -> None:
+    """Quotas count the person's bookings: two requests at once must not both fit (till commit)."""
+    if rules.quota_places and user.pk:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [QUOTA_LOCK, user.pk])
+
+
 def enforce(
     rules: policies.Rules,
     *,
@@ -164,10 +176,7 @@ def enforce(
     exclude: int | None = None,
 ) -> None:
     """Raise PolicyViolation naming every rule the request breaks."""
-    if rules.quota_places and user.pk:
-        # Quotas count the person's bookings: two requests at once must not both fit.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [QUOTA_LOCK, user.pk])
+    lock_quota(rules, user)
     reasons = policies.check(
         user=user, rules=rules, start=start, end=end, now=now, series=series, exclude=exclude
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,12 +16,12 @@ from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
 from . import audit
 from .bookings import (
-    QUOTA_LOCK,
     apply_rules,
     blocked,
     check_bookable,
     clean_attendees,
     clean_title,
+    lock_quota,
     make_span,
     mark_cancelled,
     save_or_conflict,
@@ -122,9 +122,7 @@ def create_series(
     validate_times(spans[-1].lower, spans[-1].upper, now=now)
     rules = policies.rules_for(room)
     user = actor or organizer
-    if rules.quota_places and user.pk:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [QUOTA_LOCK, user.pk])
+    lock_quota(rules, user)
     enforce_each(rules, user=user, spans=spans, now=now)
     busy = _busy_by_occurrence(room.pk, spans, rules)
     refused = [(s.lower, s.upper, b) for s, b in zip(spans, busy, strict=True) if b]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,11 +21,11 @@ from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
 from . import audit
 from .bookings import (
-    QUOTA_LOCK,
     can_manage,
     check_bookable,
     clean_attendees,
     clean_title,
+    lock_quota,
     make_span,
     save_or_conflict,
     validate_times,
@@ -300,10 +300,7 @@ def update_series(
     rules = None
     if moved:
         rules = policies.rules_for(moved[0].room)
-        if rules.quota_places and actor.pk:
-            # Quotas count the person's bookings: two requests at once must not both fit.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [QUOTA_LOCK, actor.pk])
+        lock_quota(rules, actor)
         enforce_each(
             rules, user=actor, spans=[p.span for p in moved], now=now, exclude=[p.booking.pk for p in moved]
         )
