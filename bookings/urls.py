@@ -3,6 +3,7 @@ from django.urls import path
 from .views import approvals as approval_views
 from .views import checkin as checkin_views
 from .views import feeds as feed_views
+from .views import mybookings
 from .views import staff as views
 
 app_name = "bookings"
@@ -10,11 +11,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("book/", views.book, name="book"),
     path("plan/", views.timeline, name="timeline"),
-    path("my/", views.mine, name="mine"),
-    path("bookings/<int:pk>/change/", views.change, name="change"),
-    path("bookings/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("my/", mybookings.mine, name="mine"),
+    path("bookings/<int:pk>/change/", mybookings.change, name="change"),
+    path("bookings/<int:pk>/cancel/", mybookings.cancel, name="cancel"),
     path("bookings/<int:pk>/check-in/", checkin_views.check_in, name="check_in"),
-    path("series/<int:pk>/cancel/", views.cancel_series, name="cancel_series"),
+    path("series/<int:pk>/cancel/", mybookings.cancel_series, name="cancel_series"),
     path("rooms/<int:pk>/", views.room, name="room"),
     path("approvals/", approval_views.queue, name="approvals"),
     path("approvals/<int:pk>/", approval_views.decide_in_queue, name="approval"),

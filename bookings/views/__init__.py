@@ -1,1 +1,2 @@
-"""The staff UI: one module per area; bookings/urls.py maps them."""
+"""The staff UI, one module per area (staff: finder, booking dialog, plan, room page;
+mybookings; approvals; checkin; feeds); bookings/urls.py maps them."""

@@ -1,0 +1,300 @@
+"""My bookings: the list, changing one booking or a series, cancelling."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, InternalError, OperationalError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .. import queries_ui, services
+from ..errors import BookingConflict, BookingError, InvalidBooking
+from ..forms import ChangeBookingForm, RepeatBookingForm
+from ..models import Booking, Series
+from ..selectors import no_show_counts, visible_title
+from ..services.bookings import can_manage
+from ..services.checkin import check_in_open
+from ..templatetags.rfr import mediumdate
+from .staff import db_unavailable
+
+
+@login_required
+@require_GET
+def mine(request):
+    """Upcoming and past bookings of the signed-in user."""
+    now = timezone.now()
+    upcoming, past = queries_ui.my_bookings(user=request.user, now=now)
+    # Check-in by web link: offered where the room requires it and the window is open.
+    check_in_now = {b.pk for b in upcoming if b.check_in_deadline and check_in_open(b, now=now)}
+    no_shows = no_show_counts(organizer=request.user).get(request.user.pk, 0)
+    return render(
+        request,
+        "bookings/mine.html",
+        {
+            "nav": "mine",
+            "upcoming": upcoming,
+            "past": past,
+            "now": now,
+            "check_in_now": check_in_now,
+            "no_shows": no_shows,
+        },
+    )
+
+
+def managed_booking(request, pk: int) -> Booking:
+    booking = get_object_or_404(
+        Booking.objects.select_related("room__floor__building__site", "organizer", "series"), pk=pk
+    )
+    if not can_manage(request.user, booking):
+        raise PermissionDenied(_("Only the organizer can change this booking."))
+    return booking
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def change(request, pk: int):
+    """Move, resize or rename one booking, or several dates of its series; make a booking a series.
+
+    One date: services.update_booking; this and the following or all dates:
+    services.update_series; "Repeat…": services.convert_to_series.
+    """
+    now = timezone.now()
+    booking = managed_booking(request, pk)
+    tz = booking.room.floor.building.site.tz
+    rooms = queries_ui.bookable_rooms(site_id=booking.room.floor.building.site_id)
+    if booking.room not in rooms:
+        rooms.insert(0, booking.room)
+    if not booking.is_active or booking.end <= now:
+        messages.error(request, _("A cancelled or finished booking cannot be changed."))
+        return redirect("bookings:mine")
+    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    in_series = booking.series_id is not None and booking.series.cancelled_at is None
+    kwargs = {"rooms": rooms, "now": now, "day": start.date(), "in_series": in_series}
+    context = {"nav": "mine", "booking": booking, "tz": tz, "in_series": in_series}
+    if booking.series_id is None and booking.start > now:
+        context["repeat_form"] = RepeatBookingForm(
+            initial={"repeat": "weekly", "until": start.date() + timedelta(weeks=4)}, day=start.date()
+        )
+    if request.method == "POST" and request.POST.get("action") == "repeat" and "repeat_form" in context:
+        form = ChangeBookingForm(initial=change_initial(booking, tz), **kwargs)
+        return repeat_booking(request, booking, context, form, now)
+    if request.method == "GET":
+        form = ChangeBookingForm(initial=change_initial(booking, tz), **kwargs)
+        return render(request, "bookings/change.html", {**context, "form": form})
+    form = ChangeBookingForm(request.POST, **kwargs)
+    status = 422
+    if form.is_valid():
+        cd = form.cleaned_data
+        try:
+            if cd["scope"] == "this":
+                services.update_booking(
+                    booking=booking,
+                    actor=request.user,
+                    title=cd["title"],
+                    start=cd["start_at"],
+                    end=cd["end_at"],
+                    room=cd["room"],
+                    private=cd["private"],
+                    attendees=cd["attendees"],
+                    expected_version=cd["version"],
+                    now=now,
+                )
+                changed = 1
+            else:
+                edit = services.update_series(
+                    series=booking.series,
+                    actor=request.user,
+                    scope=cd["scope"],
+                    from_booking=booking,
+                    expected_version=cd["version"],
+                    now=now,
+                    **series_changes(booking, cd, start, end),
+                )
+                changed = len(edit.updated)
+        except BookingConflict as exc:
+            form.add_error(None, exc.message)
+            context["blockers"] = [
+                {
+                    "title": visible_title(
+                        b.title, private=b.private, organizer_id=b.organizer_id, viewer=request.user
+                    ),
+                    "start": b.start,
+                    "end": b.end,
+                }
+                for b in exc.conflicts
+            ]
+            context["occurrences"] = taken_dates(exc, request.user)
+            status = 409
+        except InvalidBooking as exc:  # also StaleBooking
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except BookingError as exc:
+            form.add_error(None, exc.message)
+            status = 403
+        except (OperationalError, InterfaceError, InternalError) as exc:
+            return db_unavailable(request, exc, "bookings/change.html", {**context, "form": form})
+        else:
+            if cd["scope"] == "this":
+                text = _("The booking “%(title)s” was changed.") % {"title": cd["title"]}
+            else:
+                text = ngettext(
+                    "Series “%(title)s”: %(n)d date was changed.",
+                    "Series “%(title)s”: %(n)d dates were changed.",
+                    changed,
+                ) % {"title": cd["title"], "n": changed}
+            messages.success(request, text)
+            return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
+    return render(request, "bookings/change.html", {**context, "form": form}, status=status)
+
+
+def taken_dates(exc: BookingConflict, viewer) -> list[dict]:
+    """Each refused date of a series and who is in its way (others' private titles hidden)."""
+    return [
+        {
+            "start": start,
+            "end": end,
+            "titles": [
+                visible_title(b.title, private=b.private, organizer_id=b.organizer_id, viewer=viewer)
+                for b in bookings
+            ],
+        }
+        for start, end, bookings in exc.occurrences
+    ]
+
+
+def change_initial(booking: Booking, tz) -> dict:
+    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    return {
+        "title": booking.title,
+        "room": booking.room_id,
+        "date": start.date(),
+        "start": start.time(),
+        "end": end.time(),
+        "attendees": "\n".join(booking.attendees),
+        "private": booking.private,
+        "version": booking.version,
+        "scope": "this",
+    }
+
+
+def series_changes(booking: Booking, cd: dict, start: datetime, end: datetime) -> dict:
+    """What the user changed on this date, to apply to the others (the rest they keep)."""
+    changes: dict = {}
+    if cd["title"] != booking.title:
+        changes["title"] = cd["title"]
+    if (cd["start"], cd["end"]) != (start.time(), end.time()):
+        # The times as the form shows them, both: 09:30 to 10:00 means just that.
+        changes["start_time"], changes["end_time"] = cd["start"], cd["end"]
+    if cd["room"].pk != booking.room_id:
+        changes["room"] = cd["room"]
+    if cd["private"] != booking.private:
+        changes["private"] = cd["private"]
+    if cd["attendees"] != booking.attendees:
+        changes["attendees"] = cd["attendees"]
+    return changes
+
+
+def repeat_booking(request, booking: Booking, context: dict, form: ChangeBookingForm, now: datetime):
+    """Repeat… on a single booking's change page: it becomes the first date of a series."""
+    repeat_form = RepeatBookingForm(request.POST, day=booking.start.astimezone(context["tz"]).date())
+    context = {**context, "form": form, "repeat_form": repeat_form, "repeat_open": True}
+    if not repeat_form.is_valid():
+        return render(request, "bookings/change.html", context, status=422)
+    cd = repeat_form.cleaned_data
+    try:
+        result = services.convert_to_series(
+            booking=booking,
+            actor=request.user,
+            rrule=cd["rrule"],
+            skip_conflicts=cd["skip_conflicts"],
+            now=now,
+        )
+    except BookingConflict as exc:
+        repeat_form.add_error(None, exc.message)
+        context["occurrences"] = taken_dates(exc, request.user)
+        return render(request, "bookings/change.html", context, status=409)
+    except InvalidBooking as exc:
+        repeat_form.add_error("until" if exc.field == "rrule" else None, exc.message)
+        return render(request, "bookings/change.html", context, status=422)
+    except BookingError as exc:
+        repeat_form.add_error(None, exc.message)
+        return render(request, "bookings/change.html", context, status=403)
+    except (OperationalError, InterfaceError, InternalError) as exc:
+        return db_unavailable(request, exc, "bookings/change.html", context)
+    text = ngettext(
+        "“%(title)s” now repeats: %(n)d date in all.",
+        "“%(title)s” now repeats: %(n)d dates in all.",
+        len(result.created),
+    ) % {"title": booking.title, "n": len(result.created)}
+    if result.skipped:
+        text += " " + ngettext(
+            "%(n)d taken date was left out.", "%(n)d taken dates were left out.", len(result.skipped)
+        ) % {"n": len(result.skipped)}
+    messages.success(request, text)
+    return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request, pk: int):
+    """Ask, then cancel one booking (services.cancel_booking); repeating it is harmless."""
+    booking = managed_booking(request, pk)
+    tz = booking.room.floor.building.site.tz
+    if request.method == "POST":
+        try:
+            services.cancel_booking(booking=booking, actor=request.user)
+        except BookingError as exc:
+            messages.error(request, exc.message)
+        except (OperationalError, InterfaceError, InternalError) as exc:
+            return db_unavailable(request, exc, "bookings/cancel.html", {"booking": booking, "tz": tz})
+        else:
+            start = booking.start.astimezone(tz)
+            messages.success(
+                request,
+                _("“%(title)s” on %(day)s at %(start)s was cancelled.")
+                % {"title": booking.title, "day": mediumdate(start), "start": f"{start:%H:%M}"},
+            )
+        return redirect("bookings:mine")
+    return render(request, "bookings/cancel.html", {"nav": "mine", "booking": booking, "tz": tz})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel_series(request, pk: int):
+    """Ask, then cancel every occurrence of a series that has not started yet."""
+    now = timezone.now()
+    series = get_object_or_404(Series.objects.select_related("room__floor__building__site"), pk=pk)
+    if not (series.organizer_id == request.user.pk or request.user.has_perm("bookings.change_booking")):
+        raise PermissionDenied(_("Only the organizer can cancel this series."))
+    tz = series.room.floor.building.site.tz
+    if request.method == "POST":
+        try:
+            cancelled = services.cancel_series(series=series, actor=request.user, now=now)
+        except BookingError as exc:
+            messages.error(request, exc.message)
+        except (OperationalError, InterfaceError, InternalError) as exc:
+            return db_unavailable(request, exc, "bookings/cancel_series.html", {"series": series, "tz": tz})
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Series “%(title)s”: %(n)d date was cancelled.",
+                    "Series “%(title)s”: %(n)d dates were cancelled.",
+                    len(cancelled),
+                )
+                % {"title": series.title, "n": len(cancelled)},
+            )
+        return redirect("bookings:mine")
+    upcoming = queries_ui.future_occurrences(series_id=series.pk, now=now)
+    return render(
+        request,
+        "bookings/cancel_series.html",
+        {"nav": "mine", "series": series, "tz": tz, "upcoming": upcoming},
+    )
