@@ -31,6 +31,9 @@ from .validation import describe_validation_errors
 
 log = logging.getLogger("rfr.api")
 
+# Deadlock and serialization failure: PostgreSQL rolled the transaction back; a retry works.
+RETRYABLE = {"40P01", "40001"}
+
 
 class BearerToken(HttpBearer):
     def authenticate(self, request, token):
@@ -113,6 +116,14 @@ def on_booking_error(request, exc):
 @api.exception_handler(OperationalError)
 @api.exception_handler(InterfaceError)
 def on_database_unavailable(request, exc):
+    if getattr(exc.__cause__, "sqlstate", None) in RETRYABLE:
+        # Nothing was written; with its Idempotency-Key the same request is safe to send again.
+        log.warning("write rolled back, retry: %s", exc)
+        response = error(
+            _("Too many changes at the same moment; nothing was saved. Please send it again."), 503
+        )
+        response["Retry-After"] = "1"
+        return response
     log.warning("database unavailable: %s", exc)
     response = error(_("The database is not reachable right now; please try again shortly."), 503)
     response["Retry-After"] = "5"

@@ -23,6 +23,8 @@ MAX_DURATION = timedelta(days=14)
 MAX_ATTENDEES = 200
 # pg_advisory_xact_lock(QUOTA_LOCK, user id) serialises one person's quota checks.
 QUOTA_LOCK = 7301
+# pg_advisory_xact_lock(ROOM_LOCK, room id): writes to one room's bookings take turns.
+ROOM_LOCK = 7302
 # Python, and so psycopg, stops at year 9999: a later time would be stored but could
 # never be read back, and every list that includes it would fail.
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
@@ -139,8 +141,22 @@ def conflict_error(
     return BookingConflict(_("The room is already booked at this time."), conflicts=conflicts)
 
 
+def lock_room(room_id: int) -> None:
+    """Writes to one room's bookings take turns until commit.
+
+    Without it, bookings that overlap one another in a chain (A's buffer meets B, B's
+    meets C) sent at the same instant can each wait for another's uncommitted row in
+    the exclusion constraint's check, and PostgreSQL breaks the cycle by failing one
+    with a deadlock. Taken outside the savepoint below: a rolled-back savepoint would
+    release it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROOM_LOCK, room_id])
+
+
 def save_or_conflict(booking: Booking) -> None:
     """Save; if an exclusion constraint refuses, raise BookingConflict naming who is in the way."""
+    lock_room(booking.room_id)
     try:
         # The constraint decides, not a racy look-up beforehand; the savepoint keeps
         # the transaction usable so the conflicting bookings can be read for the answer.
