@@ -250,6 +250,30 @@ def read_only_rooms(user, rooms) -> set[int]:
     return hidden
 
 
+def closed_rooms(user, rooms, start: datetime, end: datetime) -> set[int]:
+    """Of these rooms (floor loaded), the ids a blocking closes to the user in [start, end)."""
+    ids = _ids(
+        "SELECT id FROM bookings_blocking WHERE cancelled_at IS NULL AND span && tstzrange(%s, %s, '[)')",
+        [start, end],
+    )
+    if not ids or user.is_superuser:
+        return set()
+    mine = group_ids(user)
+    closing = [
+        b
+        for b in Blocking.objects.filter(pk__in=ids).prefetch_related("allowed_groups")
+        if not mine & {g.pk for g in b.allowed_groups.all()}
+    ]
+    return {
+        room.pk
+        for room in rooms
+        for b in closing
+        if b.room_id == room.pk
+        or b.building_id == room.floor.building_id
+        or b.site_id == room.floor.building.site_id
+    }
+
+
 # --- applying the rules --------------------------------------------------------------
 
 

@@ -58,9 +58,21 @@ def room_with_place(room_id: int) -> Room | None:
 
 
 def free_rooms(
-    *, start: datetime, end: datetime, site_id: int, building_id=None, people=None, codes=(), limit=50
+    *,
+    start: datetime,
+    end: datetime,
+    site_id: int,
+    building_id=None,
+    people=None,
+    codes=(),
+    limit=50,
+    viewer=None,
 ) -> tuple[list[Room], bool]:
-    """The best-fitting free rooms (smallest first) and whether more fit: two queries."""
+    """The best-fitting free rooms (smallest first) and whether more fit.
+
+    With a viewer, rooms they may not book then (who-may-book, blockings) are left out:
+    two to four queries.
+    """
     qs = selectors.free_rooms(
         start=start,
         end=end,
@@ -70,6 +82,9 @@ def free_rooms(
         equipment=list(codes),
     ).prefetch_related("equipment")
     found = list(qs[: limit + 1])
+    if viewer is not None and found:
+        hidden = policies.read_only_rooms(viewer, found) | policies.closed_rooms(viewer, found, start, end)
+        found = [r for r in found if r.pk not in hidden]
     return found[:limit], len(found) > limit
 
 

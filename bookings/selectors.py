@@ -44,9 +44,9 @@ def rooms(
 
 
 def free_rooms(*, start: datetime, end: datetime, **filters) -> QuerySet[Room]:
-    """Bookable rooms with no active booking overlapping [start, end)."""
+    """Bookable rooms with no active booking (or its setup and cleanup time) in [start, end)."""
     busy = Booking.objects.filter(
-        room=OuterRef("pk"), status__in=Booking.ACTIVE, span__overlap=make_span(start, end)
+        room=OuterRef("pk"), status__in=Booking.ACTIVE, blocked_span__overlap=make_span(start, end)
     )
     return rooms(bookable_only=True, **filters).exclude(Exists(busy))
 

@@ -108,6 +108,7 @@ def home(request):
             end=cd["end_at"],
             site_id=site.pk,
             building_id=building.pk if building else None,
+            viewer=request.user,
             **filters,
         )
         context.update(

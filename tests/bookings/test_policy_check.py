@@ -13,6 +13,7 @@ import time_machine
 from django.contrib.auth.models import Group
 
 from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Policy
+from bookings.services.blockings import create_blocking
 from tests import factories
 from tests.bookings.test_views import post_booking, text
 
@@ -161,3 +162,35 @@ def test_it_shows_rooms_others_may_not_book_as_view_only_in_the_plan(client, ali
     client.force_login(alice)
     page = text(client.get(url))
     assert "nur ansehen" not in page and f"room={room.pk}&amp;" in page
+
+
+def test_it_offers_in_the_finder_only_rooms_the_person_can_book_then(client, alice, bob, fiona, room):
+    group = Group.objects.create(name="Vorstand")
+    alice.groups.add(group)
+    board = factories.room(floor_obj=room.floor, name="Vorstandszimmer")
+    Policy.objects.create(room=board, max_advance_days=365).bookers.add(group)
+    closed = factories.room(floor_obj=room.floor, name="Baustelle")
+    create_blocking(
+        place=closed,
+        start=MONDAY - timedelta(hours=1),
+        end=MONDAY + timedelta(hours=8),
+        reason="Renovierung",
+        actor=fiona,
+    )
+    tidy = factories.room(floor_obj=room.floor, name="Nachbereitet")
+    factories.booking(tidy, alice, MONDAY - timedelta(hours=1), buffer_after=timedelta(minutes=30))
+    query = {
+        "place": f"building-{room.floor.building_id}",
+        "date": MONDAY.date().isoformat(),
+        "start": "09:00",
+        "end": "10:00",
+    }
+
+    client.force_login(bob)
+    offered = {o.room.name for o in client.get("/", query).context["results"]}
+    # Bob may not book the board room; the building site is closed; the last room is
+    # still being cleaned up after the 08:00 meeting.
+    assert offered == {room.name}
+
+    client.force_login(alice)
+    assert {o.room.name for o in client.get("/", query).context["results"]} == {room.name, "Vorstandszimmer"}
