@@ -274,6 +274,71 @@ def closed_rooms(user, rooms, start: datetime, end: datetime) -> set[int]:
     }
 
 
+def describe(rules: Rules) -> list[str]:
+    """The room's rules in sentences, for its page (empty when none applies)."""
+    lines = []
+    if rules.hours is not None:
+        days = []
+        for weekday in range(1, 8):
+            stretches = rules.hours.get(weekday)
+            if stretches:
+                spans = ", ".join(f"{_clock(o)}–{_clock(c)}" for o, c in stretches)
+                days.append(f"{_weekday_name(weekday)} {spans}")
+        lines.append(
+            _("Bookable: %(hours)s.") % {"hours": "; ".join(days)} if days else _("Not bookable on any day.")
+        )
+    values = rules.values
+    if values.get("max_advance_days") is not None:
+        n = values["max_advance_days"]
+        lines.append(ngettext("Up to %(n)d day in advance.", "Up to %(n)d days in advance.", n) % {"n": n})
+    if values.get("min_notice_minutes"):
+        n = values["min_notice_minutes"]
+        lines.append(
+            ngettext("At least %(n)d minute before the start.", "At least %(n)d minutes before the start.", n)
+            % {"n": n}
+        )
+    if values.get("max_duration_minutes"):
+        n = values["max_duration_minutes"]
+        lines.append(
+            ngettext("At most %(n)d minute at a time.", "At most %(n)d minutes at a time.", n) % {"n": n}
+        )
+    before, after = values.get("buffer_before_minutes") or 0, values.get("buffer_after_minutes") or 0
+    if before and after:
+        lines.append(
+            _("%(before)d minutes to set up before and %(after)d minutes to clean up after each booking.")
+            % {"before": before, "after": after}
+        )
+    elif before:
+        lines.append(_("%(before)d minutes to set up before each booking.") % {"before": before})
+    elif after:
+        lines.append(_("%(after)d minutes to clean up after each booking.") % {"after": after})
+    if rules.cancel_cutoff is not None:
+        n = values["cancel_cutoff_minutes"]
+        lines.append(
+            ngettext(
+                "Cancel until %(n)d minute before the start.",
+                "Cancel until %(n)d minutes before the start.",
+                n,
+            )
+            % {"n": n}
+        )
+    if not rules.series_allowed:
+        lines.append(_("No series."))
+    if rules.requires_approval:
+        lines.append(_("Bookings need the approval of a room manager."))
+    if rules.requires_check_in:
+        n = int(rules.check_in_grace.total_seconds() // 60)
+        lines.append(
+            ngettext(
+                "Check in within %(n)d minute of the start, or the booking is released.",
+                "Check in within %(n)d minutes of the start, or the booking is released.",
+                n,
+            )
+            % {"n": n}
+        )
+    return lines
+
+
 # --- applying the rules --------------------------------------------------------------
 
 

@@ -358,7 +358,7 @@ class WeekDay:
     track: Track
 
 
-def room_week(*, room: Room, monday: date, viewer, now: datetime) -> list[WeekDay]:
+def room_week(*, room: Room, monday: date, viewer, now: datetime, can_book: bool = True) -> list[WeekDay]:
     """A room's seven local days on one shared hour range: one query."""
     tz = room.floor.building.site.tz
     week_start = datetime.combine(monday, time.min, tzinfo=tz)
@@ -379,7 +379,8 @@ def room_week(*, room: Room, monday: date, viewer, now: datetime) -> list[WeekDa
     for day in days:
         axis = day_axis(day, tz, now, hours)
         todays = [r for r in rows if r["span"].lower < axis.end and axis.start < r["span"].upper]
-        week.append(WeekDay(axis, lay_out(Track(room=room, day=day), todays, axis, viewer=viewer, now=now)))
+        track = Track(room=room, day=day, can_book=can_book)
+        week.append(WeekDay(axis, lay_out(track, todays, axis, viewer=viewer, now=now)))
     return week
 
 

@@ -463,7 +463,9 @@ def room(request, pk: int):
     tz = room.floor.building.site.tz
     day = parse_day(request.GET.get("week"), now.astimezone(tz).date())
     monday = day - timedelta(days=day.weekday())
-    week = queries_ui.room_week(room=room, monday=monday, viewer=request.user, now=now)
+    rules = policies.rules_for(room)
+    can_book = policies.may_book(request.user, rules)
+    week = queries_ui.room_week(room=room, monday=monday, viewer=request.user, now=now, can_book=can_book)
     language = get_language()
     return render(
         request,
@@ -480,5 +482,7 @@ def room(request, pk: int):
             "next": monday + timedelta(days=7),
             "equipment": [e.localized_name(language) for e in room.equipment.all()],
             "book_url": reverse("bookings:book") + "?" + urlencode({"room": room.pk}),
+            "can_book": can_book,
+            "rules": policies.describe(rules),
         },
     )

@@ -194,3 +194,32 @@ def test_it_offers_in_the_finder_only_rooms_the_person_can_book_then(client, ali
 
     client.force_login(alice)
     assert {o.room.name for o in client.get("/", query).context["results"]} == {room.name, "Vorstandszimmer"}
+
+
+def test_it_shows_the_rules_on_the_room_page_and_who_may_book(client, alice, bob, room):
+    group = Group.objects.create(name="Vorstand")
+    alice.groups.add(group)
+    policy = Policy.objects.create(
+        room=room,
+        max_advance_days=90,
+        buffer_after_minutes=15,
+        requires_approval=True,
+        requires_check_in=True,
+        check_in_grace_minutes=10,
+    )
+    policy.bookers.add(group)
+    url = f"/rooms/{room.pk}/?week={MONDAY.date().isoformat()}"
+
+    client.force_login(bob)
+    page = text(client.get(url))
+    assert "Regeln für diesen Raum" in page
+    assert "Bis zu 90 Tage im Voraus." in page
+    assert "15 Minuten zum Nachbereiten nach jeder Buchung." in page
+    assert "Buchungen brauchen die Freigabe der Raumverantwortlichen." in page
+    assert "Einchecken innerhalb von 10 Minuten nach Beginn, sonst wird die Buchung freigegeben." in page
+    assert "Sie können ihn ansehen, aber nicht buchen." in page
+    assert "Diesen Raum buchen" not in page and 'class="gap"' not in page
+
+    client.force_login(alice)
+    page = text(client.get(url))
+    assert "Diesen Raum buchen" in page and 'class="gap"' in page
