@@ -391,14 +391,6 @@ def _week_start(day: date) -> date:
     return day - timedelta(days=day.isoweekday() - 1)
 
 
-def _place_filter(policy: Policy) -> Q:
-    if policy.room_id:
-        return Q(room_id=policy.room_id)
-    if policy.building_id:
-        return Q(room__floor__building_id=policy.building_id)
-    return Q(room__floor__building__site_id=policy.site_id)
-
-
 def _quota_reasons(user, start: datetime, end: datetime, rules: Rules, exclude: int | None) -> list[Reason]:
     if not rules.quota_places or not user.pk:
         return []
@@ -414,7 +406,7 @@ def _quota_reasons(user, start: datetime, end: datetime, rules: Rules, exclude: 
             if policy is None:
                 continue
             mine = Booking.objects.filter(
-                _place_filter(policy),
+                policy.bookings_here(),
                 organizer=user,
                 status__in=Booking.ACTIVE,
                 span__startswith__gte=window_start,
@@ -574,11 +566,12 @@ def cancel_reason(user, booking: Booking, rules: Rules, *, now: datetime) -> Rea
     )
 
 
-def obstacles(*, user, room: Room, start: datetime, end: datetime, now: datetime) -> list[Reason]:
-    """Everything that stands between the user and this booking: bad times, rules, other bookings.
+def obstacles(*, user, rules: Rules, start: datetime, end: datetime, now: datetime) -> list[Reason]:
+    """Everything that stands between the user and booking ``rules.room``: bad times, rules, other bookings.
 
     The same checks create_booking makes, without writing; for /check and the UI.
     """
+    room = rules.room
     from .errors import InvalidBooking
     from .services.bookings import find_conflicts, make_span, validate_times
 
@@ -588,7 +581,6 @@ def obstacles(*, user, room: Room, start: datetime, end: datetime, now: datetime
         return [Reason("times", exc.message)]
     if not room.bookable:
         return [Reason("bookable", _("The room %(room)s cannot be booked.") % {"room": room.name})]
-    rules = rules_for(room)
     reasons = check(user=user, rules=rules, start=start, end=end, now=now)
     if find_conflicts(room.pk, make_span(start, end), before=rules.buffer_before, after=rules.buffer_after):
         reasons.append(Reason("conflict", _("The room is already booked at this time.")))

@@ -67,8 +67,8 @@ def get_room(request, room_id: int):
 def check_room(request, room_id: int, start: AwareDatetime, end: AwareDatetime):
     """May the caller book the room for [start, end)? Every reason why not, as a refusal would say."""
     room = get_object_or_404(Room.objects.select_related("floor__building__site"), pk=room_id)
-    reasons = policies.obstacles(user=request.auth, room=room, start=start, end=end, now=timezone.now())
     rules = policies.rules_for(room)
+    reasons = policies.obstacles(user=request.auth, rules=rules, start=start, end=end, now=timezone.now())
     needs_approval = rules.requires_approval and not (
         policies.may_override(request.auth, rules) or policies.is_manager(request.auth, rules)
     )

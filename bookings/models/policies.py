@@ -43,6 +43,14 @@ class PlaceScoped(models.Model):
     def place(self):
         return self.room or self.building or self.site
 
+    def bookings_here(self) -> Q:
+        """A filter on Booking: the bookings of the rooms in this place."""
+        if self.room_id:
+            return Q(room_id=self.room_id)
+        if self.building_id:
+            return Q(room__floor__building_id=self.building_id)
+        return Q(room__floor__building__site_id=self.site_id)
+
 
 class Policy(PlaceScoped):
     """Booking rules for one site, building or room; empty fields inherit."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,18 +19,10 @@ from ..outbox import enqueue
 from .bookings import make_span, storable, validate_span
 
 
-def _place_filter(blocking: Blocking) -> Q:
-    if blocking.room_id:
-        return Q(room_id=blocking.room_id)
-    if blocking.building_id:
-        return Q(room__floor__building_id=blocking.building_id)
-    return Q(room__floor__building__site_id=blocking.site_id)
-
-
 def affected_bookings(blocking: Blocking):
     """Active bookings in the blocked place and time."""
     return Booking.objects.filter(
-        _place_filter(blocking), status__in=Booking.ACTIVE, span__overlap=blocking.span
+        blocking.bookings_here(), status__in=Booking.ACTIVE, span__overlap=blocking.span
     ).order_by("span")
 
 

@@ -16,8 +16,7 @@ from raumfuerraum import read_only
 
 from ..errors import NotAllowed
 from ..models import CalendarFeed, Room
-from .tokens import LAST_USED_RESOLUTION
-from .tokens import _hash as hash_secret
+from .tokens import LAST_USED_RESOLUTION, hash_secret
 
 PREFIX = "cal_"
 # token_urlsafe(32) gives 43 characters; anything much longer is not ours.

@@ -17,14 +17,14 @@ PREFIX = "rfr_"
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
-def _hash(raw: str) -> str:
+def hash_secret(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def issue_token(*, user, name: str = "") -> tuple[ApiToken, str]:
     """Create a token; returns it and the secret, which is never stored."""
     raw = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], key_hash=_hash(raw))
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], key_hash=hash_secret(raw))
     return token, raw
 
 
@@ -41,7 +41,7 @@ def authenticate_token(raw: str):
         return None
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=_hash(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(key_hash=hash_secret(raw), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:

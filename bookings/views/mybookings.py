@@ -23,7 +23,7 @@ from ..selectors import no_show_counts, visible_title
 from ..services.bookings import can_manage
 from ..services.checkin import check_in_open
 from ..templatetags.rfr import mediumdate
-from .staff import db_unavailable
+from .staff import db_unavailable, taken_dates
 
 
 @login_required
@@ -152,21 +152,6 @@ def change(request, pk: int):
             messages.success(request, text)
             return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
     return render(request, "bookings/change.html", {**context, "form": form}, status=status)
-
-
-def taken_dates(exc: BookingConflict, viewer) -> list[dict]:
-    """Each refused date of a series and who is in its way (others' private titles hidden)."""
-    return [
-        {
-            "start": start,
-            "end": end,
-            "titles": [
-                visible_title(b.title, private=b.private, organizer_id=b.organizer_id, viewer=viewer)
-                for b in bookings
-            ],
-        }
-        for start, end, bookings in exc.occurrences
-    ]
 
 
 def change_initial(booking: Booking, tz) -> dict:

@@ -192,10 +192,11 @@ def book(request):
         return dialog(request, form, preview=preview, taken=sum(1 for o in preview if o.conflicts))
     if request.POST.get("action") == "check":
         # "Why can't I book this?": the checks a booking makes, without booking.
+        rules = policies.rules_for(cd["room"])
         reasons = policies.obstacles(
-            user=request.user, room=cd["room"], start=cd["start_at"], end=cd["end_at"], now=now
+            user=request.user, rules=rules, start=cd["start_at"], end=cd["end_at"], now=now
         )
-        return dialog(request, form, checked=True, reasons=reasons, rules=policies.rules_for(cd["room"]))
+        return dialog(request, form, checked=True, reasons=reasons, rules=rules)
     try:
         outcome = book_once(request, cd)
     except KeyReused:
@@ -346,6 +347,21 @@ def after_booking(request, body: dict, *, replayed: bool):
     return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
 
 
+def taken_dates(exc: BookingConflict, viewer) -> list[dict]:
+    """Each refused date of a series and who is in its way (others' private titles hidden)."""
+    return [
+        {
+            "start": start,
+            "end": end,
+            "titles": [
+                visible_title(b.title, private=b.private, organizer_id=b.organizer_id, viewer=viewer)
+                for b in bookings
+            ],
+        }
+        for start, end, bookings in exc.occurrences
+    ]
+
+
 def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
     """Say what is in the way, in words, and offer other times and rooms (one click each)."""
     cd = form.cleaned_data
@@ -357,8 +373,7 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
         return {"title": title, "start": b.start, "end": b.end}
 
     blockers = [shown(b) for b in exc.conflicts]
-    occurrences = [(start, end, [shown(b) for b in taken]) for start, end, taken in exc.occurrences]
-    context = {"conflict": exc.message, "blockers": blockers, "occurrences": occurrences}
+    context = {"conflict": exc.message, "blockers": blockers, "occurrences": taken_dates(exc, request.user)}
     if not cd.get("rrule"):
         people = cd.get("people") or (len(cd["attendees"]) + 1 if cd["attendees"] else None)
         alt = queries_ui.alternatives(
