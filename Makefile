@@ -33,8 +33,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) manage.py check_migrations
+	@# The migration checks need the embedded servers; stop them again unless they were
+	@# already running (a demo beside the lint keeps its servers).
+	@before=$$($(PY) manage.py embedded status | grep -c running); \
+	$(PY) manage.py makemigrations --check --dry-run && $(PY) manage.py check_migrations; rc=$$?; \
+	if [ "$$before" = 0 ]; then $(PY) manage.py embedded stop >/dev/null; fi; exit $$rc
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

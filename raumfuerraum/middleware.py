@@ -54,7 +54,7 @@ class ApiErrorsAsJsonMiddleware:
         return response
 
 
-# --- database fail-over and read-only mode (issue 8) ---------------------------------------
+# --- database fail-over and read-only mode: a standby answers, writes are refused ---
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Views that write nothing to the database, so they work in read-only mode as well

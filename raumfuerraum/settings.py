@@ -17,24 +17,11 @@ from integrations.directory.conf import from_env as directory_from_env
 from integrations.directory.login import ldap_available
 
 from . import __version__, runtime
+from .env import boolean as envbool
+from .env import integer as envint
+from .env import listing as envlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def envbool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def envint(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def envlist(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 def database_from_url(url: str) -> dict:

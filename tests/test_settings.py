@@ -1,11 +1,16 @@
 """DATABASE_URL as operators write it becomes the DATABASES entry libpq understands."""
 
+import os
+import subprocess
+import sys
 from urllib.parse import quote
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.utils import ConnectionHandler
 
+from raumfuerraum import env
 from raumfuerraum.settings import database_from_url
 
 
@@ -130,3 +135,51 @@ def test_it_connects_through_a_multi_host_url_when_the_first_host_is_down():
 
     assert name == connection.settings_dict["NAME"]
     assert in_recovery is False
+
+
+# --- environment helpers: a typo is an error that names the variable ---------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("TRUE", True), (" on ", True), ("no", False), ("0", False)]
+)
+def test_a_boolean_reads_the_usual_spellings(raw, expected):
+    assert env.boolean("RFR_X", not expected, {"RFR_X": raw}) is expected
+
+
+def test_an_unset_or_empty_boolean_is_its_default():
+    assert env.boolean("RFR_X", True, {}) is True
+    assert env.boolean("RFR_X", False, {"RFR_X": "  "}) is False
+
+
+def test_a_misspelt_boolean_stops_the_start_and_names_the_variable():
+    with pytest.raises(ImproperlyConfigured, match=r"RFR_READ_ONLY must be one of .* not 'ture'"):
+        env.boolean("RFR_READ_ONLY", False, {"RFR_READ_ONLY": "ture"})
+
+
+def test_an_integer_refuses_words_and_values_below_its_minimum():
+    assert env.integer("RFR_N", 5, {"RFR_N": "12"}) == 12
+    assert env.integer("RFR_N", 5, {}) == 5
+    with pytest.raises(ImproperlyConfigured, match="RFR_N must be a number, not 'zehn'"):
+        env.integer("RFR_N", 5, {"RFR_N": "zehn"})
+    with pytest.raises(ImproperlyConfigured, match="RFR_N must be at least 0, not -3"):
+        env.integer("RFR_N", 5, {"RFR_N": "-3"})
+
+
+def test_a_listing_drops_blanks():
+    assert env.listing("RFR_L", "", {"RFR_L": " a, ,b ,"}) == ["a", "b"]
+    assert env.listing("RFR_L", "x,y", {}) == ["x", "y"]
+
+
+def test_the_settings_module_refuses_a_misspelt_flag_at_start():
+    """The real start, in a child process: settings raise before Django serves anything."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "raumfuerraum.settings", "RFR_DEBUG": "ture"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "RFR_DEBUG must be one of" in result.stderr

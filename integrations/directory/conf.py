@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from raumfuerraum import env as env_config
+
 # The roles a directory group can grant; see accounts.apply_roles.
 ROLES = ("staff", "room_managers", "facility_admins", "display_admins")
 # Roles from RFR_LDAP_MANAGER_GROUPS: "manages:<group name>", membership of that Django group.
@@ -59,8 +61,8 @@ FLAVOURS: dict[str, dict] = {
 NESTED_MODES = ("in_chain", "recursive", "off")
 
 
-class ConfigError(ValueError):
-    """An RFR_LDAP_* variable is missing or malformed; the message names it."""
+# An RFR_LDAP_* variable is missing or malformed; the message names it.
+ConfigError = env_config.ConfigError
 
 
 @dataclass(frozen=True)
@@ -101,16 +103,11 @@ class DirectorySettings:
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = env.get(name, "").strip().lower()
-    return default if not value else value in {"1", "true", "yes", "on"}
+    return env_config.boolean(name, default, env)
 
 
 def _number(env: Mapping[str, str], name: str, default: float, kind=int):
-    value = env.get(name, "").strip()
-    try:
-        number = kind(value) if value else default
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    number = env_config.number(name, default, env, kind=kind, minimum=None)
     if number <= 0:
         raise ConfigError(f"{name} must be positive")
     return number
