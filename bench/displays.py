@@ -135,7 +135,7 @@ def seed(*, rooms: int, displays: int) -> list[str]:
     from django.utils import timezone
 
     from bookings.models import Booking, Building, Floor, Room, Site
-    from bookings.services.bookings import make_span
+    from bookings.spans import make_span
     from displays.lookup import hash_token
     from displays.models import Display
 

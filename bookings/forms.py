@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Building, Room
 from .recurrence import MAX_OCCURRENCES
-from .services.bookings import START_GRACE
+from .spans import START_GRACE
 
 WEEKDAYS = [
     ("MO", _("Monday")),

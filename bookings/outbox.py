@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +22,9 @@ from .models import OutboxMessage
 log = logging.getLogger("rfr.outbox")
 
 MAX_BACKOFF = timedelta(hours=1)
+
+# The Celery task that delivers given messages (bookings.tasks.deliver_outbox).
+DELIVER_TASK = "bookings.tasks.deliver_outbox"
 
 
 class DeliveryError(Exception):
@@ -50,10 +54,9 @@ def enqueue(*, topic: str, payload: dict) -> list[OutboxMessage]:
 
 def kick(ids: list[int]) -> None:
     """Ask a worker to deliver now; if the broker is away the sweep does it later."""
-    from .tasks import deliver_outbox
-
     try:
-        deliver_outbox.apply_async(args=[ids], retry=False)
+        # By name: the tasks module imports the services, which enqueue here.
+        current_app.send_task(DELIVER_TASK, args=[ids], retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure only delays delivery
         log.warning("outbox kick failed (%s); the sweep will deliver %s", exc, ids)
 

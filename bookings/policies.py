@@ -19,7 +19,10 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .conflicts import find_conflicts
+from .errors import InvalidBooking
 from .models import Blocking, Booking, Policy, Room
+from .spans import make_span, validate_times
 
 DEFAULT_APPROVAL_TIMEOUT = timedelta(hours=48)
 DEFAULT_CHECK_IN_GRACE = timedelta(minutes=15)
@@ -572,9 +575,6 @@ def obstacles(*, user, rules: Rules, start: datetime, end: datetime, now: dateti
     The same checks create_booking makes, without writing; for /check and the UI.
     """
     room = rules.room
-    from .errors import InvalidBooking
-    from .services.bookings import find_conflicts, make_span, validate_times
-
     try:
         validate_times(start, end, now=now)
     except InvalidBooking as exc:

@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from . import policies, recurrence, selectors
 from .models import Booking, Building, Equipment, Room, Site
-from .services.bookings import START_GRACE, make_span
+from .spans import START_GRACE, make_span
 
 # The hours a plan shows unless a booking reaches further.
 DAY_FROM, DAY_TO = 7, 20

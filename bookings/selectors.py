@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from .models import Booking, Room
-from .services.bookings import make_span
+from .spans import make_span
 
 
 def rooms(

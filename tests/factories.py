@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from bookings.models import Booking, Building, Equipment, Floor, Room, Site
-from bookings.services.bookings import make_span
+from bookings.spans import make_span
 
 _seq = itertools.count(1)
 

@@ -30,7 +30,7 @@ from .. import ical, policies
 from ..models import Blocking, Booking, BookingEvent, OutboxMessage, Room, Series
 from ..selectors import visible_title
 from ..services.approvals import decision_link
-from ..services.bookings import make_span
+from ..spans import make_span
 
 log = logging.getLogger("rfr.mail")
 

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from .. import policies
 from ..errors import InvalidBooking, NotAllowed
 from ..models import Booking, BookingEvent, Series
+from ..spans import storable
 from . import audit
-from .bookings import storable
 
 # A link in a mail lets one manager decide one request without signing in first.
 DECISION_SALT = "rfr.approval-decision"

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from ..errors import InvalidBooking
 from ..models import Blocking, Booking, Building, Room, Site
 from ..outbox import enqueue
-from .bookings import make_span, storable, validate_span
+from ..spans import make_span, storable, validate_span
 
 
 def affected_bookings(blocking: Blocking):

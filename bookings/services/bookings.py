@@ -2,73 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from .. import policies
-from ..errors import BookingConflict, InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
+from ..conflicts import conflict_error, is_overlap_violation
+from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
 from ..models import Booking, BookingEvent, Room
+from ..spans import make_span, storable, validate_times
 from . import audit
 
-# The plain overlap and the one counting setup and cleanup buffers.
-OVERLAP_CONSTRAINTS = {"booking_no_overlap", "booking_no_overlap_buffered"}
-# A booking may start a few minutes ago (booking the room you are standing in).
-START_GRACE = timedelta(minutes=5)
-MAX_DURATION = timedelta(days=14)
 MAX_ATTENDEES = 200
 # pg_advisory_xact_lock(QUOTA_LOCK, user id) serialises one person's quota checks.
 QUOTA_LOCK = 7301
 # pg_advisory_xact_lock(ROOM_LOCK, room id): writes to one room's bookings take turns.
 ROOM_LOCK = 7302
-# Python, and so psycopg, stops at year 9999: a later time would be stored but could
-# never be read back, and every list that includes it would fail.
-LATEST = datetime(9999, 1, 1, tzinfo=UTC)
-
-
-def make_span(start: datetime, end: datetime) -> DateTimeTZRange:
-    return DateTimeTZRange(start, end, "[)")
-
-
-def validate_span(start: datetime, end: datetime) -> None:
-    """Raise InvalidBooking for naive, unstorable or reversed times (any span: bookings, blockings)."""
-    for field, value in (("start", start), ("end", end)):
-        if timezone.is_naive(value):
-            raise InvalidBooking(_("The time needs a time zone offset (ISO 8601)."), field=field)
-        if value > LATEST:
-            raise InvalidBooking(_("The time lies too far in the future."), field=field)
-    if end <= start:
-        raise InvalidBooking(_("The end must be after the start."), field="end")
-
-
-def validate_times(start: datetime, end: datetime, *, now: datetime, new: bool = True) -> None:
-    """Raise InvalidBooking for naive, reversed, too long or past spans."""
-    validate_span(start, end)
-    if end - start > MAX_DURATION:
-        raise InvalidBooking(
-            ngettext(
-                "A booking can last at most %(days)d day.",
-                "A booking can last at most %(days)d days.",
-                MAX_DURATION.days,
-            )
-            % {"days": MAX_DURATION.days},
-            field="end",
-        )
-    if new and start < now - START_GRACE:
-        raise InvalidBooking(_("The start lies in the past."), field="start")
-
-
-def storable(text: str) -> bool:
-    """PostgreSQL text holds neither NUL nor lone surrogates; JSON can carry both."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
 
 
 def clean_title(title: str) -> str:
@@ -96,49 +47,6 @@ def clean_attendees(attendees: list[str] | None) -> list[str]:
 def check_bookable(room: Room) -> None:
     if not room.bookable:
         raise InvalidBooking(_("The room %(room)s cannot be booked.") % {"room": room.name}, field="room")
-
-
-def blocked(span: DateTimeTZRange, before: timedelta, after: timedelta) -> DateTimeTZRange:
-    return make_span(span.lower - before, span.upper + after)
-
-
-def find_conflicts(
-    room_id: int,
-    span: DateTimeTZRange,
-    *,
-    exclude: int | None = None,
-    before=timedelta(0),
-    after=timedelta(0),
-) -> list[Booking]:
-    """Active bookings of the room in the way of the span and its buffers (and theirs)."""
-    qs = Booking.objects.filter(
-        room_id=room_id, status__in=Booking.ACTIVE, blocked_span__overlap=blocked(span, before, after)
-    )
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude)
-    return list(qs.select_related("organizer").order_by("span"))
-
-
-def is_overlap_violation(exc: IntegrityError) -> bool:
-    diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None) in OVERLAP_CONSTRAINTS
-
-
-def conflict_error(
-    room_id: int,
-    span: DateTimeTZRange,
-    *,
-    exclude: int | None = None,
-    before=timedelta(0),
-    after=timedelta(0),
-) -> BookingConflict:
-    conflicts = find_conflicts(room_id, span, exclude=exclude, before=before, after=after)
-    if conflicts and not any(c.span.lower < span.upper and span.lower < c.span.upper for c in conflicts):
-        return BookingConflict(
-            _("The room is booked right before or after; it needs time to set up and clean up in between."),
-            conflicts=conflicts,
-        )
-    return BookingConflict(_("The room is already booked at this time."), conflicts=conflicts)
 
 
 def lock_room(room_id: int) -> None:

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from ..errors import InvalidBooking, NotAllowed
 from ..models import Booking, BookingEvent, Series
 from ..outbox import enqueue
+from ..spans import make_span
 from . import audit
-from .bookings import make_span
 
 # Check-in opens this long before the start, when the room's display says "starts soon".
 CHECK_IN_OPENS = timedelta(minutes=15)

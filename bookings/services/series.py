@@ -14,18 +14,16 @@ from .. import policies, recurrence
 from ..errors import BookingConflict, NotAllowed, PolicyViolation
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
+from ..spans import blocked, make_span, validate_times
 from . import audit
 from .bookings import (
     apply_rules,
-    blocked,
     check_bookable,
     clean_attendees,
     clean_title,
     lock_quota,
-    make_span,
     mark_cancelled,
     save_or_conflict,
-    validate_times,
 )
 
 

@@ -19,6 +19,7 @@ from .. import policies, recurrence
 from ..errors import BookingConflict, InvalidBooking, NotAllowed, StaleBooking
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
+from ..spans import make_span, validate_times
 from . import audit
 from .bookings import (
     can_manage,
@@ -26,9 +27,7 @@ from .bookings import (
     clean_attendees,
     clean_title,
     lock_quota,
-    make_span,
     save_or_conflict,
-    validate_times,
 )
 from .series import SeriesResult, _busy_by_occurrence, _unique, create_series, enforce_each
 

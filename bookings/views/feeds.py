@@ -28,8 +28,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from .. import ical, queries_ui
 from ..errors import NotAllowed
 from ..models import Booking, CalendarFeed, Room
-from ..services.bookings import make_span
 from ..services.feeds import create_feed, feed_for_token, revoke_feed
+from ..spans import make_span
 from .staff import db_unavailable
 
 log = logging.getLogger("rfr.feeds")

@@ -41,7 +41,7 @@ from bookings.models import (
     Series,
     Site,
 )
-from bookings.services.bookings import make_span
+from bookings.spans import make_span
 
 SITE = "Benchmark"
 TIME_ZONE = "Europe/Berlin"

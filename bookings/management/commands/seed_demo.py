@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
-from bookings.services.bookings import make_span
+from bookings.spans import make_span
 
 ADMIN = ("admin", "admin-demo-2026")
 DEMO = ("demo", "demo-demo-2026")
