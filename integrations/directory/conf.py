@@ -102,10 +102,6 @@ class DirectorySettings:
         return f"(&{self.user_filter}({self.login_attribute}=%(user)s))"
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    return env_config.boolean(name, default, env)
-
-
 def _number(env: Mapping[str, str], name: str, default: float, kind=int):
     number = env_config.number(name, default, env, kind=kind, minimum=None)
     if number <= 0:
@@ -181,7 +177,7 @@ def from_env(env: Mapping[str, str] | None = None) -> DirectorySettings | None:
     nested = env.get("RFR_LDAP_NESTED_GROUPS", "").strip().lower() or defaults["nested_groups"]
     if nested not in NESTED_MODES:
         raise ConfigError(f"RFR_LDAP_NESTED_GROUPS must be one of {', '.join(NESTED_MODES)}")
-    start_tls = _bool(env, "RFR_LDAP_START_TLS", False)
+    start_tls = env_config.boolean("RFR_LDAP_START_TLS", False, env)
     if start_tls and any(u.startswith("ldaps://") for u in uris):
         raise ConfigError("RFR_LDAP_START_TLS cannot be combined with ldaps:// URIs")
     ca_file = env.get("RFR_LDAP_CA_FILE", "").strip()
@@ -192,7 +188,7 @@ def from_env(env: Mapping[str, str] | None = None) -> DirectorySettings | None:
         flavour=flavour,
         start_tls=start_tls,
         ca_file=ca_file,
-        tls_verify=_bool(env, "RFR_LDAP_TLS_VERIFY", True),
+        tls_verify=env_config.boolean("RFR_LDAP_TLS_VERIFY", True, env),
         bind_dn=env.get("RFR_LDAP_BIND_DN", "").strip(),
         bind_password=_password(env),
         timeout=_number(env, "RFR_LDAP_TIMEOUT", 5.0, float),
@@ -217,7 +213,7 @@ def from_env(env: Mapping[str, str] | None = None) -> DirectorySettings | None:
             else defaults["change_attribute"]
         ),
         page_size=_number(env, "RFR_LDAP_PAGE_SIZE", 500),
-        cancel_bookings_of_leavers=_bool(env, "RFR_LDAP_CANCEL_BOOKINGS_OF_LEAVERS", False),
+        cancel_bookings_of_leavers=env_config.boolean("RFR_LDAP_CANCEL_BOOKINGS_OF_LEAVERS", False, env),
         sync_minutes=_number(env, "RFR_LDAP_SYNC_MINUTES", 15),
         full_sync_hours=_number(env, "RFR_LDAP_FULL_SYNC_HOURS", 24),
     )
