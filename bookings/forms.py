@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Building, Room
 from .recurrence import MAX_OCCURRENCES
-from .spans import START_GRACE
+from .spans import START_GRACE, on_the_clock
 
 WEEKDAYS = [
     ("MO", _("Monday")),
@@ -52,7 +52,7 @@ def time_input() -> forms.TimeInput:
 def combine(day: date, start: time, end: time, tz) -> tuple[datetime, datetime]:
     """Aware start and end on a local day; an end of 00:00 means midnight after the day."""
     end_day = day + timedelta(days=1) if end == time(0) and start != time(0) else day
-    return datetime.combine(day, start, tzinfo=tz), datetime.combine(end_day, end, tzinfo=tz)
+    return on_the_clock(datetime.combine(day, start), tz), on_the_clock(datetime.combine(end_day, end), tz)
 
 
 def split_attendees(text: str) -> list[str]:

@@ -14,6 +14,7 @@ from dateutil import rrule as du
 from django.utils.translation import gettext as _
 
 from .errors import InvalidBooking
+from .spans import on_the_clock
 
 MAX_OCCURRENCES = 500
 MAX_HORIZON = timedelta(days=731)
@@ -116,15 +117,19 @@ def parse(rule: str, *, dtstart: datetime, tz: zoneinfo.ZoneInfo) -> du.rrule:
 
 
 def occurrences(rule: str, *, local_start: datetime, tz: zoneinfo.ZoneInfo) -> list[datetime]:
-    """Aware start times of every occurrence; 09:00 local stays 09:00 across DST."""
-    naive = local_start.replace(tzinfo=None)
+    """Aware start times of every occurrence; 09:00 local stays 09:00 across DST.
+
+    A start that falls into the hour the clocks skip moves forward by the gap (see
+    ``spans.on_the_clock``).
+    """
+    naive = local_start.astimezone(tz).replace(tzinfo=None)
     starts = []
     for occurrence in parse(rule, dtstart=naive, tz=tz):
         if len(starts) == MAX_OCCURRENCES:
             raise _invalid(_("A series can have at most %(n)d occurrences.") % {"n": MAX_OCCURRENCES})
         if occurrence - naive > MAX_HORIZON:
             raise _invalid(_("A series can reach at most two years ahead."))
-        starts.append(occurrence.replace(tzinfo=tz))
+        starts.append(on_the_clock(occurrence, tz))
     if not starts:
         raise _invalid(_("The recurrence rule yields no occurrences."))
     return starts

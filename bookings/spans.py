@@ -6,6 +6,7 @@ so every layer above (rules, reads, writes, notifications) may use it.
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
@@ -27,6 +28,47 @@ def make_span(start: datetime, end: datetime) -> DateTimeTZRange:
     return DateTimeTZRange(start, end, "[)")
 
 
+# Python adds and subtracts aware datetimes of the same zone on the wall clock: 02:00 +
+# one hour is 03:00 local even on the night the clocks change, and 01:30–03:30 differs by
+# two hours though only one passes. Durations are real time, so they are measured in UTC.
+
+
+def ends_after(start: datetime, duration: timedelta) -> datetime:
+    """The moment ``duration`` of real time after ``start``, whatever the clocks do between."""
+    try:
+        return start.astimezone(UTC) + duration
+    except OverflowError:
+        raise InvalidBooking(_("The time lies too far in the future."), field="end") from None
+
+
+def lasts(start: datetime, end: datetime) -> timedelta:
+    """The real time between two aware moments (not their wall-clock difference)."""
+    return end.astimezone(UTC) - start.astimezone(UTC)
+
+
+def on_the_clock(naive: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
+    """The aware moment a local wall-clock time means in ``tz``.
+
+    A time the clocks skip when they go forward (02:30 on the spring night in Berlin) is
+    taken with the offset before the gap, so it moves forward by the gap (03:30), as
+    RFC 5545 (3.3.5) says; a time that happens twice when they go back is the first one.
+    The result carries its true offset, so arithmetic on it after ``astimezone(UTC)`` and
+    comparisons are exact.
+    """
+    aware = naive.replace(tzinfo=tz, fold=0)
+    try:
+        return aware.astimezone(UTC).astimezone(tz)
+    except OverflowError:
+        # At the ends of the calendar (years 1 and 9999) UTC falls off it; no clock
+        # changes there to correct for, and validate_span refuses such times by name.
+        return aware
+
+
+def moved_by_clock_change(naive: datetime, tz: zoneinfo.ZoneInfo) -> bool:
+    """Whether the clocks skip this local time, so the occurrence starts later than the rule says."""
+    return on_the_clock(naive, tz).replace(tzinfo=None) != naive
+
+
 def validate_span(start: datetime, end: datetime) -> None:
     """Raise InvalidBooking for naive, unstorable or reversed times (any span: bookings, blockings)."""
     for field, value in (("start", start), ("end", end)):
@@ -34,14 +76,14 @@ def validate_span(start: datetime, end: datetime) -> None:
             raise InvalidBooking(_("The time needs a time zone offset (ISO 8601)."), field=field)
         if value > LATEST:
             raise InvalidBooking(_("The time lies too far in the future."), field=field)
-    if end <= start:
+    if lasts(start, end) <= timedelta(0):
         raise InvalidBooking(_("The end must be after the start."), field="end")
 
 
 def validate_times(start: datetime, end: datetime, *, now: datetime, new: bool = True) -> None:
     """Raise InvalidBooking for naive, reversed, too long or past spans."""
     validate_span(start, end)
-    if end - start > MAX_DURATION:
+    if lasts(start, end) > MAX_DURATION:
         raise InvalidBooking(
             ngettext(
                 "A booking can last at most %(days)d day.",

@@ -14,7 +14,7 @@ from .. import policies, recurrence
 from ..errors import BookingConflict, NotAllowed, PolicyViolation
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
-from ..spans import blocked, make_span, validate_times
+from ..spans import blocked, ends_after, lasts, make_span, validate_times
 from . import audit
 from .bookings import (
     apply_rules,
@@ -112,9 +112,9 @@ def create_series(
     title, attendees = clean_title(title), clean_attendees(attendees)
     tz = room.floor.building.site.tz
     local_start = start.astimezone(tz)
-    duration = end - start
+    duration = lasts(start, end)
     starts = recurrence.occurrences(rrule, local_start=local_start, tz=tz)
-    spans = [make_span(s, s + duration) for s in starts]
+    spans = [make_span(s, ends_after(s, duration)) for s in starts]
     validate_times(spans[0].lower, spans[0].upper, now=now)
     # The last one too: a rule can carry a valid start past the latest storable time.
     validate_times(spans[-1].lower, spans[-1].upper, now=now)

@@ -19,7 +19,7 @@ from .. import policies, recurrence
 from ..errors import BookingConflict, InvalidBooking, NotAllowed, StaleBooking
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
-from ..spans import make_span, validate_times
+from ..spans import ends_after, lasts, make_span, on_the_clock, validate_times
 from . import audit
 from .bookings import (
     can_manage,
@@ -95,13 +95,14 @@ def _clean_times(start_time: time | None, end_time: time | None) -> None:
 def _new_span(booking: Booking, tz, start_time: time | None, end_time: time | None):
     """The occurrence at the new wall-clock times on its own local day (09:00 stays 09:00)."""
     local_start = booking.span.lower.astimezone(tz)
-    start = local_start if start_time is None else datetime.combine(local_start.date(), start_time, tzinfo=tz)
+    start = local_start
+    if start_time is not None:
+        start = on_the_clock(datetime.combine(local_start.date(), start_time), tz)
     if end_time is None:
-        return make_span(start, start + (booking.span.upper - booking.span.lower))
-    end = datetime.combine(start.date(), end_time, tzinfo=tz)
-    if end_time == time(0):
-        end += timedelta(days=1)
-    if end <= start:
+        return make_span(start, ends_after(start, lasts(booking.span.lower, booking.span.upper)))
+    day = start.date() + timedelta(days=1) if end_time == time(0) else start.date()
+    end = on_the_clock(datetime.combine(day, end_time), tz)
+    if lasts(start, end) <= timedelta(0):
         raise InvalidBooking(_("The end must be after the start."), field="end_time")
     return make_span(start, end)
 
@@ -415,13 +416,13 @@ def convert_to_series(
     tail = rrule.strip() if count is None else _with_end(rrule, count=count - 1)
     if recurrence.occurrences(tail, local_start=starts[1], tz=tz) != starts[1:]:
         raise InvalidBooking(_("This rule cannot start with this booking."), field="rrule")
-    duration = booking.span.upper - booking.span.lower
+    duration = lasts(booking.span.lower, booking.span.upper)
     result = create_series(
         room=booking.room,
         organizer=booking.organizer,
         title=booking.title,
         start=starts[1],
-        end=starts[1] + duration,
+        end=ends_after(starts[1], duration),
         rrule=tail,
         skip_conflicts=skip_conflicts,
         private=booking.private,
