@@ -157,6 +157,19 @@ class Booking(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 
+    def holds_past_deadline(self, now) -> bool:
+        """Still holds its slot though a deadline has passed: a request nobody decided in
+        time, or a booking nobody checked in to. The periodic jobs free such slots within a
+        minute; an action that needs the slot frees it at once (services.deadlines)."""
+        if self.status == self.Status.PENDING:
+            return self.decision_due_at is not None and self.decision_due_at <= now
+        return (
+            self.status == self.Status.CONFIRMED
+            and self.check_in_deadline is not None
+            and self.check_in_deadline <= now
+            and self.checked_in_at is None
+        )
+
 
 class BookingEvent(models.Model):
     """Append-only audit log: who changed what, when. A trigger refuses edits."""

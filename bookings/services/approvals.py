@@ -138,33 +138,64 @@ def _decide(booking: Booking, *, status: str, kind: str, actor, now: datetime, c
     audit.record(booking, kind=kind, actor=actor, at=now, changes=changes, announce=announce)
 
 
-@transaction.atomic
+def _expire(booking: Booking, *, now: datetime) -> None:
+    _decide(booking, status=Booking.Status.REJECTED, kind=BookingEvent.Kind.EXPIRED, actor=None, now=now)
+
+
+def _past_due(booking: Booking, now: datetime) -> bool:
+    return booking.decision_due_at is not None and booking.decision_due_at <= now
+
+
 def approve_booking(*, booking: Booking, actor, now: datetime | None = None) -> Booking:
-    """Confirm a pending request; raises NotAllowed (not a manager) or InvalidBooking (decided, ended)."""
+    """Confirm a pending request; raises NotAllowed (not a manager) or InvalidBooking (decided, ended).
+
+    The decision deadline holds at the moment of the decision, not when the expiry job
+    next runs: a request past it expires now, and the manager is told so.
+    """
     now = now or timezone.now()
-    booking = _lock(booking)
-    _check_decidable(booking, actor=actor)
-    if booking.span.upper <= now:
-        raise InvalidBooking(_("This request has ended; it can no longer be approved."), field="end")
-    _decide(booking, status=Booking.Status.CONFIRMED, kind=BookingEvent.Kind.APPROVED, actor=actor, now=now)
+    # The expiry is committed before the refusal is raised, so the slot is free at once.
+    with transaction.atomic():
+        booking = _lock(booking)
+        _check_decidable(booking, actor=actor)
+        if booking.span.upper <= now:
+            raise InvalidBooking(_("This request has ended; it can no longer be approved."), field="end")
+        expired = _past_due(booking, now)
+        if expired:
+            _expire(booking, now=now)
+        else:
+            _decide(
+                booking,
+                status=Booking.Status.CONFIRMED,
+                kind=BookingEvent.Kind.APPROVED,
+                actor=actor,
+                now=now,
+            )
+    if expired:
+        raise InvalidBooking(decided_message(booking), field="status")
     return booking
 
 
-@transaction.atomic
 def reject_booking(*, booking: Booking, actor, reason: str = "", now: datetime | None = None) -> Booking:
     """Reject a pending request and free its slot; raises NotAllowed or InvalidBooking (decided, reason)."""
     now = now or timezone.now()
     reason = clean_reason(reason)
-    booking = _lock(booking)
-    _check_decidable(booking, actor=actor)
-    _decide(
-        booking,
-        status=Booking.Status.REJECTED,
-        kind=BookingEvent.Kind.REJECTED,
-        actor=actor,
-        now=now,
-        changes={"reason": reason},
-    )
+    with transaction.atomic():
+        booking = _lock(booking)
+        _check_decidable(booking, actor=actor)
+        expired = _past_due(booking, now)
+        if expired:
+            _expire(booking, now=now)
+        else:
+            _decide(
+                booking,
+                status=Booking.Status.REJECTED,
+                kind=BookingEvent.Kind.REJECTED,
+                actor=actor,
+                now=now,
+                changes={"reason": reason},
+            )
+    if expired:
+        raise InvalidBooking(decided_message(booking), field="status")
     return booking
 
 
@@ -194,15 +225,28 @@ def _pending_occurrences(series: Series, *, actor, now: datetime, ended_too: boo
     return mine
 
 
-@transaction.atomic
 def approve_series(*, series: Series, actor, now: datetime | None = None) -> list[Booking]:
-    """Confirm every pending, not yet ended occurrence; raises NotAllowed or InvalidBooking (none left)."""
+    """Confirm every pending, not yet ended occurrence; raises NotAllowed or InvalidBooking (none left).
+
+    Occurrences past their decision deadline expire instead of being approved.
+    """
     now = now or timezone.now()
-    approved = _pending_occurrences(series, actor=actor, now=now, ended_too=False)
-    for booking in approved:
-        _decide(
-            booking, status=Booking.Status.CONFIRMED, kind=BookingEvent.Kind.APPROVED, actor=actor, now=now
-        )
+    with transaction.atomic():
+        pending = _pending_occurrences(series, actor=actor, now=now, ended_too=False)
+        approved = [b for b in pending if not _past_due(b, now)]
+        for booking in pending:
+            if booking in approved:
+                _decide(
+                    booking,
+                    status=Booking.Status.CONFIRMED,
+                    kind=BookingEvent.Kind.APPROVED,
+                    actor=actor,
+                    now=now,
+                )
+            else:
+                _expire(booking, now=now)
+    if not approved:
+        raise InvalidBooking(_("This request has expired: nobody decided it in time."), field="status")
     return approved
 
 
@@ -225,16 +269,22 @@ def reject_series(*, series: Series, actor, reason: str = "", now: datetime | No
 
 
 @transaction.atomic
-def expire_pending(*, now: datetime | None = None, limit: int = EXPIRE_BATCH) -> int:
-    """Reject the requests nobody decided by their due time (kind EXPIRED); returns how many."""
+def expire_pending(
+    *, now: datetime | None = None, limit: int = EXPIRE_BATCH, ids: list[int] | None = None
+) -> int:
+    """Reject the requests nobody decided by their due time (kind EXPIRED); returns how many.
+
+    ``ids``: only these (a booking that needs the slot now), else any that are due.
+    """
     now = now or timezone.now()
     # A request a manager is deciding right now is locked: skip it; it is decided or
     # expires on the next run.
-    due = list(
-        Booking.objects.select_for_update(of=("self",), skip_locked=True)
-        .filter(status=Booking.Status.PENDING, decision_due_at__lte=now)
-        .order_by("decision_due_at", "pk")[:limit]
+    due = Booking.objects.select_for_update(of=("self",), skip_locked=True).filter(
+        status=Booking.Status.PENDING, decision_due_at__lte=now
     )
+    if ids is not None:
+        due = due.filter(pk__in=ids)
+    due = list(due.order_by("decision_due_at", "pk")[:limit])
     for booking in due:
-        _decide(booking, status=Booking.Status.REJECTED, kind=BookingEvent.Kind.EXPIRED, actor=None, now=now)
+        _expire(booking, now=now)
     return len(due)

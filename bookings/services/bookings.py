@@ -13,7 +13,7 @@ from ..conflicts import conflict_error, is_overlap_violation
 from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
 from ..models import Booking, BookingEvent, Room
 from ..spans import make_span, storable, validate_times
-from . import audit
+from . import audit, deadlines
 
 MAX_ATTENDEES = 200
 # pg_advisory_xact_lock(QUOTA_LOCK, user id) serialises one person's quota checks.
@@ -62,24 +62,32 @@ def lock_room(room_id: int) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROOM_LOCK, room_id])
 
 
-def save_or_conflict(booking: Booking) -> None:
-    """Save; if an exclusion constraint refuses, raise BookingConflict naming who is in the way."""
+def save_or_conflict(booking: Booking, *, now: datetime) -> None:
+    """Save; if an exclusion constraint refuses, raise BookingConflict naming who is in the way.
+
+    Bookings in the way only because a deadline has passed (a request nobody decided, a
+    no-show) are expired or released first, and the save is tried once more.
+    """
     lock_room(booking.room_id)
-    try:
-        # The constraint decides, not a racy look-up beforehand; the savepoint keeps
-        # the transaction usable so the conflicting bookings can be read for the answer.
-        with transaction.atomic():
-            booking.save()
-    except IntegrityError as exc:
-        if is_overlap_violation(exc):
-            raise conflict_error(
+    for last_try in (False, True):
+        try:
+            # The constraint decides, not a racy look-up beforehand; the savepoint keeps
+            # the transaction usable so the conflicting bookings can be read for the answer.
+            with transaction.atomic():
+                booking.save()
+            return
+        except IntegrityError as exc:
+            if not is_overlap_violation(exc):
+                raise
+            error = conflict_error(
                 booking.room_id,
                 booking.span,
                 exclude=booking.pk,
                 before=booking.buffer_before,
                 after=booking.buffer_after,
-            ) from None
-        raise
+            )
+            if last_try or not deadlines.free_overdue(error.conflicts, now=now):
+                raise error from None
 
 
 def lock_quota(rules: policies.Rules, user) -> None:
@@ -164,7 +172,7 @@ def create_booking(
     user = actor or organizer
     enforce(rules, user=user, start=start, end=end, now=now)
     apply_rules(booking, rules, user=user, now=now)
-    save_or_conflict(booking)
+    save_or_conflict(booking, now=now)
     audit.record(booking, kind=BookingEvent.Kind.CREATED, actor=actor or organizer, at=now)
     return booking
 
@@ -245,7 +253,7 @@ def update_booking(
         if "span" in changes:
             booking.reminded_at = None  # a reminder for the new time, if any, is still due
     booking.version += 1
-    save_or_conflict(booking)
+    save_or_conflict(booking, now=now)
     audit.record(booking, kind=BookingEvent.Kind.UPDATED, actor=actor, at=now, changes=changes)
     return booking
 

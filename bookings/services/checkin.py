@@ -106,25 +106,27 @@ def _released_span(booking: Booking):
 
 
 @transaction.atomic
-def release_no_shows(*, now: datetime | None = None, limit: int = RELEASE_BATCH) -> list[int]:
+def release_no_shows(
+    *, now: datetime | None = None, limit: int = RELEASE_BATCH, ids: list[int] | None = None
+) -> list[int]:
     """Release confirmed bookings nobody checked in to by their deadline; returns their ids.
 
+    ``ids``: only these (a booking that needs the slot now), else any that are due.
     Safe to run in several workers at once (each takes the rows the others do not hold)
     and to repeat (a released booking is no longer a candidate). Raises nothing.
     """
     now = now or timezone.now()
     # skip_locked: a booking being checked in (or released by another worker) right now
     # is left to that transaction; the next run sees how it ended.
-    due = list(
-        Booking.objects.select_for_update(skip_locked=True)
-        .filter(
-            status=Booking.Status.CONFIRMED,
-            check_in_deadline__isnull=False,
-            check_in_deadline__lte=now,
-            checked_in_at__isnull=True,
-        )
-        .order_by("check_in_deadline", "pk")[:limit]
+    due = Booking.objects.select_for_update(skip_locked=True).filter(
+        status=Booking.Status.CONFIRMED,
+        check_in_deadline__isnull=False,
+        check_in_deadline__lte=now,
+        checked_in_at__isnull=True,
     )
+    if ids is not None:
+        due = due.filter(pk__in=ids)
+    due = list(due.order_by("check_in_deadline", "pk")[:limit])
     released_per_series: Counter[int] = Counter()
     for booking in due:
         old = booking.span

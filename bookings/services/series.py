@@ -15,7 +15,7 @@ from ..errors import BookingConflict, NotAllowed, PolicyViolation
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
 from ..spans import blocked, ends_after, lasts, make_span, validate_times
-from . import audit
+from . import audit, deadlines
 from .bookings import (
     apply_rules,
     check_bookable,
@@ -40,8 +40,13 @@ def _unique(bookings) -> list[Booking]:
     return list({b.pk: b for b in bookings}.values())
 
 
-def _busy_by_occurrence(room_id: int, spans: list, rules: policies.Rules) -> list[list[Booking]]:
-    """For each span, the active bookings in its way (buffers counted): one query over the range."""
+def _busy_by_occurrence(
+    room_id: int, spans: list, rules: policies.Rules, *, now: datetime
+) -> list[list[Booking]]:
+    """For each span, the active bookings in its way (buffers counted): one query over the range.
+
+    Bookings in the way only because a deadline has passed are expired or released first.
+    """
     wide = [blocked(s, rules.buffer_before, rules.buffer_after) for s in spans]
     existing = list(
         Booking.objects.filter(
@@ -52,6 +57,8 @@ def _busy_by_occurrence(room_id: int, spans: list, rules: policies.Rules) -> lis
         .select_related("organizer")
         .order_by("span")
     )
+    freed = deadlines.free_overdue(existing, now=now)
+    existing = [b for b in existing if b.pk not in freed]
     return [
         [b for b in existing if b.blocked_span.lower < w.upper and w.lower < b.blocked_span.upper]
         for w in wide
@@ -122,7 +129,7 @@ def create_series(
     user = actor or organizer
     lock_quota(rules, user)
     enforce_each(rules, user=user, spans=spans, now=now)
-    busy = _busy_by_occurrence(room.pk, spans, rules)
+    busy = _busy_by_occurrence(room.pk, spans, rules, now=now)
     refused = [(s.lower, s.upper, b) for s, b in zip(spans, busy, strict=True) if b]
     if refused and not skip_conflicts:
         raise BookingConflict(
@@ -163,7 +170,7 @@ def create_series(
         )
         apply_rules(booking, rules, user=user, now=now)
         try:
-            save_or_conflict(booking)
+            save_or_conflict(booking, now=now)
         except BookingConflict as exc:
             # Someone booked it between our look-up and the insert.
             if not skip_conflicts:

@@ -141,7 +141,7 @@ def _plan(
     return _Plan(booking=booking, span=span, room=new_room, changes=changes)
 
 
-def _refuse_conflicts(plans: list[_Plan], rules: policies.Rules) -> None:
+def _refuse_conflicts(plans: list[_Plan], rules: policies.Rules, *, now: datetime) -> None:
     """BookingConflict listing every moved occurrence whose new time is taken (buffers counted).
 
     The series' own moving occurrences are not in their way at their old times, but are at their new ones.
@@ -150,7 +150,7 @@ def _refuse_conflicts(plans: list[_Plan], rules: policies.Rules) -> None:
     spans = [p.span for p in plans]
     busy = [
         [b for b in taken if b.pk not in moving]
-        for taken in _busy_by_occurrence(plans[0].room.pk, spans, rules)
+        for taken in _busy_by_occurrence(plans[0].room.pk, spans, rules, now=now)
     ]
     before, after = rules.buffer_before, rules.buffer_after
     for i, plan in enumerate(plans):
@@ -304,7 +304,7 @@ def update_series(
         enforce_each(
             rules, user=actor, spans=[p.span for p in moved], now=now, exclude=[p.booking.pk for p in moved]
         )
-        _refuse_conflicts(moved, rules)
+        _refuse_conflicts(moved, rules, now=now)
 
     if boundary is not None and Booking.objects.filter(series=series, span__startswith__lt=boundary).exists():
         result.split_from = series
@@ -355,7 +355,7 @@ def _save(plan: _Plan, *, series: Series, rules: policies.Rules | None, actor, n
         elif not rules.requires_check_in:
             booking.check_in_deadline = None
     booking.version += 1
-    save_or_conflict(booking)
+    save_or_conflict(booking, now=now)
     audit.record(
         booking, kind=BookingEvent.Kind.UPDATED, actor=actor, at=now, changes=changes, announce=False
     )
