@@ -43,7 +43,9 @@ def ends_after(start: datetime, duration: timedelta) -> datetime:
 
 def lasts(start: datetime, end: datetime) -> timedelta:
     """The real time between two aware moments (not their wall-clock difference)."""
-    return end.astimezone(UTC) - start.astimezone(UTC)
+    # Wall-clock difference corrected by the offsets: exact, and unlike a conversion to UTC
+    # it cannot fall off the calendar in years 1 and 9999.
+    return (end.replace(tzinfo=None) - start.replace(tzinfo=None)) - (end.utcoffset() - start.utcoffset())
 
 
 def on_the_clock(naive: datetime, tz: zoneinfo.ZoneInfo) -> datetime:

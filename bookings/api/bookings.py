@@ -23,6 +23,7 @@ from .schemas import (
     ConflictOut,
     Error,
     RepeatIn,
+    SeriesCancelOut,
     SeriesConflictOut,
     SeriesEditOut,
     SeriesIn,
@@ -140,6 +141,30 @@ def cancel_booking(request, booking_id: int):
     """Cancel; the booking stays on record with status cancelled. Repeating it is harmless."""
     booking = services.cancel_booking(booking=_booking(booking_id), actor=request.auth)
     return JsonResponse(booking_dict(booking, request.auth))
+
+
+@api.delete(
+    "/series/{series_id}",
+    response={200: SeriesCancelOut, 403: Error, 404: Error},
+    tags=["series"],
+)
+def cancel_series(request, series_id: int):
+    """Cancel every upcoming date of a series; dates past their cancellation cut-off stay, and are listed.
+
+    403 with the reason when the cut-off keeps every remaining date (then nothing changes).
+    """
+    series = get_object_or_404(Series, pk=series_id)
+    result = services.cancel_series(series=series, actor=request.auth)
+    return JsonResponse(
+        {
+            "series": _series_ref(series),
+            "cancelled": [booking_dict(b, request.auth) for b in result.cancelled],
+            "kept": [
+                {"booking": booking_dict(b, request.auth), "reason": reason.as_dict()}
+                for b, reason in result.kept
+            ],
+        }
+    )
 
 
 @api.post("/series", response={201: SeriesOut, 409: SeriesConflictOut, 422: Error}, tags=["series"])

@@ -109,6 +109,22 @@ class SeriesOut(Schema):
     skipped: list[SkippedOut]
 
 
+class ReasonOut(Schema):
+    rule: str
+    message: str
+
+
+class KeptOut(Schema):
+    booking: BookingOut
+    reason: ReasonOut
+
+
+class SeriesCancelOut(Schema):
+    series: SeriesRef
+    cancelled: list[BookingOut]
+    kept: list[KeptOut] = Field(description="dates that stay: their room's cancellation cut-off has passed")
+
+
 class SeriesConflictOut(Schema):
     detail: str
     conflicts: list[BookingOut]
@@ -134,11 +150,6 @@ class RoomDayOut(Schema):
 class AvailabilityOut(Schema):
     date: date
     rooms: list[RoomDayOut]
-
-
-class ReasonOut(Schema):
-    rule: str
-    message: str
 
 
 class CheckOut(Schema):

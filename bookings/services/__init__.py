@@ -10,7 +10,7 @@ from ..errors import (
 )
 from .approvals import approve_booking, approve_series, expire_pending, reject_booking, reject_series
 from .bookings import cancel_booking, create_booking, update_booking
-from .series import cancel_series, create_series
+from .series import cancel_series, create_series, may_cancel_series
 from .series_edit import convert_to_series, update_series
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "create_booking",
     "create_series",
     "expire_pending",
+    "may_cancel_series",
     "reject_booking",
     "reject_series",
     "update_booking",

@@ -198,33 +198,68 @@ def create_series(
     return result
 
 
-@transaction.atomic
-def cancel_series(*, series: Series, actor, reason: str = "", now: datetime | None = None) -> list[Booking]:
-    """Cancel every occurrence that has not started yet; raises NotAllowed.
+@dataclass
+class SeriesCancellation:
+    cancelled: list[Booking] = field(default_factory=list)
+    # (booking, policies.Reason): dates that stay, because the cancellation cut-off has passed
+    kept: list[tuple] = field(default_factory=list)
 
-    Occurrences already running or over stay as they are; repeating it changes nothing.
+
+def may_cancel_series(user, series: Series, rules: policies.Rules | None = None) -> bool:
+    """The organizer, facility admins with the permission, and the room's managers (as for one date)."""
+    if series.organizer_id == user.pk or user.has_perm("bookings.change_booking"):
+        return True
+    return bool(user.pk) and policies.is_manager(user, rules or policies.rules_for(series.room))
+
+
+@transaction.atomic
+def cancel_series(
+    *, series: Series, actor, reason: str = "", now: datetime | None = None
+) -> SeriesCancellation:
+    """Cancel every occurrence that has not started yet, each under the rules a single date has.
+
+    Occurrences already running or over stay as they are, and so do those past their
+    room's cancellation cut-off (the same check cancel_booking makes); repeating it
+    changes nothing. Raises NotAllowed, or PolicyViolation when the cut-off keeps every
+    remaining date (nothing is written then).
     """
     now = now or timezone.now()
-    series = Series.objects.select_for_update().get(pk=series.pk)
-    if not (series.organizer_id == actor.pk or actor.has_perm("bookings.change_booking")):
+    series = (
+        Series.objects.select_for_update().select_related("room__floor__building__site").get(pk=series.pk)
+    )
+    rules_by_room = {series.room_id: policies.rules_for(series.room)}
+    if not may_cancel_series(actor, series, rules_by_room[series.room_id]):
         raise NotAllowed(_("Only the organizer can cancel this series."))
-    cancelled = list(
-        Booking.objects.select_for_update()
+    upcoming = list(
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("room__floor__building__site")
         .filter(series=series, status__in=Booking.ACTIVE, span__startswith__gt=now)
         .order_by("span")
     )
-    for booking in cancelled:
+    result = SeriesCancellation()
+    for booking in upcoming:
+        if booking.room_id not in rules_by_room:
+            rules_by_room[booking.room_id] = policies.rules_for(booking.room)
+        refusal = policies.cancel_reason(actor, booking, rules_by_room[booking.room_id], now=now)
+        if refusal is None:
+            result.cancelled.append(booking)
+        else:
+            result.kept.append((booking, refusal))
+    if result.kept and not result.cancelled:
+        reasons = [refusal for _b, refusal in result.kept]
+        raise PolicyViolation(reasons[0].message, reasons=reasons[:1])
+    for booking in result.cancelled:
         mark_cancelled(booking, actor=actor, now=now, reason=reason, announce=False)
-    if series.cancelled_at is None:
+    if series.cancelled_at is None and not result.kept:
         series.cancelled_at = now
         series.save(update_fields=["cancelled_at"])
-    if cancelled:
+    if result.cancelled:
         enqueue(
             topic="series.cancelled",
             payload={
                 "series": series.pk,
                 "room": series.room_id,
-                "bookings": [audit.booking_payload(b) for b in cancelled],
+                "bookings": [audit.booking_payload(b) for b in result.cancelled],
             },
         )
-    return cancelled
+    return result

@@ -256,12 +256,12 @@ def cancel_series(request, pk: int):
     """Ask, then cancel every occurrence of a series that has not started yet."""
     now = timezone.now()
     series = get_object_or_404(Series.objects.select_related("room__floor__building__site"), pk=pk)
-    if not (series.organizer_id == request.user.pk or request.user.has_perm("bookings.change_booking")):
+    if not services.may_cancel_series(request.user, series):
         raise PermissionDenied(_("Only the organizer can cancel this series."))
     tz = series.room.floor.building.site.tz
     if request.method == "POST":
         try:
-            cancelled = services.cancel_series(series=series, actor=request.user, now=now)
+            result = services.cancel_series(series=series, actor=request.user, now=now)
         except BookingError as exc:
             messages.error(request, exc.message)
         except (OperationalError, InterfaceError, InternalError) as exc:
@@ -272,10 +272,20 @@ def cancel_series(request, pk: int):
                 ngettext(
                     "Series “%(title)s”: %(n)d date was cancelled.",
                     "Series “%(title)s”: %(n)d dates were cancelled.",
-                    len(cancelled),
+                    len(result.cancelled),
                 )
-                % {"title": series.title, "n": len(cancelled)},
+                % {"title": series.title, "n": len(result.cancelled)},
             )
+            if result.kept:
+                messages.warning(
+                    request,
+                    ngettext(
+                        "%(n)d date stays booked: %(reason)s",
+                        "%(n)d dates stay booked: %(reason)s",
+                        len(result.kept),
+                    )
+                    % {"n": len(result.kept), "reason": result.kept[0][1].message},
+                )
         return redirect("bookings:mine")
     upcoming = queries_ui.future_occurrences(series_id=series.pk, now=now)
     return render(
