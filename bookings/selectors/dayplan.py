@@ -78,7 +78,7 @@ def day_plan(*, day: date, building: int | None = None, site: int | None = None)
     return plans
 
 
-# --- the API's day plan in SQL --------------------------------------------------------------
+# --- the API's day plan in SQL -----------------------------------------------------
 
 
 class DayRoom(NamedTuple):
