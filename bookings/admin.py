@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from . import selectors, services
+from . import services
 from .errors import BookingError
 from .models import (
     ApiToken,
@@ -18,6 +18,7 @@ from .models import (
     Series,
     Site,
 )
+from .selectors.noshows import no_show_count_of_organizer
 from .services.feeds import revoke_feed
 from .services.tokens import revoke_token
 
@@ -128,7 +129,7 @@ class BookingAdmin(admin.ModelAdmin):
         return booking.span.upper
 
     def get_queryset(self, request):
-        no_shows = selectors.no_show_count_of_organizer()
+        no_shows = no_show_count_of_organizer()
         return super().get_queryset(request).annotate(organizer_no_shows=no_shows)
 
     @admin.display(description=_("No-shows"), ordering="organizer_no_shows")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Booking
-from .selectors import visible_title
+from .selectors.privacy import visible_title
 
 PRODID = "-//raum]für[raum//Raumbuchung//DE"
 STATUS = {

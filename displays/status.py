@@ -18,7 +18,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from bookings.selectors import bookings_in_range, day_span
+from bookings.selectors.bookings import bookings_in_range
+from bookings.selectors.dayplan import day_span
 
 from .models import Display
 

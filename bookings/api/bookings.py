@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from ninja import Header, Query
 from pydantic import AwareDatetime
 
-from .. import selectors, services
+from .. import services
 from ..errors import InvalidBooking
 from ..models import Booking, Room, Series
+from ..selectors.bookings import user_bookings
 from ..services.idempotency import request_hash, run_once
 from . import api
 from .schemas import (
@@ -87,7 +88,7 @@ def my_bookings(
     offset: int = Query(0, ge=0),
 ):
     """The caller's bookings, by start; by default those not yet ended."""
-    qs = selectors.user_bookings(user=request.auth, upcoming_from=from_ or timezone.now())
+    qs = user_bookings(user=request.auth, upcoming_from=from_ or timezone.now())
     if status:
         qs = qs.filter(status__in=status)
     return JsonResponse([booking_dict(b, request.auth) for b in qs[offset : offset + limit]], safe=False)

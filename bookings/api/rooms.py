@@ -11,12 +11,16 @@ from django.utils.translation import gettext as _
 from ninja import Query
 from pydantic import AwareDatetime
 
-from .. import policies, selectors
+from .. import policies
 from ..errors import InvalidBooking
 from ..models import Room
+from ..selectors.availability import free_room_rows
+from ..selectors.bookings import bookings_in_range
+from ..selectors.catalogue import catalogue, room_rows
+from ..selectors.dayplan import day_plan_dict, day_plan_rows
 from . import api
 from .schemas import AvailabilityOut, BookingOut, CheckOut, Error, RoomOut
-from .serialize import booking_dict, day_plan_dict, room_json, rooms_json
+from .serialize import booking_dict
 
 MAX_RANGE = timedelta(days=93)
 
@@ -49,18 +53,19 @@ def list_rooms(
         raise InvalidBooking(_("free_from and free_to go together."), field=missing)
     if free_from is not None:
         _check_range(free_from, free_to, start_name="free_from", end_name="free_to")
-        filters["free"] = (free_from, free_to)
-    catalogue, rows = selectors.room_rows(**filters)
-    return HttpResponse(rooms_json(catalogue, rows), content_type="application/json")
+        current, rows = free_room_rows(start=free_from, end=free_to, **filters)
+    else:
+        current, rows = room_rows(**filters)
+    return HttpResponse(current.rooms_json(rows), content_type="application/json")
 
 
 @api.get("/rooms/{room_id}", response={200: RoomOut, 404: Error}, tags=["rooms"])
 def get_room(request, room_id: int):
-    catalogue = selectors.catalogue()
-    row = catalogue.by_id.get(room_id)
+    current = catalogue()
+    row = current.by_id.get(room_id)
     if row is None:
         raise Http404
-    return HttpResponse(room_json(catalogue, row), content_type="application/json")
+    return HttpResponse(current.room_json(row), content_type="application/json")
 
 
 @api.get("/rooms/{room_id}/check", response={200: CheckOut, 404: Error, 422: Error}, tags=["rooms"])
@@ -91,12 +96,12 @@ def room_bookings(
     """The room's active bookings overlapping [from, to); others' private titles hidden."""
     room = get_object_or_404(Room, pk=room_id)
     _check_range(from_, to, start_name="from", end_name="to")
-    bookings = selectors.bookings_in_range(room_id=room.pk, start=from_, end=to)
+    bookings = bookings_in_range(room_id=room.pk, start=from_, end=to)
     return JsonResponse([booking_dict(b, request.auth) for b in bookings], safe=False)
 
 
 @api.get("/availability", response={200: AvailabilityOut, 422: Error}, tags=["rooms"])
 def availability(request, date: date, building: int | None = None, site: int | None = None):
     """Every room (of a building or site, or all) with its busy intervals that day."""
-    plans = selectors.day_plan_rows(day=date, building=building, site=site)
+    plans = day_plan_rows(day=date, building=building, site=site)
     return JsonResponse(day_plan_dict(date, plans, request.auth))

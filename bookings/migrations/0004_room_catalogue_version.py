@@ -4,7 +4,7 @@ Every statement that changes one of those tables takes a new number from a seque
 into the single row of bookings_catalogueversion, in its own transaction. So a reader
 sees a new number exactly when it sees the change, and a number is never used twice
 (a sequence does not roll back): an app server may keep the catalogue in memory for as
-long as the number stays the same (bookings/selectors.py).
+long as the number stays the same (bookings/selectors/catalogue.py).
 
 The trigger runs BEFORE each statement, so every transaction that writes the catalogue
 takes the row lock before it touches a catalogue row: two such transactions queue up

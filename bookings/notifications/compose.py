@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 
 from .. import ical, policies
 from ..models import Blocking, Booking, BookingEvent, OutboxMessage, Room, Series
-from ..selectors import visible_title
+from ..selectors.privacy import visible_title
 from ..services.approvals import decision_link
 from ..spans import make_span
 

@@ -25,9 +25,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from .. import ical, queries_ui
+from .. import ical
 from ..errors import NotAllowed
 from ..models import Booking, CalendarFeed, Room
+from ..selectors import places
 from ..services.feeds import create_feed, feed_for_token, revoke_feed
 from ..spans import make_span
 from .staff import db_unavailable
@@ -108,7 +109,7 @@ def page(request, *, created=None, status: int = 200):
     context = {
         "nav": "mine",
         "feeds": list(feeds),
-        "rooms": queries_ui.bookable_rooms(),
+        "rooms": places.bookable_rooms(),
         "created": created,
     }
     return render(request, "bookings/feeds.html", context, status=status)

@@ -15,11 +15,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import queries_ui, services
+from .. import services
 from ..errors import BookingConflict, BookingError, InvalidBooking
 from ..forms import ChangeBookingForm, RepeatBookingForm
 from ..models import Booking, Series
-from ..selectors import no_show_counts, visible_title
+from ..selectors import places
+from ..selectors.bookings import my_bookings
+from ..selectors.noshows import no_show_counts
+from ..selectors.privacy import visible_title
+from ..selectors.series import future_occurrences
 from ..services.bookings import can_manage
 from ..services.checkin import check_in_open
 from ..templatetags.rfr import mediumdate
@@ -31,7 +35,7 @@ from .staff import db_unavailable, taken_dates
 def mine(request):
     """Upcoming and past bookings of the signed-in user."""
     now = timezone.now()
-    upcoming, past = queries_ui.my_bookings(user=request.user, now=now)
+    upcoming, past = my_bookings(user=request.user, now=now)
     # Check-in by web link: offered where the room requires it and the window is open.
     check_in_now = {b.pk for b in upcoming if b.check_in_deadline and check_in_open(b, now=now)}
     no_shows = no_show_counts(organizer=request.user).get(request.user.pk, 0)
@@ -69,7 +73,7 @@ def change(request, pk: int):
     now = timezone.now()
     booking = managed_booking(request, pk)
     tz = booking.room.floor.building.site.tz
-    rooms = queries_ui.bookable_rooms(site_id=booking.room.floor.building.site_id)
+    rooms = places.bookable_rooms(site_id=booking.room.floor.building.site_id)
     if booking.room not in rooms:
         rooms.insert(0, booking.room)
     if not booking.is_active or booking.end <= now:
@@ -287,7 +291,7 @@ def cancel_series(request, pk: int):
                     % {"n": len(result.kept), "reason": result.kept[0][1].message},
                 )
         return redirect("bookings:mine")
-    upcoming = queries_ui.future_occurrences(series_id=series.pk, now=now)
+    upcoming = future_occurrences(series_id=series.pk, now=now)
     return render(
         request,
         "bookings/cancel_series.html",

@@ -1,6 +1,6 @@
 """Server-rendered pages for staff: find and book a room, the day plan, the room page.
 
-Views are thin: forms parse, ``queries_ui`` reads, ``services`` write. Every write is
+Views are thin: forms parse, ``selectors`` read, ``services`` write. Every write is
 a plain form post (JavaScript only adds comfort) and carries an idempotency key, so a
 double click or a resubmitted form books once.
 """
@@ -23,11 +23,16 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import policies, queries_ui, services
+from .. import policies, services
 from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
 from ..forms import BookingForm, FinderForm, new_key
 from ..models import Booking, Room
-from ..selectors import visible_title
+from ..selectors import places
+from ..selectors.availability import free_rooms_to_offer
+from ..selectors.privacy import visible_title
+from ..selectors.series import series_preview
+from ..selectors.suggestions import alternatives
+from ..selectors.timeline import building_day, room_week, site_day
 from ..services.idempotency import KeyReused, request_hash, run_once
 from ..templatetags.rfr import mediumdate
 
@@ -91,19 +96,19 @@ def offers(slots) -> list[Offer]:
 def home(request):
     """The room finder: free rooms for a time, smallest fitting first, booked in one click."""
     now = timezone.now()
-    buildings = queries_ui.buildings()
+    buildings = places.buildings()
     data = request.GET.copy()
     if not data:
         data = finder_defaults(request, buildings, now)
     form = FinderForm(
-        data, buildings=buildings, equipment=queries_ui.equipment(), language=get_language(), now=now
+        data, buildings=buildings, equipment=places.equipment(), language=get_language(), now=now
     )
     context = {"form": form, "nav": "find", "has_rooms": bool(buildings)}
     if buildings and form.is_valid():
         cd = form.cleaned_data
         site, building = cd["site"], cd["building"]
         filters = {"people": cd["people"], "codes": cd["equipment"]}
-        found, more = queries_ui.free_rooms(
+        found, more = free_rooms_to_offer(
             start=cd["start_at"],
             end=cd["end_at"],
             site_id=site.pk,
@@ -124,7 +129,7 @@ def home(request):
             people=cd["people"] or "",
         )
         if not found:
-            alt = queries_ui.alternatives(
+            alt = alternatives(
                 site_id=site.pk,
                 start=cd["start_at"],
                 end=cd["end_at"],
@@ -169,7 +174,7 @@ def finder_defaults(request, buildings, now: datetime) -> dict:
 def book(request):
     """The booking dialog; its post (and a finder's one-click post) books through the services."""
     now = timezone.now()
-    rooms = queries_ui.bookable_rooms()
+    rooms = places.bookable_rooms()
     if request.method == "GET":
         form = BookingForm(initial=dialog_initial(request.GET, rooms, now), rooms=rooms, now=now)
         return dialog(request, form)
@@ -179,7 +184,7 @@ def book(request):
     cd = form.cleaned_data
     if request.POST.get("action") == "preview":
         try:
-            preview = queries_ui.series_preview(
+            preview = series_preview(
                 room=cd["room"],
                 start=cd["start_at"],
                 end=cd["end_at"],
@@ -376,7 +381,7 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
     context = {"conflict": exc.message, "blockers": blockers, "occurrences": taken_dates(exc, request.user)}
     if not cd.get("rrule"):
         people = cd.get("people") or (len(cd["attendees"]) + 1 if cd["attendees"] else None)
-        alt = queries_ui.alternatives(
+        alt = alternatives(
             site_id=room.floor.building.site_id,
             start=cd["start_at"],
             end=cd["end_at"],
@@ -412,7 +417,7 @@ def parse_day(value: str | None, default: date) -> date:
 def timeline(request):
     """One local day of a building's rooms, or of a whole site's; free stretches link to booking."""
     now = timezone.now()
-    buildings = queries_ui.buildings()
+    buildings = places.buildings()
     context = {"nav": "plan", "buildings": buildings}
     if not buildings:
         return render(request, "bookings/timeline.html", context)
@@ -421,9 +426,9 @@ def timeline(request):
     today = now.astimezone(tz).date()
     day = parse_day(request.GET.get("date"), today)
     if building is not None:
-        plan = queries_ui.building_day(building=building, day=day, viewer=request.user, now=now)
+        plan = building_day(building=building, day=day, viewer=request.user, now=now)
     else:
-        plan = queries_ui.site_day(site=site, day=day, viewer=request.user, now=now)
+        plan = site_day(site=site, day=day, viewer=request.user, now=now)
     context.update(
         site=site,
         building=building,
@@ -472,7 +477,7 @@ def chosen_place(request, buildings: list) -> tuple:
 def room(request, pk: int):
     """A room: photo, capacity, equipment, where it is, and its week."""
     now = timezone.now()
-    room = queries_ui.room_with_place(pk)
+    room = places.room_with_place(pk)
     if room is None:
         raise Http404(_("There is no such room."))
     tz = room.floor.building.site.tz
@@ -480,7 +485,7 @@ def room(request, pk: int):
     monday = day - timedelta(days=day.weekday())
     rules = policies.rules_for(room)
     can_book = policies.may_book(request.user, rules)
-    week = queries_ui.room_week(room=room, monday=monday, viewer=request.user, now=now, can_book=can_book)
+    week = room_week(room=room, monday=monday, viewer=request.user, now=now, can_book=can_book)
     language = get_language()
     return render(
         request,

@@ -20,9 +20,9 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.test import override_settings
 
-from bookings import selectors
 from bookings.errors import InvalidBooking
 from bookings.models import Booking, BookingEvent, OutboxMessage, Policy
+from bookings.selectors.noshows import no_show_counts
 from bookings.services import create_booking, create_series
 from bookings.services.checkin import check_in_booking, release_no_shows
 from bookings.tasks import release_no_shows as release_task
@@ -328,9 +328,9 @@ def test_it_counts_no_shows_per_organizer(clock, room, alice, bob):
     clock.move_to(at(15))
     release_no_shows()
 
-    assert selectors.no_show_counts() == {alice.pk: 2, bob.pk: 1}
-    assert selectors.no_show_counts(since=at(11, 30)) == {alice.pk: 1, bob.pk: 1}
-    assert selectors.no_show_counts(organizer=bob) == {bob.pk: 1}
+    assert no_show_counts() == {alice.pk: 2, bob.pk: 1}
+    assert no_show_counts(since=at(11, 30)) == {alice.pk: 1, bob.pk: 1}
+    assert no_show_counts(organizer=bob) == {bob.pk: 1}
 
 
 # --- check-in through the API ---------------------------------------------------------------

@@ -1,0 +1,38 @@
+"""A room's bookings in a range, and a person's own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from ..models import Booking
+from ..spans import make_span
+
+
+def bookings_in_range(
+    *, room_id: int, start: datetime, end: datetime, include_inactive: bool = False
+) -> QuerySet[Booking]:
+    qs = Booking.objects.filter(room_id=room_id, span__overlap=make_span(start, end))
+    if not include_inactive:
+        qs = qs.filter(status__in=Booking.ACTIVE)
+    return qs.select_related("organizer").order_by("span")
+
+
+def user_bookings(*, user, upcoming_from: datetime | None = None) -> QuerySet[Booking]:
+    qs = Booking.objects.filter(organizer=user).select_related("room", "organizer")
+    if upcoming_from is not None:
+        qs = qs.filter(span__endswith__gt=upcoming_from)
+    return qs.order_by("span")
+
+
+def my_bookings(*, user, now: datetime, past_limit: int = 50, upcoming_limit: int = 300):
+    """The user's upcoming active bookings and their most recent past or cancelled ones."""
+    base = Booking.objects.filter(organizer=user).select_related("room__floor__building__site", "series")
+    upcoming = list(
+        base.filter(status__in=Booking.ACTIVE, span__endswith__gt=now).order_by("span")[:upcoming_limit]
+    )
+    past = list(
+        base.filter(Q(span__endswith__lte=now) | ~Q(status__in=Booking.ACTIVE)).order_by("-span")[:past_limit]
+    )
+    return upcoming, past
