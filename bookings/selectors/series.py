@@ -7,7 +7,7 @@ from datetime import datetime
 
 from .. import recurrence
 from ..models import Booking, Room
-from ..spans import make_span
+from ..spans import ends_after, lasts, make_span
 from .privacy import visible_title
 
 
@@ -16,6 +16,8 @@ class Occurrence:
     start: datetime
     end: datetime
     conflicts: list[dict]
+    # The rule's wall-clock time does not exist that day (the clocks go forward): it starts later.
+    moved: bool = False
 
 
 def series_preview(
@@ -27,8 +29,9 @@ def series_preview(
     """
     tz = room.floor.building.site.tz
     starts = recurrence.occurrences(rrule, local_start=start.astimezone(tz), tz=tz) if rrule else [start]
-    duration = end - start
-    spans = [(s, s + duration) for s in starts]
+    duration = lasts(start, end)
+    spans = [(s, ends_after(s, duration)) for s in starts]
+    wall_clock = start.astimezone(tz).time()
     existing = list(
         Booking.objects.filter(
             room=room, status__in=Booking.ACTIVE, span__overlap=make_span(spans[0][0], spans[-1][1])
@@ -45,7 +48,7 @@ def series_preview(
                     row["title"], private=row["private"], organizer_id=row["organizer_id"], viewer=viewer
                 )
                 conflicts.append({"title": title, "start": row["span"].lower, "end": row["span"].upper})
-        result.append(Occurrence(s, e, conflicts))
+        result.append(Occurrence(s, e, conflicts, moved=s.astimezone(tz).time() != wall_clock))
     return result
 
 

@@ -125,3 +125,27 @@ def test_the_api_books_a_series_at_half_past_two_through_the_spring_night(client
     stored = Booking.objects.filter(room=room).order_by("span")
     assert [b.span.lower.astimezone(BERLIN).time() for b in stored] == [time(2, 30), time(3, 30), time(2, 30)]
     assert set(durations(stored).values()) == {timedelta(hours=1)}
+
+
+@pytest.mark.django_db
+def test_the_preview_names_the_date_that_starts_later(client, alice, spring):
+    room = factories.room(factories.floor(factories.building(factories.site(time_zone="Europe/Berlin"))))
+    client.force_login(alice)
+    data = {
+        "key": "k",
+        "room": room.pk,
+        "date": (spring - timedelta(days=1)).isoformat(),
+        "start": "02:30",
+        "end": "03:30",
+        "title": "Nachtschicht",
+        "freq": "daily",
+        "ends": "count",
+        "count": 3,
+        "interval": 1,
+        "action": "preview",
+    }
+    response = client.post("/book/", data)
+    assert response.status_code == 200
+    assert [o.moved for o in response.context["preview"]] == [False, True, False]
+    assert "Beginnt später: In dieser Nacht wird die Uhr vorgestellt" in response.content.decode()
+    assert Booking.objects.count() == 0
