@@ -3,7 +3,8 @@
 A domain error (bookings/errors.py) becomes a form error or a message with the status
 from one table; a database that cannot take a write (unreachable, or a read-only
 standby) becomes the same page again with the reason and a 503, so the user keeps what
-they typed. The API maps the same errors to JSON in bookings/api/__init__.py.
+they typed. The API answers the same errors in JSON from its own handler table, the door
+displays in displays/views.py.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, InternalError)
 # The status of a page whose form was refused, by error class; the first match wins.
 FORM_STATUS: tuple[tuple[type[BookingError], int], ...] = (
     (BookingConflict, 409),
-    (InvalidBooking, 422),  # also StaleBooking: the user reloads and tries again
+    (InvalidBooking, 422),  # also StaleBooking (the API's 412): on a page it reads as bad input
     (BookingError, 403),  # PolicyViolation, NotAllowed
 )
 
