@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, InternalError, OperationalError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,12 +18,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import services
-from ..errors import BookingError, InvalidBooking, NotAllowed
+from ..errors import BookingError
 from ..models import Booking, Policy
 from ..services import approvals
 from ..services.approvals import pending_requests, recent_decisions
 from ..templatetags.rfr import mediumdate
-from .staff import db_unavailable
+from .errors import DATABASE_UNAVAILABLE, db_unavailable, decision_status
 
 QUEUE_LIMIT = 200
 HISTORY_LIMIT = 200
@@ -68,14 +67,6 @@ def queue(request):
     return render(request, "bookings/approvals.html", queue_context(request))
 
 
-def refusal_status(exc: BookingError) -> int:
-    if isinstance(exc, NotAllowed):
-        return 403
-    if isinstance(exc, InvalidBooking) and exc.field == "status":
-        return 409  # decided meanwhile, by someone else or by the clock
-    return 422
-
-
 def decide_and_say(request, booking: Booking, *, action: str, actor, reason: str) -> int | None:
     """Run the decision and leave a message saying what happened; None if made, else the status."""
     now = timezone.now()
@@ -107,7 +98,7 @@ def decide_and_say(request, booking: Booking, *, action: str, actor, reason: str
             return 422
     except BookingError as exc:
         messages.error(request, exc.message)
-        return refusal_status(exc)
+        return decision_status(exc)
     messages.success(request, text)
     return None
 
@@ -129,7 +120,7 @@ def decide_in_queue(request, pk: int):
             actor=request.user,
             reason=request.POST.get("reason", ""),
         )
-    except (OperationalError, InterfaceError, InternalError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         return db_unavailable(request, exc, "bookings/approvals.html", queue_context(request))
     if refused:
         return render(request, "bookings/approvals.html", queue_context(request), status=refused)
@@ -177,7 +168,7 @@ def decide_by_link(request, token: str):
                 actor=manager,
                 reason=request.POST.get("reason", ""),
             )
-        except (OperationalError, InterfaceError, InternalError) as exc:
+        except DATABASE_UNAVAILABLE as exc:
             return db_unavailable(
                 request, exc, "bookings/approvals_decide.html", {"booking": booking, "manager": manager}
             )

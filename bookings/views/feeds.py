@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, InternalError, OperationalError
 from django.http import HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,7 +30,7 @@ from ..models import Booking, CalendarFeed, Room
 from ..selectors import places
 from ..services.feeds import create_feed, feed_for_token, revoke_feed
 from ..spans import make_span
-from .staff import db_unavailable
+from .errors import DATABASE_UNAVAILABLE, db_unavailable
 
 log = logging.getLogger("rfr.feeds")
 
@@ -130,7 +129,7 @@ def feeds(request):
             return page(request, status=400)
     try:
         new_feed, raw = create_feed(user=request.user, room=room)
-    except (OperationalError, InterfaceError, InternalError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         return db_unavailable(request, exc, "bookings/feeds.html", {"nav": "mine", "feeds": []})
     # The secret is not stored anywhere: this response is the only place it appears.
     url = feed_url(raw)
@@ -149,7 +148,7 @@ def revoke(request, pk: int):
         revoke_feed(feed=calendar_feed, actor=request.user)
     except NotAllowed as exc:
         raise PermissionDenied(exc.message) from exc
-    except (OperationalError, InterfaceError, InternalError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         return db_unavailable(request, exc, "bookings/feeds.html", {"nav": "mine", "feeds": []})
     messages.success(request, _("The calendar subscription was revoked; its address no longer works."))
     return redirect("bookings:feeds")

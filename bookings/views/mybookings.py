@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, InternalError, OperationalError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,18 +15,17 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import services
-from ..errors import BookingConflict, BookingError, InvalidBooking
+from ..errors import BookingConflict, BookingError
 from ..forms import ChangeBookingForm, RepeatBookingForm
 from ..models import Booking, Series
 from ..selectors import places
 from ..selectors.bookings import my_bookings
 from ..selectors.noshows import no_show_counts
-from ..selectors.privacy import visible_title
 from ..selectors.series import future_occurrences
 from ..services.bookings import can_manage
 from ..services.checkin import check_in_open
 from ..templatetags.rfr import mediumdate
-from .staff import db_unavailable, taken_dates
+from .errors import DATABASE_UNAVAILABLE, conflict_context, db_unavailable, refuse_form, taken_dates
 
 
 @login_required
@@ -123,26 +121,11 @@ def change(request, pk: int):
                     **series_changes(booking, cd, start, end),
                 )
                 changed = len(edit.updated)
-        except BookingConflict as exc:
-            form.add_error(None, exc.message)
-            context["blockers"] = [
-                {
-                    "title": visible_title(
-                        b.title, private=b.private, organizer_id=b.organizer_id, viewer=request.user
-                    ),
-                    "start": b.start,
-                    "end": b.end,
-                }
-                for b in exc.conflicts
-            ]
-            context["occurrences"] = taken_dates(exc, request.user)
-            status = 409
-        except InvalidBooking as exc:  # also StaleBooking
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         except BookingError as exc:
-            form.add_error(None, exc.message)
-            status = 403
-        except (OperationalError, InterfaceError, InternalError) as exc:
+            status = refuse_form(form, exc)
+            if isinstance(exc, BookingConflict):
+                context.update(conflict_context(exc, request.user))
+        except DATABASE_UNAVAILABLE as exc:
             return db_unavailable(request, exc, "bookings/change.html", {**context, "form": form})
         else:
             if cd["scope"] == "this":
@@ -205,17 +188,13 @@ def repeat_booking(request, booking: Booking, context: dict, form: ChangeBooking
             skip_conflicts=cd["skip_conflicts"],
             now=now,
         )
-    except BookingConflict as exc:
-        repeat_form.add_error(None, exc.message)
-        context["occurrences"] = taken_dates(exc, request.user)
-        return render(request, "bookings/change.html", context, status=409)
-    except InvalidBooking as exc:
-        repeat_form.add_error("until" if exc.field == "rrule" else None, exc.message)
-        return render(request, "bookings/change.html", context, status=422)
     except BookingError as exc:
-        repeat_form.add_error(None, exc.message)
-        return render(request, "bookings/change.html", context, status=403)
-    except (OperationalError, InterfaceError, InternalError) as exc:
+        # The rule's last date is the one field of this form a refused rule can point at.
+        status = refuse_form(repeat_form, exc, fields={"rrule": "until"})
+        if isinstance(exc, BookingConflict):
+            context["occurrences"] = taken_dates(exc, request.user)
+        return render(request, "bookings/change.html", context, status=status)
+    except DATABASE_UNAVAILABLE as exc:
         return db_unavailable(request, exc, "bookings/change.html", context)
     text = ngettext(
         "“%(title)s” now repeats: %(n)d date in all.",
@@ -241,7 +220,7 @@ def cancel(request, pk: int):
             services.cancel_booking(booking=booking, actor=request.user)
         except BookingError as exc:
             messages.error(request, exc.message)
-        except (OperationalError, InterfaceError, InternalError) as exc:
+        except DATABASE_UNAVAILABLE as exc:
             return db_unavailable(request, exc, "bookings/cancel.html", {"booking": booking, "tz": tz})
         else:
             start = booking.start.astimezone(tz)
@@ -268,7 +247,7 @@ def cancel_series(request, pk: int):
             result = services.cancel_series(series=series, actor=request.user, now=now)
         except BookingError as exc:
             messages.error(request, exc.message)
-        except (OperationalError, InterfaceError, InternalError) as exc:
+        except DATABASE_UNAVAILABLE as exc:
             return db_unavailable(request, exc, "bookings/cancel_series.html", {"series": series, "tz": tz})
         else:
             messages.success(

@@ -7,13 +7,11 @@ double click or a resubmitted form books once.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,32 +27,17 @@ from ..forms import BookingForm, FinderForm, new_key
 from ..models import Booking, Room
 from ..selectors import places
 from ..selectors.availability import free_rooms_to_offer
-from ..selectors.privacy import visible_title
 from ..selectors.series import series_preview
 from ..selectors.suggestions import alternatives
 from ..selectors.timeline import building_day, room_week, site_day
 from ..services.idempotency import KeyReused, request_hash, run_once
 from ..templatetags.rfr import mediumdate
-
-log = logging.getLogger("rfr.ui")
+from .errors import DATABASE_UNAVAILABLE, conflict_context, db_unavailable, refuse_form
 
 SESSION_PLACE = "rfr_place"
 SESSION_BUILDING = "rfr_building"
 # A default slot starting this late in the evening moves to the next morning.
 LATEST_DEFAULT_HOUR = 21
-
-
-def db_unavailable(request, exc: Exception, template: str, context: dict):
-    """A write the database could not take: unreachable, or a read-only standby. Nothing was written."""
-    from raumfuerraum import read_only
-
-    if read_only.is_read_only_error(exc):
-        read_only.remember_read_only()
-        messages.error(request, read_only.message())
-    else:
-        log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
-        messages.error(request, _("The database is not reachable right now; please try again shortly."))
-    return render(request, template, context, status=503)
 
 
 def next_half_hour(now: datetime, tz) -> datetime:
@@ -191,9 +174,8 @@ def book(request):
                 rrule=cd["rrule"],
                 viewer=request.user,
             )
-        except InvalidBooking as exc:
-            form.add_error(None, exc.message)
-            return dialog(request, form, status=422)
+        except InvalidBooking as exc:  # the rule ("rrule") is no field of its own: above the form
+            return dialog(request, form, status=refuse_form(form, exc))
         return dialog(request, form, preview=preview, taken=sum(1 for o in preview if o.conflicts))
     if request.POST.get("action") == "check":
         # "Why can't I book this?": the checks a booking makes, without booking.
@@ -211,15 +193,12 @@ def book(request):
         return dialog(request, fresh_copy(form, rooms, now), status=409)
     except BookingConflict as exc:
         return conflict(request, form, exc, now)
-    except InvalidBooking as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        return dialog(request, form, status=422)
     except PolicyViolation as exc:
+        # Every rule in the way, as the "why can't I book this?" check lists them.
         return dialog(request, form, status=403, checked=True, reasons=exc.reasons)
-    except BookingError as exc:  # NotAllowed
-        form.add_error(None, exc.message)
-        return dialog(request, form, status=403)
-    except (OperationalError, InterfaceError, InternalError) as exc:
+    except BookingError as exc:
+        return dialog(request, form, status=refuse_form(form, exc))
+    except DATABASE_UNAVAILABLE as exc:
         return db_unavailable(request, exc, "bookings/book.html", dialog_context(request, form))
     return after_booking(request, outcome.body, replayed=outcome.replayed)
 
@@ -352,33 +331,11 @@ def after_booking(request, body: dict, *, replayed: bool):
     return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
 
 
-def taken_dates(exc: BookingConflict, viewer) -> list[dict]:
-    """Each refused date of a series and who is in its way (others' private titles hidden)."""
-    return [
-        {
-            "start": start,
-            "end": end,
-            "titles": [
-                visible_title(b.title, private=b.private, organizer_id=b.organizer_id, viewer=viewer)
-                for b in bookings
-            ],
-        }
-        for start, end, bookings in exc.occurrences
-    ]
-
-
 def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
     """Say what is in the way, in words, and offer other times and rooms (one click each)."""
     cd = form.cleaned_data
     room = cd["room"]
-
-    def shown(b: Booking) -> dict:
-        # Others' private titles never show, also not in the list of taken series dates.
-        title = visible_title(b.title, private=b.private, organizer_id=b.organizer_id, viewer=request.user)
-        return {"title": title, "start": b.start, "end": b.end}
-
-    blockers = [shown(b) for b in exc.conflicts]
-    context = {"conflict": exc.message, "blockers": blockers, "occurrences": taken_dates(exc, request.user)}
+    context = {"conflict": exc.message, **conflict_context(exc, request.user)}
     if not cd.get("rrule"):
         people = cd.get("people") or (len(cd["attendees"]) + 1 if cd["attendees"] else None)
         alt = alternatives(

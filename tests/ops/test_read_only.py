@@ -20,7 +20,9 @@ from django.db import InternalError, OperationalError
 from django.http import HttpResponse
 from django.urls import include, path
 
+from bookings import services
 from raumfuerraum import read_only
+from tests import factories
 from tests.conftest import free_port, wait_until_ready
 from tests.ops.pgcluster import (
     Node,
@@ -183,6 +185,49 @@ def test_it_writes_normally_when_not_read_only(client, test_urls, alice, token_f
 
     assert response.status_code == 201, response.content
     assert not read_only.active()
+
+
+def refused_by_a_standby(**kwargs):
+    refused_write(None)
+
+
+def unreachable(**kwargs):
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_changed_form_when_a_standby_refuses_the_write(
+    client, test_urls, monkeypatch, alice, room
+):
+    booking = factories.booking(room, alice, factories.on(factories.days_ahead(2), 9))
+    monkeypatch.setattr(services, "update_booking", refused_by_a_standby)
+    client.force_login(alice)
+    data = {"title": "Neuer Titel", "room": room.pk, "date": factories.days_ahead(2), "start": "10:00"}
+
+    response = client.post(
+        f"/bookings/{booking.pk}/change/", {**data, "end": "11:00", "version": booking.version}
+    )
+
+    assert response.status_code == 503
+    assert "Nur-Lese-Modus" in response.content.decode()
+    assert 'value="Neuer Titel"' in response.content.decode()
+    assert read_only.active()
+
+
+@pytest.mark.django_db
+def test_it_says_the_database_is_away_when_a_cancel_cannot_be_written(
+    client, test_urls, monkeypatch, alice, room
+):
+    booking = factories.booking(room, alice, factories.on(factories.days_ahead(2), 9))
+    monkeypatch.setattr(services, "cancel_booking", unreachable)
+    client.force_login(alice)
+
+    response = client.post(f"/bookings/{booking.pk}/cancel/")
+
+    assert response.status_code == 503
+    assert "Die Datenbank ist gerade nicht erreichbar" in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
 
 
 # --- the DR site: the app on a real hot standby -------------------------------------------
