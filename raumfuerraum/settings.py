@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from integrations.directory.conf import from_env as directory_from_env
 from integrations.directory.login import ldap_available
+from ops import runtime
 
-from . import __version__, runtime
+from . import __version__
 from .env import boolean as envbool
 from .env import integer as envint
 from .env import listing as envlist
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "raumfuerraum",
+    "ops",
     "bookings",
     "displays",
     "integrations",
