@@ -112,3 +112,10 @@ def test_the_bottom_layer_imports_nothing_above_the_models():
         above = {t for t in graph[bottom] if not t.startswith("bookings.models")} - allowed
         assert above == set(), f"{bottom} imports {sorted(above)}"
 
+
+def test_the_settings_import_no_app_but_the_runtime_below_everything():
+    graph = import_graph()
+
+    assert graph["raumfuerraum.settings"] - {"ops", "ops.runtime", "raumfuerraum.env"} == set()
+    # Settings load before Django is set up: the runtime they ask must import nothing of ours.
+    assert graph["ops.runtime"] == set()
