@@ -7,7 +7,7 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "raumfuerraum.settings")
-    from raumfuerraum import runtime
+    from ops import runtime
 
     # Without DATABASE_URL / REDIS_URL the app runs on its own PostgreSQL and Redis;
     # start them (idempotently) so every command works on a fresh machine.

@@ -13,10 +13,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from integrations.directory.conf import from_env as directory_from_env
-from integrations.directory.login import ldap_available
+# The runtime is below everything (it imports neither Django nor our apps): only it knows
+# where the embedded servers keep their sockets and data.
+from ops import runtime
 
-from . import __version__, runtime
+from . import __version__
 from .env import boolean as envbool
 from .env import integer as envint
 from .env import listing as envlist
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "raumfuerraum",
+    "ops",
     "bookings",
     "displays",
     "integrations",
@@ -188,23 +190,20 @@ LOGIN_REDIRECT_URL = "bookings:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Sign-in: local accounts always (the emergency admin), the company directory when
-# RFR_LDAP_SERVER_URI is set (integrations/directory/conf.py reads every RFR_LDAP_*),
-# and in front of both a brute-force lock per login name and client address.
-RFR_LDAP = directory_from_env()
-if RFR_LDAP and not ldap_available():
-    raise ImproperlyConfigured(
-        "RFR_LDAP_SERVER_URI is set, but python-ldap is not installed: install the [ldap] extra "
-        "(pip install -e '.[ldap]'), which needs libldap2-dev and libsasl2-dev to build."
-    )
+# RFR_LDAP_SERVER_URI is set, and in front of both a brute-force lock per login name and
+# client address. Settings only switch the directory on: the directory app reads and checks
+# every other RFR_LDAP_* variable as Django starts and keeps them as RFR_LDAP
+# (integrations/directory/apps.py), as the project package imports no app.
+_directory_on = bool(envlist("RFR_LDAP_SERVER_URI"))
 AUTHENTICATION_BACKENDS = [
     "integrations.directory.throttle.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
-    *(["integrations.directory.backend.DirectoryBackend"] if RFR_LDAP else []),
+    *(["integrations.directory.backend.DirectoryBackend"] if _directory_on else []),
 ]
-if RFR_LDAP:
+if _directory_on:
     CELERY_BEAT_SCHEDULE["directory-sync"] = {
         "task": "integrations.directory.tasks.sync_directory_task",
-        "schedule": 60.0 * RFR_LDAP.sync_minutes,
+        "schedule": 60.0 * envint("RFR_LDAP_SYNC_MINUTES", 15, minimum=1),
     }
 AXES_FAILURE_LIMIT = envint("RFR_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("RFR_LOGIN_LOCKOUT_MINUTES", 15))

@@ -18,7 +18,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 
 from bookings.services.tokens import issue_token
-from raumfuerraum import runtime
+from ops import runtime
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent

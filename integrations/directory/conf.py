@@ -1,8 +1,9 @@
 """The directory's configuration, read once from RFR_LDAP_* environment variables.
 
-settings.py calls ``from_env()``; everything else reads ``settings.RFR_LDAP``, which is
-None when RFR_LDAP_SERVER_URI is unset: then sign-in, sync and their schedule are off.
-Nothing here imports Django models or python-ldap, so settings.py may import it.
+The app calls ``from_env()`` as Django starts (apps.py) and keeps the result as
+``settings.RFR_LDAP``, which everything else reads; it is None when RFR_LDAP_SERVER_URI
+is unset: then sign-in, sync and their schedule (switched in settings.py) are off.
+Nothing here imports Django models or python-ldap.
 """
 
 from __future__ import annotations
@@ -88,7 +89,6 @@ class DirectorySettings:
     change_attribute: str = "uSNChanged"
     page_size: int = 500
     cancel_bookings_of_leavers: bool = False
-    sync_minutes: int = 15
     full_sync_hours: int = 24
 
     @property
@@ -214,6 +214,5 @@ def from_env(env: Mapping[str, str] | None = None) -> DirectorySettings | None:
         ),
         page_size=_number(env, "RFR_LDAP_PAGE_SIZE", 500),
         cancel_bookings_of_leavers=env_config.boolean("RFR_LDAP_CANCEL_BOOKINGS_OF_LEAVERS", False, env),
-        sync_minutes=_number(env, "RFR_LDAP_SYNC_MINUTES", 15),
         full_sync_hours=_number(env, "RFR_LDAP_FULL_SYNC_HOURS", 24),
     )

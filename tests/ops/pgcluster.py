@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 
-from raumfuerraum import runtime
+from ops import runtime
 from tests.conftest import ROOT, free_port
 
 

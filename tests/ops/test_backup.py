@@ -21,9 +21,9 @@ import httpx
 import psycopg
 import pytest
 
-from raumfuerraum import runtime
-from raumfuerraum.backup import BackupError, check_space
-from raumfuerraum.recovery import RestoredServer, parse_target
+from ops import runtime
+from ops.backup import BackupError, check_space
+from ops.recovery import RestoredServer, parse_target
 from tests.conftest import free_port, wait_until_ready
 from tests.ops.pgcluster import app_env, make_root, manage, remove_root, start_gunicorn, stop_process
 

@@ -478,7 +478,7 @@ def test_it_rolls_back_by_itself_when_the_new_release_is_not_ready(deployment):
     wsgi.write_text(
         wsgi.read_text().replace(
             "from django.core.wsgi",
-            "from raumfuerraum import runtime\n\n"
+            "from ops import runtime\n\n"
             'os.environ["DATABASE_URL"] = f"postgresql://postgres@/no_such_db?host={runtime.socket_dir()}"\n'
             "from django.core.wsgi",
         )

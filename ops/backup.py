@@ -11,7 +11,7 @@ Layout of a repository (``RFR_BACKUP_DIR``)::
 
 A restore takes the newest base backup finished before the target time, replays the
 archive up to it (recovery_target_time) in a new data folder, starts the server there and
-copies the media back (raumfuerraum.recovery). ``verify_backup`` does the same as a trial,
+copies the media back (ops.recovery). ``verify_backup`` does the same as a trial,
 then throws it away.
 """
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import psycopg
 from django.core.management.base import BaseCommand, CommandError
 
-from raumfuerraum import runtime
-from raumfuerraum.backup import BackupError, Repository, fmt_time, referenced_media
-from raumfuerraum.recovery import RestoredServer, restore
+from ops import runtime
+from ops.backup import BackupError, Repository, fmt_time, referenced_media
+from ops.recovery import RestoredServer, restore
 
 
 class Command(BaseCommand):

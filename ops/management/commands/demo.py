@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from bookings.management.commands.seed_demo import ADMIN, DEMO
-from raumfuerraum import runtime
+from ops import runtime
 
 
 class Command(BaseCommand):

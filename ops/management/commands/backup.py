@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from raumfuerraum.backup import (
+from ops.backup import (
     BackupError,
     Repository,
     ensure_archiving,

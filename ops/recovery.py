@@ -1,4 +1,4 @@
-"""Point-in-time recovery from a backup repository (see raumfuerraum.backup for its layout).
+"""Point-in-time recovery from a backup repository (see ops.backup for its layout).
 
 The newest base backup finished before the target time is unpacked into a new folder laid
 out like RFR_DATA_DIR, PostgreSQL replays the WAL archive up to the target

@@ -202,7 +202,7 @@ def _postgres_conf() -> str:
     port = os.environ.get("RFR_PG_PORT")
     return "\n".join(
         [
-            "# Written by raumfuerraum.runtime at every start; edit RFR_* variables instead.",
+            "# Written by ops.runtime at every start; edit RFR_* variables instead.",
             f"listen_addresses = '{'127.0.0.1' if port else ''}'",
             f"port = {port or 5432}",
             f"unix_socket_directories = '{socket_dir()}'",

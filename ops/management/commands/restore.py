@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from raumfuerraum.backup import BackupError, Repository, fmt_time
-from raumfuerraum.recovery import parse_target, restore, restore_media, usage_hint
+from ops.backup import BackupError, Repository, fmt_time
+from ops.recovery import parse_target, restore, restore_media, usage_hint
 
 
 class Command(BaseCommand):

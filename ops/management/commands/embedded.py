@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from raumfuerraum import runtime
+from ops import runtime
 
 
 class Command(BaseCommand):
