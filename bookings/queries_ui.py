@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q
 
-from . import policies, recurrence, selectors
+from . import recurrence, selectors
 from .models import Booking, Building, Equipment, Room, Site
+from .rules.groups import closed_rooms, read_only_rooms
 from .spans import START_GRACE, make_span
 
 # The hours a plan shows unless a booking reaches further.
@@ -83,7 +84,7 @@ def free_rooms(
     ).prefetch_related("equipment")
     found = list(qs[: limit + 1])
     if viewer is not None and found:
-        hidden = policies.read_only_rooms(viewer, found) | policies.closed_rooms(viewer, found, start, end)
+        hidden = read_only_rooms(viewer, found) | closed_rooms(viewer, found, start, end)
         found = [r for r in found if r.pk not in hidden]
     return found[:limit], len(found) > limit
 
@@ -338,7 +339,7 @@ def _plan(plans, *, day: date, tz, viewer, now: datetime, with_building: bool) -
     spans = [(b["span"].lower, b["span"].upper) for p in plans for b in p.bookings]
     axis = day_axis(day, tz, now, hour_range(day, tz, spans))
     by_floor: dict[tuple, list[Track]] = defaultdict(list)
-    read_only = policies.read_only_rooms(viewer, [p.room for p in plans])
+    read_only = read_only_rooms(viewer, [p.room for p in plans])
     for p in plans:
         floor = p.room.floor
         building = floor.building.name if with_building else ""

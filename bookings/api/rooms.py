@@ -11,9 +11,12 @@ from django.utils.translation import gettext as _
 from ninja import Query
 from pydantic import AwareDatetime
 
-from .. import policies, selectors
+from .. import selectors
 from ..errors import InvalidBooking
 from ..models import Room
+from ..rules.catalogue import obstacles
+from ..rules.groups import is_manager, may_override
+from ..rules.resolve import rules_for
 from . import api
 from .schemas import AvailabilityOut, BookingOut, CheckOut, Error, RoomOut
 from .serialize import booking_dict, day_plan_dict, room_json, rooms_json
@@ -67,10 +70,10 @@ def get_room(request, room_id: int):
 def check_room(request, room_id: int, start: AwareDatetime, end: AwareDatetime):
     """May the caller book the room for [start, end)? Every reason why not, as a refusal would say."""
     room = get_object_or_404(Room.objects.select_related("floor__building__site"), pk=room_id)
-    rules = policies.rules_for(room)
-    reasons = policies.obstacles(user=request.auth, rules=rules, start=start, end=end, now=timezone.now())
+    rules = rules_for(room)
+    reasons = obstacles(user=request.auth, rules=rules, start=start, end=end, now=timezone.now())
     needs_approval = rules.requires_approval and not (
-        policies.may_override(request.auth, rules) or policies.is_manager(request.auth, rules)
+        may_override(request.auth, rules) or is_manager(request.auth, rules)
     )
     return JsonResponse(
         {

@@ -10,10 +10,12 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import policies, recurrence
+from .. import recurrence
 from ..errors import BookingConflict, NotAllowed, PolicyViolation
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
+from ..rules.catalogue import check
+from ..rules.resolve import Rules, rules_for
 from ..spans import blocked, make_span, validate_times
 from . import audit
 from .bookings import (
@@ -40,7 +42,7 @@ def _unique(bookings) -> list[Booking]:
     return list({b.pk: b for b in bookings}.values())
 
 
-def _busy_by_occurrence(room_id: int, spans: list, rules: policies.Rules) -> list[list[Booking]]:
+def _busy_by_occurrence(room_id: int, spans: list, rules: Rules) -> list[list[Booking]]:
     """For each span, the active bookings in its way (buffers counted): one query over the range."""
     wide = [blocked(s, rules.buffer_before, rules.buffer_after) for s in spans]
     existing = list(
@@ -58,16 +60,14 @@ def _busy_by_occurrence(room_id: int, spans: list, rules: policies.Rules) -> lis
     ]
 
 
-def enforce_each(
-    rules: policies.Rules, *, user, spans: list, now: datetime, exclude: list | None = None
-) -> None:
+def enforce_each(rules: Rules, *, user, spans: list, now: datetime, exclude: list | None = None) -> None:
     """Raise PolicyViolation naming the first occurrence a rule refuses, and how many are refused.
 
     ``exclude``: per span, the booking it replaces (left out of the quotas), or None.
     """
     refused = []
     for span, replaced in zip(spans, exclude or [None] * len(spans), strict=True):
-        reasons = policies.check(
+        reasons = check(
             user=user, rules=rules, start=span.lower, end=span.upper, now=now, series=True, exclude=replaced
         )
         if reasons:
@@ -118,7 +118,7 @@ def create_series(
     validate_times(spans[0].lower, spans[0].upper, now=now)
     # The last one too: a rule can carry a valid start past the latest storable time.
     validate_times(spans[-1].lower, spans[-1].upper, now=now)
-    rules = policies.rules_for(room)
+    rules = rules_for(room)
     user = actor or organizer
     lock_quota(rules, user)
     enforce_each(rules, user=user, spans=spans, now=now)
