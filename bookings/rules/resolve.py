@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
@@ -23,12 +24,17 @@ DEFAULT_CHECK_IN_GRACE = timedelta(minutes=15)
 
 # The Policy fields that hold one value each (the groups and hours are relations).
 LIMITS = tuple(f.name for f in Policy._meta.concrete_fields if not f.is_relation and not f.primary_key)
+# The limits that count the person's bookings in the place that set them.
 QUOTAS = ("max_bookings_per_day", "max_bookings_per_week", "max_hours_per_day", "max_hours_per_week")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Access:
-    """Who may book a room and who is not bound by its rules, as group ids."""
+    """Who may book a room and who is not bound by its rules, as group ids.
+
+    Rules extends it; the read-only list of rooms builds it alone (from one query over
+    all rooms) so that may_book answers for it exactly as for a booking.
+    """
 
     # None: everyone may book.
     bookers: frozenset[int] | None = None
@@ -98,6 +104,8 @@ def _check_limits() -> None:
             f"Rules and Policy disagree: only in Policy {sorted(set(LIMITS) - ours)}, "
             f"only in Rules {sorted(ours - set(LIMITS))}"
         )
+    if not set(QUOTAS) <= ours:
+        raise ImproperlyConfigured(f"QUOTAS names no Policy field: {sorted(set(QUOTAS) - ours)}")
 
 
 _check_limits()
@@ -137,14 +145,15 @@ def rules_for(room: Room) -> Rules:
         Policy.objects.filter(pk__in=found).prefetch_related("hours", "bookers", "overriders", "managers"),
         key=lambda p: rank[p.place_key],
     )
-    limits, quota_places = {}, {}
+    limits: dict[str, Any] = {}
+    quota_places: dict[str, Policy] = {}
     for name in LIMITS:
         policy = next((p for p in policies if getattr(p, name) is not None), None)
         if policy is not None:
             limits[name] = getattr(policy, name)
             if name in QUOTAS:
                 quota_places[name] = policy
-    hours = None
+    hours: dict[int, list[tuple[time, time]]] | None = None
     stretches = next((s for p in policies if (s := list(p.hours.all()))), None)
     if stretches:
         hours = {}
