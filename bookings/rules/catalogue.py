@@ -60,10 +60,11 @@ class Request:
 class Rule:
     """One rule: the Policy fields it reads, why it refuses a request, how the room page says it."""
 
+    # Its refusals' ``rule``: API clients match on it, so it stays as it is.
     name: str
     fields: tuple[str, ...] = ()
-    # Yields a Reason for each way the request breaks the rule.
-    refuse: Callable[[Request], Iterator[Reason]] | None = None
+    # Yields a message for each way the request breaks the rule.
+    refuse: Callable[[Request], Iterator[str]] | None = None
     # The sentence for the room page; None where the rule does not apply to the room.
     explain: Callable[[Rules], str | None] | None = None
     # Overriders are not bound by it; a blocking binds them too.
@@ -93,28 +94,27 @@ def _weekday_name(weekday: int) -> str:
 # --- blockings and who may book ---------------------------------------------------------
 
 
-def _refuse_blocked(ask: Request) -> Iterator[Reason]:
+def _refuse_blocked(ask: Request) -> Iterator[str]:
     for blocking in active_blockings(ask.rules.room, ask.start, ask.end):
         allowed = {g.pk for g in blocking.allowed_groups.all()}
         if ask.user.is_superuser or group_ids(ask.user) & allowed:
             continue
-        yield Reason(
-            "blocking",
+        yield (
             _("The room is closed from %(start)s to %(end)s: %(reason)s")
             % {
                 "start": _moment(blocking.span.lower, ask.rules),
                 "end": _moment(blocking.span.upper, ask.rules),
                 "reason": blocking.reason,
-            },
+            }
         )
 
 
 BLOCKING = Rule("blocking", refuse=_refuse_blocked, overridable=False)
 
 
-def _refuse_outsider(ask: Request) -> Iterator[Reason]:
+def _refuse_outsider(ask: Request) -> Iterator[str]:
     if not may_book(ask.user, ask.rules):
-        yield Reason("bookers", _("Only certain groups may book this room; you can see it but not book it."))
+        yield _("Only certain groups may book this room; you can see it but not book it.")
 
 
 BOOKERS = Rule("bookers", fields=("bookers",), refuse=_refuse_outsider)
@@ -123,17 +123,16 @@ BOOKERS = Rule("bookers", fields=("bookers",), refuse=_refuse_outsider)
 # --- when and how long ------------------------------------------------------------------
 
 
-def _refuse_short_notice(ask: Request) -> Iterator[Reason]:
+def _refuse_short_notice(ask: Request) -> Iterator[str]:
     n = ask.rules.min_notice_minutes
     if n is not None and ask.start - ask.now < timedelta(minutes=n):
-        yield Reason(
-            "min_notice",
+        yield (
             ngettext(
                 "This room must be booked at least %(n)d minute before the start.",
                 "This room must be booked at least %(n)d minutes before the start.",
                 n,
             )
-            % {"n": n},
+            % {"n": n}
         )
 
 
@@ -151,19 +150,19 @@ MIN_NOTICE = Rule(
 )
 
 
-def _refuse_far_ahead(ask: Request) -> Iterator[Reason]:
+def _refuse_far_ahead(ask: Request) -> Iterator[str]:
     n = ask.rules.max_advance_days
-    if n is not None and _local(ask.start, ask.rules).date() > _local(ask.now, ask.rules).date() + timedelta(
-        days=n
-    ):
-        yield Reason(
-            "max_advance_days",
+    if n is None:
+        return
+    last_day = _local(ask.now, ask.rules).date() + timedelta(days=n)
+    if _local(ask.start, ask.rules).date() > last_day:
+        yield (
             ngettext(
                 "This room can be booked at most %(n)d day in advance.",
                 "This room can be booked at most %(n)d days in advance.",
                 n,
             )
-            % {"n": n},
+            % {"n": n}
         )
 
 
@@ -179,17 +178,16 @@ MAX_ADVANCE = Rule(
 )
 
 
-def _refuse_too_long(ask: Request) -> Iterator[Reason]:
+def _refuse_too_long(ask: Request) -> Iterator[str]:
     n = ask.rules.max_duration_minutes
     if n is not None and ask.end - ask.start > timedelta(minutes=n):
-        yield Reason(
-            "max_duration",
+        yield (
             ngettext(
                 "This room can be booked for at most %(n)d minute at a time.",
                 "This room can be booked for at most %(n)d minutes at a time.",
                 n,
             )
-            % {"n": n},
+            % {"n": n}
         )
 
 
@@ -205,7 +203,7 @@ MAX_DURATION = Rule(
 )
 
 
-def _refuse_out_of_hours(ask: Request) -> Iterator[Reason]:
+def _refuse_out_of_hours(ask: Request) -> Iterator[str]:
     rules = ask.rules
     if rules.hours is None:
         return
@@ -225,12 +223,11 @@ def _refuse_out_of_hours(ask: Request) -> Iterator[Reason]:
             return
     day = _weekday_name(weekday)
     if not stretches:
-        yield Reason("hours", _("This room cannot be booked on %(weekday)s.") % {"weekday": day})
+        yield _("This room cannot be booked on %(weekday)s.") % {"weekday": day}
         return
-    yield Reason(
-        "hours",
+    yield (
         _("On %(weekday)s this room can be booked only %(hours)s.")
-        % {"weekday": day, "hours": _stretches(stretches)},
+        % {"weekday": day, "hours": _stretches(stretches)}
     )
 
 
@@ -249,9 +246,9 @@ def _explain_hours(rules: Rules) -> str | None:
 HOURS = Rule("hours", refuse=_refuse_out_of_hours, explain=_explain_hours)
 
 
-def _refuse_series(ask: Request) -> Iterator[Reason]:
+def _refuse_series(ask: Request) -> Iterator[str]:
     if ask.series and not ask.rules.series_allowed:
-        yield Reason("series_allowed", _("This room cannot be booked as a series."))
+        yield _("This room cannot be booked as a series.")
 
 
 def _explain_series(rules: Rules) -> str | None:
@@ -311,50 +308,42 @@ def _hours(limit: Decimal) -> str:
     return formats.number_format(limit.normalize())
 
 
-def _refuse_bookings_per_day(ask: Request) -> Iterator[Reason]:
+def _refuse_bookings_per_day(ask: Request) -> Iterator[str]:
     n = _count_limit_broken(ask, "max_bookings_per_day", week=False)
     if n is not None:
-        yield Reason(
-            "max_bookings_per_day",
+        yield (
             ngettext(
                 "You can book at most %(n)d room booking per day here.",
                 "You can book at most %(n)d room bookings per day here.",
                 n,
             )
-            % {"n": n},
+            % {"n": n}
         )
 
 
-def _refuse_hours_per_day(ask: Request) -> Iterator[Reason]:
+def _refuse_hours_per_day(ask: Request) -> Iterator[str]:
     limit = _hours_limit_broken(ask, "max_hours_per_day", week=False)
     if limit is not None:
-        yield Reason(
-            "max_hours_per_day",
-            _("You can book at most %(hours)s hours per day here.") % {"hours": _hours(limit)},
-        )
+        yield _("You can book at most %(hours)s hours per day here.") % {"hours": _hours(limit)}
 
 
-def _refuse_bookings_per_week(ask: Request) -> Iterator[Reason]:
+def _refuse_bookings_per_week(ask: Request) -> Iterator[str]:
     n = _count_limit_broken(ask, "max_bookings_per_week", week=True)
     if n is not None:
-        yield Reason(
-            "max_bookings_per_week",
+        yield (
             ngettext(
                 "You can book at most %(n)d room booking per week here.",
                 "You can book at most %(n)d room bookings per week here.",
                 n,
             )
-            % {"n": n},
+            % {"n": n}
         )
 
 
-def _refuse_hours_per_week(ask: Request) -> Iterator[Reason]:
+def _refuse_hours_per_week(ask: Request) -> Iterator[str]:
     limit = _hours_limit_broken(ask, "max_hours_per_week", week=True)
     if limit is not None:
-        yield Reason(
-            "max_hours_per_week",
-            _("You can book at most %(hours)s hours per week here.") % {"hours": _hours(limit)},
-        )
+        yield _("You can book at most %(hours)s hours per week here.") % {"hours": _hours(limit)}
 
 
 MAX_BOOKINGS_PER_DAY = Rule(
@@ -387,17 +376,16 @@ def _explain_buffers(rules: Rules) -> str | None:
 BUFFERS = Rule("buffers", fields=("buffer_before_minutes", "buffer_after_minutes"), explain=_explain_buffers)
 
 
-def _refuse_late_cancel(ask: Request) -> Iterator[Reason]:
+def _refuse_late_cancel(ask: Request) -> Iterator[str]:
     n = ask.rules.cancel_cutoff_minutes
     if n is not None and ask.start - ask.now < timedelta(minutes=n):
-        yield Reason(
-            "cancel_cutoff",
+        yield (
             ngettext(
                 "Bookings of this room can be cancelled until %(n)d minute before the start.",
                 "Bookings of this room can be cancelled until %(n)d minutes before the start.",
                 n,
             )
-            % {"n": n},
+            % {"n": n}
         )
 
 
@@ -491,10 +479,10 @@ def check(
     ask = Request(user=user, rules=rules, start=start, end=end, now=now, series=series, exclude=exclude)
     exempt = may_override(user, rules)
     return [
-        reason
+        Reason(rule.name, message)
         for rule in ON_BOOKING
         if rule.refuse is not None and not (exempt and rule.overridable)
-        for reason in rule.refuse(ask)
+        for message in rule.refuse(ask)
     ]
 
 
@@ -508,7 +496,8 @@ def cancel_reason(user: User, booking: Booking, rules: Rules, *, now: datetime) 
     if rules.cancel_cutoff is None or may_override(user, rules) or is_manager(user, rules):
         return None
     ask = Request(user=user, rules=rules, start=booking.span.lower, end=booking.span.upper, now=now)
-    return next(_refuse_late_cancel(ask), None)
+    message = next(_refuse_late_cancel(ask), None)
+    return None if message is None else Reason(CANCEL_CUTOFF.name, message)
 
 
 def obstacles(*, user: User, rules: Rules, start: datetime, end: datetime, now: datetime) -> list[Reason]:
