@@ -39,7 +39,7 @@ class BookingConflict(BookingError):
 class PolicyViolation(BookingError):
     """A room rule forbids it; the message names the rule and its limit.
 
-    ``reasons`` lists every rule broken (policies.Reason), the first one is ``message``.
+    ``reasons`` lists every rule broken (rules.catalogue.Reason), the first one is ``message``.
     """
 
     def __init__(self, message: str, *, reasons: list | None = None):

@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 from ninja import Query
 from pydantic import AwareDatetime
 
-from .. import policies
 from ..errors import InvalidBooking
 from ..models import Room
+from ..rules.catalogue import obstacles
+from ..rules.groups import is_manager, may_override
+from ..rules.resolve import rules_for
 from ..selectors.availability import free_room_rows
 from ..selectors.bookings import bookings_in_range
 from ..selectors.catalogue import catalogue, room_rows
@@ -72,10 +74,10 @@ def get_room(request, room_id: int):
 def check_room(request, room_id: int, start: AwareDatetime, end: AwareDatetime):
     """May the caller book the room for [start, end)? Every reason why not, as a refusal would say."""
     room = get_object_or_404(Room.objects.select_related("floor__building__site"), pk=room_id)
-    rules = policies.rules_for(room)
-    reasons = policies.obstacles(user=request.auth, rules=rules, start=start, end=end, now=timezone.now())
+    rules = rules_for(room)
+    reasons = obstacles(user=request.auth, rules=rules, start=start, end=end, now=timezone.now())
     needs_approval = rules.requires_approval and not (
-        policies.may_override(request.auth, rules) or policies.is_manager(request.auth, rules)
+        may_override(request.auth, rules) or is_manager(request.auth, rules)
     )
     return JsonResponse(
         {

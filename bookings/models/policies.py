@@ -1,7 +1,7 @@
 """Rules facility management sets: policies per site, building or room, and blockings.
 
 A policy field left empty inherits from the next wider place (room → building → site),
-and where no place sets it, the rule does not apply. bookings/policies.py resolves and
+and where no place sets it, the rule does not apply. bookings/rules/ resolves and
 applies them.
 """
 
@@ -25,6 +25,23 @@ ONE_PLACE = (
 )
 
 
+# The places a policy or a blocking can be set on, nearest to a room first: where two
+# of them set the same rule for a room, the nearer one wins.
+PLACE_LEVELS = ("room", "building", "site")
+# How a booking reaches each level.
+BOOKING_PLACE = {
+    "room": "room_id",
+    "building": "room__floor__building_id",
+    "site": "room__floor__building__site_id",
+}
+
+
+def place_chain(room: Room) -> tuple[tuple[str, int], ...]:
+    """The places the room belongs to, nearest first, as (level, id); reads its floor and building."""
+    building = room.floor.building
+    return (("room", room.pk), ("building", building.pk), ("site", building.site_id))
+
+
 class PlaceScoped(models.Model):
     site = models.ForeignKey(
         Site, models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("site")
@@ -43,13 +60,15 @@ class PlaceScoped(models.Model):
     def place(self):
         return self.room or self.building or self.site
 
+    @property
+    def place_key(self) -> tuple[str, int]:
+        """(level, id) of the one place this row is set on, as place_chain names it."""
+        return next((level, pk) for level in PLACE_LEVELS if (pk := getattr(self, f"{level}_id")))
+
     def bookings_here(self) -> Q:
         """A filter on Booking: the bookings of the rooms in this place."""
-        if self.room_id:
-            return Q(room_id=self.room_id)
-        if self.building_id:
-            return Q(room__floor__building_id=self.building_id)
-        return Q(room__floor__building__site_id=self.site_id)
+        level, pk = self.place_key
+        return Q(**{BOOKING_PLACE[level]: pk})
 
 
 class Policy(PlaceScoped):

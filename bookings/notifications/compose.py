@@ -26,8 +26,10 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import ical, policies
+from .. import ical
 from ..models import Blocking, Booking, BookingEvent, OutboxMessage, Room, Series
+from ..rules.groups import manager_user_ids
+from ..rules.resolve import rules_for
 from ..selectors.privacy import visible_title
 from ..services.approvals import decision_link
 from ..spans import make_span
@@ -267,9 +269,7 @@ def approval_requests(message: OutboxMessage, bookings: list[Booking]) -> list[M
     if not pending:
         return []
     first = pending[0]
-    managers = get_user_model().objects.filter(
-        pk__in=policies.manager_user_ids(policies.rules_for(first.room))
-    )
+    managers = get_user_model().objects.filter(pk__in=manager_user_ids(rules_for(first.room)))
     mails = []
     for manager in managers.order_by("pk"):
         if not reachable(manager, message):

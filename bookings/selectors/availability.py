@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
-from .. import policies
 from ..models import Booking, Room
+from ..rules.groups import closed_rooms, read_only_rooms
 from ..spans import make_span
 from .catalogue import Catalogue, RoomRow, room_rows
 from .places import rooms
@@ -99,6 +99,6 @@ def free_rooms_to_offer(
     ).prefetch_related("equipment")
     found = list(qs[: limit + 1])
     if viewer is not None and found:
-        hidden = policies.read_only_rooms(viewer, found) | policies.closed_rooms(viewer, found, start, end)
+        hidden = read_only_rooms(viewer, found) | closed_rooms(viewer, found, start, end)
         found = [r for r in found if r.pk not in hidden]
     return found[:limit], len(found) > limit

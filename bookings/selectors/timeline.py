@@ -10,8 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from .. import policies
 from ..models import Booking, Building, Room, Site
+from ..rules.groups import read_only_rooms
 from ..spans import make_span
 from .availability import MIN_GAP
 from .dayplan import day_plan
@@ -185,7 +185,7 @@ def _plan(plans, *, day: date, tz, viewer, now: datetime, with_building: bool) -
     spans = [(b["span"].lower, b["span"].upper) for p in plans for b in p.bookings]
     axis = day_axis(day, tz, now, hour_range(day, tz, spans))
     by_floor: dict[tuple, list[Track]] = defaultdict(list)
-    read_only = policies.read_only_rooms(viewer, [p.room for p in plans])
+    read_only = read_only_rooms(viewer, [p.room for p in plans])
     for p in plans:
         floor = p.room.floor
         building = floor.building.name if with_building else ""

@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import policies
 from ..errors import InvalidBooking, NotAllowed
 from ..models import Booking, BookingEvent, Series
+from ..rules.groups import is_manager, managed_rooms_filter
+from ..rules.resolve import rules_for
 from ..spans import storable
 from . import audit
 
@@ -59,7 +60,7 @@ def read_decision_token(token: str) -> tuple[int, int]:
 
 def managed(user) -> QuerySet[Booking]:
     """Bookings in the rooms the user manages."""
-    return Booking.objects.filter(policies.managed_rooms_filter(user))
+    return Booking.objects.filter(managed_rooms_filter(user))
 
 
 def pending_requests(user) -> QuerySet[Booking]:
@@ -87,7 +88,7 @@ def recent_decisions(user, *, now: datetime) -> QuerySet[BookingEvent]:
 
 def may_decide(user, booking: Booking) -> bool:
     """Whether the user manages the booking's room (and still works here)."""
-    return bool(user.is_active) and policies.is_manager(user, policies.rules_for(booking.room))
+    return bool(user.is_active) and is_manager(user, rules_for(booking.room))
 
 
 def decided_message(booking: Booking) -> str:
@@ -202,7 +203,7 @@ def reject_booking(*, booking: Booking, actor, reason: str = "", now: datetime |
 def _pending_occurrences(series: Series, *, actor, now: datetime, ended_too: bool) -> list[Booking]:
     """The series' pending occurrences the actor may decide, locked; raises NotAllowed or InvalidBooking."""
     series = Series.objects.select_related("room__floor__building__site").get(pk=series.pk)
-    if not (actor.is_active and policies.is_manager(actor, policies.rules_for(series.room))):
+    if not (actor.is_active and is_manager(actor, rules_for(series.room))):
         raise NotAllowed(_("Only the managers of this room can approve or reject its requests."))
     qs = (
         Booking.objects.select_for_update(of=("self",))
@@ -217,7 +218,7 @@ def _pending_occurrences(series: Series, *, actor, now: datetime, ended_too: boo
     mine = []
     for booking in qs:
         if booking.room_id not in manages:
-            manages[booking.room_id] = policies.is_manager(actor, policies.rules_for(booking.room))
+            manages[booking.room_id] = is_manager(actor, rules_for(booking.room))
         if manages[booking.room_id]:
             mine.append(booking)
     if not mine:

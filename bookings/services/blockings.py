@@ -1,6 +1,6 @@
 """Closures and blockings: a place is shut for a time (holiday, renovation).
 
-A blocking refuses new bookings there except for its allowed groups (policies.check
+A blocking refuses new bookings there except for its allowed groups (rules.catalogue.check
 names it). Bookings it meets are not cancelled behind their owners' backs: each owner
 is told through the outbox (topic ``blocking.created``) and decides.
 """

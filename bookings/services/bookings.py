@@ -8,10 +8,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import policies
 from ..conflicts import conflict_error, is_overlap_violation
 from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
 from ..models import Booking, BookingEvent, Room
+from ..rules.catalogue import cancel_reason, check
+from ..rules.groups import is_manager, may_override
+from ..rules.resolve import Rules, rules_for
 from ..spans import make_span, storable, validate_times
 from . import audit, deadlines
 
@@ -90,7 +92,7 @@ def save_or_conflict(booking: Booking, *, now: datetime) -> None:
                 raise error from None
 
 
-def lock_quota(rules: policies.Rules, user) -> None:
+def lock_quota(rules: Rules, user) -> None:
     """Quotas count the person's bookings: two requests at once must not both fit (till commit)."""
     if rules.quota_places and user.pk:
         with connection.cursor() as cursor:
@@ -98,7 +100,7 @@ def lock_quota(rules: policies.Rules, user) -> None:
 
 
 def enforce(
-    rules: policies.Rules,
+    rules: Rules,
     *,
     user,
     start: datetime,
@@ -109,20 +111,16 @@ def enforce(
 ) -> None:
     """Raise PolicyViolation naming every rule the request breaks."""
     lock_quota(rules, user)
-    reasons = policies.check(
-        user=user, rules=rules, start=start, end=end, now=now, series=series, exclude=exclude
-    )
+    reasons = check(user=user, rules=rules, start=start, end=end, now=now, series=series, exclude=exclude)
     if reasons:
         raise PolicyViolation(reasons[0].message, reasons=reasons)
 
 
-def apply_rules(booking: Booking, rules: policies.Rules, *, user, now: datetime) -> None:
+def apply_rules(booking: Booking, rules: Rules, *, user, now: datetime) -> None:
     """Set what the room's rules decide for a new booking: buffers, approval, check-in deadline."""
     booking.buffer_before, booking.buffer_after = rules.buffer_before, rules.buffer_after
     start = booking.span.lower
-    if rules.requires_approval and not (
-        policies.may_override(user, rules) or policies.is_manager(user, rules)
-    ):
+    if rules.requires_approval and not (may_override(user, rules) or is_manager(user, rules)):
         booking.status = Booking.Status.PENDING
         booking.decision_due_at = max(min(now + rules.approval_timeout, start), now)
     booking.check_in_deadline = start + rules.check_in_grace if rules.requires_check_in else None
@@ -132,7 +130,7 @@ def can_manage(user, booking: Booking) -> bool:
     """The organizer, facility admins with the permission, and the room's managers."""
     if booking.organizer_id == user.pk or user.has_perm("bookings.change_booking"):
         return True
-    return bool(user.pk) and policies.is_manager(user, policies.rules_for(booking.room))
+    return bool(user.pk) and is_manager(user, rules_for(booking.room))
 
 
 @transaction.atomic
@@ -168,7 +166,7 @@ def create_booking(
         series=series,
         status=Booking.Status.CONFIRMED,
     )
-    rules = policies.rules_for(room)
+    rules = rules_for(room)
     user = actor or organizer
     enforce(rules, user=user, start=start, end=end, now=now)
     apply_rules(booking, rules, user=user, now=now)
@@ -240,7 +238,7 @@ def update_booking(
         return booking
 
     if "span" in changes or "room" in changes:
-        rules = policies.rules_for(booking.room)
+        rules = rules_for(booking.room)
         enforce(rules, user=actor, start=new_start, end=new_end, now=now, exclude=booking.pk)
         booking.buffer_before, booking.buffer_after = rules.buffer_before, rules.buffer_after
         if rules.requires_check_in and booking.checked_in_at is None:
@@ -274,7 +272,7 @@ def cancel_booking(*, booking: Booking, actor, reason: str = "", now: datetime |
         raise InvalidBooking(_("This booking is no longer active."), field="status")
     if booking.span.upper <= now:
         raise InvalidBooking(_("A booking that has ended cannot be cancelled."), field="end")
-    refusal = policies.cancel_reason(actor, booking, policies.rules_for(booking.room), now=now)
+    refusal = cancel_reason(actor, booking, rules_for(booking.room), now=now)
     if refusal is not None:
         raise PolicyViolation(refusal.message, reasons=[refusal])
     mark_cancelled(booking, actor=actor, now=now, reason=reason)

@@ -10,10 +10,13 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import policies, recurrence
+from .. import recurrence
 from ..errors import BookingConflict, NotAllowed, PolicyViolation
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
+from ..rules.catalogue import cancel_reason, check
+from ..rules.groups import is_manager
+from ..rules.resolve import Rules, rules_for
 from ..spans import blocked, ends_after, lasts, make_span, validate_times
 from . import audit, deadlines
 from .bookings import (
@@ -40,9 +43,7 @@ def _unique(bookings) -> list[Booking]:
     return list({b.pk: b for b in bookings}.values())
 
 
-def _busy_by_occurrence(
-    room_id: int, spans: list, rules: policies.Rules, *, now: datetime
-) -> list[list[Booking]]:
+def _busy_by_occurrence(room_id: int, spans: list, rules: Rules, *, now: datetime) -> list[list[Booking]]:
     """For each span, the active bookings in its way (buffers counted): one query over the range.
 
     Bookings in the way only because a deadline has passed are expired or released first.
@@ -65,16 +66,14 @@ def _busy_by_occurrence(
     ]
 
 
-def enforce_each(
-    rules: policies.Rules, *, user, spans: list, now: datetime, exclude: list | None = None
-) -> None:
+def enforce_each(rules: Rules, *, user, spans: list, now: datetime, exclude: list | None = None) -> None:
     """Raise PolicyViolation naming the first occurrence a rule refuses, and how many are refused.
 
     ``exclude``: per span, the booking it replaces (left out of the quotas), or None.
     """
     refused = []
     for span, replaced in zip(spans, exclude or [None] * len(spans), strict=True):
-        reasons = policies.check(
+        reasons = check(
             user=user, rules=rules, start=span.lower, end=span.upper, now=now, series=True, exclude=replaced
         )
         if reasons:
@@ -125,7 +124,7 @@ def create_series(
     validate_times(spans[0].lower, spans[0].upper, now=now)
     # The last one too: a rule can carry a valid start past the latest storable time.
     validate_times(spans[-1].lower, spans[-1].upper, now=now)
-    rules = policies.rules_for(room)
+    rules = rules_for(room)
     user = actor or organizer
     lock_quota(rules, user)
     enforce_each(rules, user=user, spans=spans, now=now)
@@ -201,15 +200,15 @@ def create_series(
 @dataclass
 class SeriesCancellation:
     cancelled: list[Booking] = field(default_factory=list)
-    # (booking, policies.Reason): dates that stay, because the cancellation cut-off has passed
+    # (booking, rules.catalogue.Reason): dates that stay, because the cancellation cut-off has passed
     kept: list[tuple] = field(default_factory=list)
 
 
-def may_cancel_series(user, series: Series, rules: policies.Rules | None = None) -> bool:
+def may_cancel_series(user, series: Series, rules: Rules | None = None) -> bool:
     """The organizer, facility admins with the permission, and the room's managers (as for one date)."""
     if series.organizer_id == user.pk or user.has_perm("bookings.change_booking"):
         return True
-    return bool(user.pk) and policies.is_manager(user, rules or policies.rules_for(series.room))
+    return bool(user.pk) and is_manager(user, rules or rules_for(series.room))
 
 
 @transaction.atomic
@@ -227,7 +226,7 @@ def cancel_series(
     series = (
         Series.objects.select_for_update().select_related("room__floor__building__site").get(pk=series.pk)
     )
-    rules_by_room = {series.room_id: policies.rules_for(series.room)}
+    rules_by_room = {series.room_id: rules_for(series.room)}
     if not may_cancel_series(actor, series, rules_by_room[series.room_id]):
         raise NotAllowed(_("Only the organizer can cancel this series."))
     upcoming = list(
@@ -239,8 +238,8 @@ def cancel_series(
     result = SeriesCancellation()
     for booking in upcoming:
         if booking.room_id not in rules_by_room:
-            rules_by_room[booking.room_id] = policies.rules_for(booking.room)
-        refusal = policies.cancel_reason(actor, booking, rules_by_room[booking.room_id], now=now)
+            rules_by_room[booking.room_id] = rules_for(booking.room)
+        refusal = cancel_reason(actor, booking, rules_by_room[booking.room_id], now=now)
         if refusal is None:
             result.cancelled.append(booking)
         else:

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import policies, recurrence
+from .. import recurrence
 from ..errors import BookingConflict, InvalidBooking, NotAllowed, StaleBooking
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
+from ..rules.resolve import Rules, rules_for
 from ..spans import ends_after, lasts, make_span, on_the_clock, validate_times
 from . import audit
 from .bookings import (
@@ -141,7 +142,7 @@ def _plan(
     return _Plan(booking=booking, span=span, room=new_room, changes=changes)
 
 
-def _refuse_conflicts(plans: list[_Plan], rules: policies.Rules, *, now: datetime) -> None:
+def _refuse_conflicts(plans: list[_Plan], rules: Rules, *, now: datetime) -> None:
     """BookingConflict listing every moved occurrence whose new time is taken (buffers counted).
 
     The series' own moving occurrences are not in their way at their old times, but are at their new ones.
@@ -299,7 +300,7 @@ def update_series(
         validate_times(p.span.lower, p.span.upper, now=now)
     rules = None
     if moved:
-        rules = policies.rules_for(moved[0].room)
+        rules = rules_for(moved[0].room)
         lock_quota(rules, actor)
         enforce_each(
             rules, user=actor, spans=[p.span for p in moved], now=now, exclude=[p.booking.pk for p in moved]
@@ -340,7 +341,7 @@ def update_series(
     return result
 
 
-def _save(plan: _Plan, *, series: Series, rules: policies.Rules | None, actor, now: datetime) -> None:
+def _save(plan: _Plan, *, series: Series, rules: Rules | None, actor, now: datetime) -> None:
     """Write one planned occurrence (its status as it was before parking) and log it."""
     booking, changes = plan.booking, plan.changes
     booking.series = series

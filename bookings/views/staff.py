@@ -21,10 +21,13 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import policies, services
+from .. import services
 from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
 from ..forms import BookingForm, FinderForm, new_key
 from ..models import Booking, Room
+from ..rules.catalogue import describe, obstacles
+from ..rules.groups import may_book
+from ..rules.resolve import rules_for
 from ..selectors import places
 from ..selectors.availability import free_rooms_to_offer
 from ..selectors.series import series_preview
@@ -179,10 +182,8 @@ def book(request):
         return dialog(request, form, preview=preview, taken=sum(1 for o in preview if o.conflicts))
     if request.POST.get("action") == "check":
         # "Why can't I book this?": the checks a booking makes, without booking.
-        rules = policies.rules_for(cd["room"])
-        reasons = policies.obstacles(
-            user=request.user, rules=rules, start=cd["start_at"], end=cd["end_at"], now=now
-        )
+        rules = rules_for(cd["room"])
+        reasons = obstacles(user=request.user, rules=rules, start=cd["start_at"], end=cd["end_at"], now=now)
         return dialog(request, form, checked=True, reasons=reasons, rules=rules)
     try:
         outcome = book_once(request, cd)
@@ -440,8 +441,8 @@ def room(request, pk: int):
     tz = room.floor.building.site.tz
     day = parse_day(request.GET.get("week"), now.astimezone(tz).date())
     monday = day - timedelta(days=day.weekday())
-    rules = policies.rules_for(room)
-    can_book = policies.may_book(request.user, rules)
+    rules = rules_for(room)
+    can_book = may_book(request.user, rules)
     week = room_week(room=room, monday=monday, viewer=request.user, now=now, can_book=can_book)
     language = get_language()
     return render(
@@ -460,6 +461,6 @@ def room(request, pk: int):
             "equipment": [e.localized_name(language) for e in room.equipment.all()],
             "book_url": reverse("bookings:book") + "?" + urlencode({"room": room.pk}),
             "can_book": can_book,
-            "rules": policies.describe(rules),
+            "rules": describe(rules),
         },
     )

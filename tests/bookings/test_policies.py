@@ -15,9 +15,10 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection, transaction
 
-from bookings import policies
 from bookings.errors import BookingConflict, PolicyViolation
 from bookings.models import Booking, BookingEvent, OutboxMessage, Policy, PolicyHours
+from bookings.rules.catalogue import ON_BOOKING, ON_THE_PAGE, check
+from bookings.rules.resolve import LIMITS, rules_for
 from bookings.services import cancel_booking, create_booking, create_series, update_booking
 from bookings.services.blockings import create_blocking, lift_blocking
 from tests import factories
@@ -327,8 +328,14 @@ def test_it_refuses_blocked_times_but_lets_allowed_groups_in(room, alice, bob, f
 
 def test_it_lists_every_reason_at_once(room, alice, frozen):
     policy_for(room, min_notice_minutes=600, max_duration_minutes=30)
-    rules = policies.rules_for(room)
-    reasons = policies.check(
+    rules = rules_for(room)
+    reasons = check(
         user=alice, rules=rules, start=NOW + timedelta(hours=1), end=NOW + timedelta(hours=2), now=NOW
     )
     assert [r.rule for r in reasons] == ["min_notice", "max_duration"]
+
+
+def test_it_has_one_rule_for_every_policy_field():
+    # A field no rule reads would be saved in the admin and then do nothing.
+    read = [name for rule in {*ON_BOOKING, *ON_THE_PAGE} for name in rule.fields if name in LIMITS]
+    assert sorted(read) == sorted(LIMITS)

@@ -1,0 +1,115 @@
+"""Who may book a room, who is not bound by its rules, who manages it.
+
+Each decision checks whether the rules name any group before it reads the user's
+groups: most rooms name none, and then a booking costs no query for them.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable
+from datetime import datetime
+from functools import reduce
+from typing import TYPE_CHECKING
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from ..models import Blocking, Policy, Room
+from ..models.policies import BOOKING_PLACE, PLACE_LEVELS, place_chain
+from .resolve import Access, Rules, access_of, ids
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+def group_ids(user: User) -> frozenset[int]:
+    """The user's group ids, read once per user object."""
+    cached = getattr(user, "_rfr_group_ids", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("pk", flat=True)) if user.pk else frozenset()
+        user._rfr_group_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def may_override(user: User, access: Access) -> bool:
+    """Facility admins and the policy's overriders are not bound by its rules."""
+    return user.is_superuser or bool(access.overriders and group_ids(user) & access.overriders)
+
+
+def may_book(user: User, access: Access) -> bool:
+    """Where a policy names who may book, only they (and overriders) may; elsewhere everyone."""
+    return access.bookers is None or may_override(user, access) or bool(group_ids(user) & access.bookers)
+
+
+def is_manager(user: User, rules: Rules) -> bool:
+    """Room managers approve requests for the room; facility admins count as managers."""
+    return user.is_superuser or bool(rules.managers and group_ids(user) & rules.managers)
+
+
+def managed_rooms_filter(user: User) -> Q:
+    """A filter on Booking for the rooms the user manages (every room for facility admins)."""
+    if user.is_superuser:
+        return Q()
+    groups = list(group_ids(user))
+    if not groups:
+        return Q(pk__in=[])
+    places = Policy.objects.filter(managers__in=groups)
+    managed = []
+    for level in PLACE_LEVELS:
+        set_there = places.filter(**{f"{level}__isnull": False}).values(f"{level}_id")
+        managed.append(Q(**{f"{BOOKING_PLACE[level]}__in": set_there}))
+    return reduce(operator.or_, managed)
+
+
+def manager_user_ids(rules: Rules) -> list[int]:
+    """The active users in the room's manager groups (the people an approval request goes to)."""
+    if not rules.managers:
+        return []
+    users = get_user_model().objects.filter(is_active=True, groups__in=rules.managers)
+    return sorted(set(users.values_list("pk", flat=True)))
+
+
+def read_only_rooms(user: User, rooms: Iterable[Room]) -> set[int]:
+    """Of these rooms (floor loaded), the ids the user may see but not book (who-may-book).
+
+    One query when no policy names who may book or overrides, which is the common case.
+    """
+    if user.is_superuser:
+        return set()
+    named = list(
+        Policy.objects.filter(Q(bookers__isnull=False) | Q(overriders__isnull=False))
+        .distinct()
+        .prefetch_related("bookers", "overriders")
+    )
+    if not any(p.bookers.all() for p in named):
+        return set()
+    # Policies that name nobody cannot change who may book, so these are all it takes.
+    by_place = {p.place_key: p for p in named}
+    return {
+        room.pk
+        for room in rooms
+        if not may_book(user, access_of([by_place[key] for key in place_chain(room) if key in by_place]))
+    }
+
+
+def closed_rooms(user: User, rooms: Iterable[Room], start: datetime, end: datetime) -> set[int]:
+    """Of these rooms (floor loaded), the ids a blocking closes to the user in [start, end)."""
+    found = ids(
+        "SELECT id FROM bookings_blocking WHERE cancelled_at IS NULL AND span && tstzrange(%s, %s, '[)')",
+        [start, end],
+    )
+    if not found or user.is_superuser:
+        return set()
+    mine = group_ids(user)
+    closing = [
+        b
+        for b in Blocking.objects.filter(pk__in=found).prefetch_related("allowed_groups")
+        if not mine & {g.pk for g in b.allowed_groups.all()}
+    ]
+    hidden = set()
+    for room in rooms:
+        chain = place_chain(room)
+        if any(b.place_key in chain for b in closing):
+            hidden.add(room.pk)
+    return hidden
