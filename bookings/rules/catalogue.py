@@ -9,7 +9,7 @@ the order the room page reads).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 from ..conflicts import find_conflicts
 from ..errors import InvalidBooking
 from ..models import Booking, PolicyHours
-from ..spans import make_span, validate_times
+from ..spans import lasts, make_span, validate_times
 from .groups import group_ids, is_manager, may_book, may_override
 from .resolve import Rules, active_blockings
 
@@ -52,8 +52,17 @@ class Request:
     end: datetime
     now: datetime
     series: bool = False
-    # The booking this request replaces: left out of the quotas.
-    exclude: int | None = None
+    # The bookings this request replaces: left out of the quotas.
+    exclude: frozenset[int] = frozenset()
+    # Whose quotas count: the organizer's, whoever acts (a room manager lengthening someone's
+    # booking spends that person's hours); None: the user's own.
+    organizer_id: int | None = None
+    # Other dates of the same request (a series' earlier dates), counted in the quotas with this one.
+    together: tuple[tuple[datetime, datetime], ...] = ()
+
+    @property
+    def owner_id(self) -> int | None:
+        return self.organizer_id if self.organizer_id is not None else self.user.pk
 
 
 @dataclass(frozen=True)
@@ -180,7 +189,7 @@ MAX_ADVANCE = Rule(
 
 def _refuse_too_long(ask: Request) -> Iterator[str]:
     n = ask.rules.max_duration_minutes
-    if n is not None and ask.end - ask.start > timedelta(minutes=n):
+    if n is not None and lasts(ask.start, ask.end) > timedelta(minutes=n):
         yield (
             ngettext(
                 "This room can be booked for at most %(n)d minute at a time.",
@@ -261,25 +270,39 @@ SERIES = Rule("series_allowed", fields=("series_allowed",), refuse=_refuse_serie
 # --- quotas: the person's bookings in the place that set the quota ---------------------
 
 
+def _window(ask: Request, *, week: bool) -> tuple[datetime, datetime]:
+    """The request's local day, or its local week from Monday, in the site's zone."""
+    tz = ask.rules.room.floor.building.site.tz
+    day = _local(ask.start, ask.rules).date()
+    first, days = (_week_start(day), 7) if week else (day, 1)
+    return datetime.combine(first, time(0), tzinfo=tz), datetime.combine(
+        first + timedelta(days=days), time(0), tzinfo=tz
+    )
+
+
 def _booked_here(ask: Request, name: str, *, week: bool) -> QuerySet[Booking] | None:
-    """The user's active bookings starting in the request's local day or week where ``name`` was set.
+    """The owner's active bookings starting in the request's local day or week where ``name`` was set.
 
     None when no place sets the quota (or nobody is logged in).
     """
     policy = ask.rules.quota_places.get(name)
-    if policy is None or not ask.user.pk:
+    if policy is None or not ask.owner_id:
         return None
-    tz = ask.rules.room.floor.building.site.tz
-    day = _local(ask.start, ask.rules).date()
-    first, days = (_week_start(day), 7) if week else (day, 1)
+    lo, hi = _window(ask, week=week)
     mine = Booking.objects.filter(
         policy.bookings_here(),
-        organizer=ask.user,
+        organizer_id=ask.owner_id,
         status__in=Booking.ACTIVE,
-        span__startswith__gte=datetime.combine(first, time(0), tzinfo=tz),
-        span__startswith__lt=datetime.combine(first + timedelta(days=days), time(0), tzinfo=tz),
+        span__startswith__gte=lo,
+        span__startswith__lt=hi,
     )
-    return mine if ask.exclude is None else mine.exclude(pk=ask.exclude)
+    return mine.exclude(pk__in=ask.exclude) if ask.exclude else mine
+
+
+def _with_it(ask: Request, *, week: bool) -> list[tuple[datetime, datetime]]:
+    """The request's own span and those of its other dates that fall in the same window."""
+    lo, hi = _window(ask, week=week)
+    return [(ask.start, ask.end), *((s, e) for s, e in ask.together if lo <= s < hi)]
 
 
 def _week_start(day: date) -> date:
@@ -287,10 +310,10 @@ def _week_start(day: date) -> date:
 
 
 def _count_limit_broken(ask: Request, name: str, *, week: bool) -> int | None:
-    """The quota ``name`` on the number of bookings, when one more breaks it; else None."""
+    """The quota ``name`` on the number of bookings, when the request breaks it; else None."""
     mine = _booked_here(ask, name, week=week)
     limit = getattr(ask.rules, name)
-    return limit if mine is not None and mine.count() + 1 > limit else None
+    return limit if mine is not None and mine.count() + len(_with_it(ask, week=week)) > limit else None
 
 
 def _hours_limit_broken(ask: Request, name: str, *, week: bool) -> Decimal | None:
@@ -299,8 +322,8 @@ def _hours_limit_broken(ask: Request, name: str, *, week: bool) -> Decimal | Non
     if mine is None:
         return None
     limit = getattr(ask.rules, name)
-    booked = sum((b.span.upper - b.span.lower for b in mine.only("span")), timedelta(0))
-    total = Decimal((booked + (ask.end - ask.start)).total_seconds()) / 3600
+    spans = [(b.span.lower, b.span.upper) for b in mine.only("span")] + _with_it(ask, week=week)
+    total = Decimal(sum((lasts(s, e) for s, e in spans), timedelta(0)).total_seconds()) / 3600
     return limit if total > limit else None
 
 
@@ -465,6 +488,49 @@ ON_THE_PAGE = (
 # --- applying the rules -------------------------------------------------------------------
 
 
+def verdict(
+    *,
+    user: User,
+    rules: Rules,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    series: bool = False,
+    exclude: Collection[int] = (),
+    organizer_id: int | None = None,
+    together: tuple[tuple[datetime, datetime], ...] = (),
+    name_overridden: bool = False,
+) -> tuple[list[Reason], list[str]]:
+    """The reasons that refuse the request, in a fixed order, and the rules the user overrides.
+
+    Overriders are not bound by the overridable rules; with ``name_overridden`` the rules
+    they break anyway are named (for the audit log), at the cost of checking them.
+    """
+    ask = Request(
+        user=user,
+        rules=rules,
+        start=start,
+        end=end,
+        now=now,
+        series=series,
+        exclude=frozenset(exclude),
+        organizer_id=organizer_id,
+        together=together,
+    )
+    exempt = may_override(user, rules)
+    refused: list[Reason] = []
+    overridden: list[str] = []
+    for rule in ON_BOOKING:
+        if rule.refuse is None:
+            continue
+        if exempt and rule.overridable:
+            if name_overridden and next(rule.refuse(ask), None) is not None:
+                overridden.append(rule.name)
+            continue
+        refused.extend(Reason(rule.name, message) for message in rule.refuse(ask))
+    return refused, overridden
+
+
 def check(
     *,
     user: User,
@@ -473,17 +539,21 @@ def check(
     end: datetime,
     now: datetime,
     series: bool = False,
-    exclude: int | None = None,
+    exclude: Collection[int] = (),
+    organizer_id: int | None = None,
 ) -> list[Reason]:
     """Every rule the request breaks, in a fixed order; empty when it may be booked."""
-    ask = Request(user=user, rules=rules, start=start, end=end, now=now, series=series, exclude=exclude)
-    exempt = may_override(user, rules)
-    return [
-        Reason(rule.name, message)
-        for rule in ON_BOOKING
-        if rule.refuse is not None and not (exempt and rule.overridable)
-        for message in rule.refuse(ask)
-    ]
+    reasons, _overridden = verdict(
+        user=user,
+        rules=rules,
+        start=start,
+        end=end,
+        now=now,
+        series=series,
+        exclude=exclude,
+        organizer_id=organizer_id,
+    )
+    return reasons
 
 
 def describe(rules: Rules) -> list[str]:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ..conflicts import conflict_error, is_overlap_violation
 from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
 from ..models import Booking, BookingEvent, Room
-from ..rules.catalogue import cancel_reason, check
+from ..rules.catalogue import cancel_reason, verdict
 from ..rules.groups import is_manager, may_override
 from ..rules.resolve import Rules, rules_for
 from ..spans import make_span, storable, validate_times
@@ -92,28 +92,51 @@ def save_or_conflict(booking: Booking, *, now: datetime) -> None:
                 raise error from None
 
 
-def lock_quota(rules: Rules, user) -> None:
-    """Quotas count the person's bookings: two requests at once must not both fit (till commit)."""
-    if rules.quota_places and user.pk:
+def lock_quota(rules: Rules, organizer_id: int | None) -> None:
+    """Quotas count the organizer's bookings: two requests at once must not both fit (till commit).
+
+    Keyed on the organizer, not on whoever acts, so a manager's change and the
+    organizer's own booking take turns too.
+    """
+    if rules.quota_places and organizer_id:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [QUOTA_LOCK, user.pk])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [QUOTA_LOCK, organizer_id])
 
 
 def enforce(
     rules: Rules,
     *,
     user,
+    organizer_id: int,
     start: datetime,
     end: datetime,
     now: datetime,
-    series: bool = False,
     exclude: int | None = None,
-) -> None:
-    """Raise PolicyViolation naming every rule the request breaks."""
-    lock_quota(rules, user)
-    reasons = check(user=user, rules=rules, start=start, end=end, now=now, series=series, exclude=exclude)
+) -> list[str]:
+    """Raise PolicyViolation naming every rule the request breaks; return the rules ``user`` overrode.
+
+    Quotas are the organizer's, whoever acts; only someone who may override the rules
+    escapes them, and the audit log names what they overrode.
+    """
+    lock_quota(rules, organizer_id)
+    reasons, overridden = verdict(
+        user=user,
+        rules=rules,
+        start=start,
+        end=end,
+        now=now,
+        exclude=() if exclude is None else (exclude,),
+        organizer_id=organizer_id,
+        name_overridden=True,
+    )
     if reasons:
         raise PolicyViolation(reasons[0].message, reasons=reasons)
+    return overridden
+
+
+def overridden_note(overridden: list[str]) -> dict:
+    """The audit entry's note of the rules an overrider set aside (nothing when none)."""
+    return {"overridden": overridden} if overridden else {}
 
 
 def apply_rules(booking: Booking, rules: Rules, *, user, now: datetime) -> None:
@@ -168,10 +191,12 @@ def create_booking(
     )
     rules = rules_for(room)
     user = actor or organizer
-    enforce(rules, user=user, start=start, end=end, now=now)
+    overridden = enforce(rules, user=user, organizer_id=organizer.pk, start=start, end=end, now=now)
     apply_rules(booking, rules, user=user, now=now)
     save_or_conflict(booking, now=now)
-    audit.record(booking, kind=BookingEvent.Kind.CREATED, actor=actor or organizer, at=now)
+    audit.record(
+        booking, kind=BookingEvent.Kind.CREATED, actor=user, at=now, changes=overridden_note(overridden)
+    )
     return booking
 
 
@@ -239,7 +264,16 @@ def update_booking(
 
     if "span" in changes or "room" in changes:
         rules = rules_for(booking.room)
-        enforce(rules, user=actor, start=new_start, end=new_end, now=now, exclude=booking.pk)
+        overridden = enforce(
+            rules,
+            user=actor,
+            organizer_id=booking.organizer_id,
+            start=new_start,
+            end=new_end,
+            now=now,
+            exclude=booking.pk,
+        )
+        changes.update(overridden_note(overridden))
         booking.buffer_before, booking.buffer_after = rules.buffer_before, rules.buffer_after
         if rules.requires_check_in and booking.checked_in_at is None:
             booking.check_in_deadline = new_start + rules.check_in_grace

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from .. import recurrence
 from ..errors import BookingConflict, NotAllowed, PolicyViolation
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
-from ..rules.catalogue import cancel_reason, check
+from ..rules.catalogue import cancel_reason, verdict
 from ..rules.groups import is_manager
 from ..rules.resolve import Rules, rules_for
 from ..spans import blocked, ends_after, lasts, make_span, validate_times
@@ -26,6 +27,7 @@ from .bookings import (
     clean_title,
     lock_quota,
     mark_cancelled,
+    overridden_note,
     save_or_conflict,
 )
 
@@ -66,20 +68,38 @@ def _busy_by_occurrence(room_id: int, spans: list, rules: Rules, *, now: datetim
     ]
 
 
-def enforce_each(rules: Rules, *, user, spans: list, now: datetime, exclude: list | None = None) -> None:
+def enforce_each(
+    rules: Rules, *, user, organizer_id: int, spans: list, now: datetime, exclude: Collection[int] = ()
+) -> list[str]:
     """Raise PolicyViolation naming the first occurrence a rule refuses, and how many are refused.
 
-    ``exclude``: per span, the booking it replaces (left out of the quotas), or None.
+    The dates count together in the organizer's quotas (three dates in one week are three
+    bookings that week), in order, and with the organizer's other bookings. ``exclude``: the bookings
+    these dates replace (a series being moved), left out of the quotas. Returns the rules
+    ``user`` overrode (for the audit log).
     """
-    refused = []
-    for span, replaced in zip(spans, exclude or [None] * len(spans), strict=True):
-        reasons = check(
-            user=user, rules=rules, start=span.lower, end=span.upper, now=now, series=True, exclude=replaced
+    lock_quota(rules, organizer_id)
+    bounds = [(span.lower, span.upper) for span in spans]
+    refused, overridden = [], set()
+    for i, (start, end) in enumerate(bounds):
+        reasons, skipped = verdict(
+            user=user,
+            rules=rules,
+            start=start,
+            end=end,
+            now=now,
+            series=True,
+            exclude=exclude,
+            organizer_id=organizer_id,
+            # The dates before it: the first dates that fit are fine, the one past the limit is named.
+            together=tuple(bounds[:i]),
+            name_overridden=True,
         )
+        overridden.update(skipped)
         if reasons:
-            refused.append((span, reasons))
+            refused.append((spans[i], reasons))
     if not refused:
-        return
+        return sorted(overridden)
     span, reasons = refused[0]
     when = formats.date_format(span.lower.astimezone(rules.room.floor.building.site.tz), "SHORT_DATE_FORMAT")
     message = ngettext(
@@ -126,8 +146,7 @@ def create_series(
     validate_times(spans[-1].lower, spans[-1].upper, now=now)
     rules = rules_for(room)
     user = actor or organizer
-    lock_quota(rules, user)
-    enforce_each(rules, user=user, spans=spans, now=now)
+    overridden = enforce_each(rules, user=user, organizer_id=organizer.pk, spans=spans, now=now)
     busy = _busy_by_occurrence(room.pk, spans, rules, now=now)
     refused = [(s.lower, s.upper, b) for s, b in zip(spans, busy, strict=True) if b]
     if refused and not skip_conflicts:
@@ -177,7 +196,12 @@ def create_series(
             result.skipped.append((span.lower, span.upper, exc.conflicts))
             continue
         audit.record(
-            booking, kind=BookingEvent.Kind.CREATED, actor=actor or organizer, at=now, announce=False
+            booking,
+            kind=BookingEvent.Kind.CREATED,
+            actor=user,
+            at=now,
+            changes=overridden_note(overridden),
+            announce=False,
         )
         result.created.append(booking)
     if not result.created:

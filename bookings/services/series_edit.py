@@ -27,7 +27,7 @@ from .bookings import (
     check_bookable,
     clean_attendees,
     clean_title,
-    lock_quota,
+    overridden_note,
     save_or_conflict,
 )
 from .series import SeriesResult, _busy_by_occurrence, _unique, create_series, enforce_each
@@ -301,10 +301,16 @@ def update_series(
     rules = None
     if moved:
         rules = rules_for(moved[0].room)
-        lock_quota(rules, actor)
-        enforce_each(
-            rules, user=actor, spans=[p.span for p in moved], now=now, exclude=[p.booking.pk for p in moved]
+        overridden = enforce_each(
+            rules,
+            user=actor,
+            organizer_id=series.organizer_id,
+            spans=[p.span for p in moved],
+            now=now,
+            exclude=[p.booking.pk for p in moved],
         )
+        for p in moved:
+            p.changes.update(overridden_note(overridden))
         _refuse_conflicts(moved, rules, now=now)
 
     if boundary is not None and Booking.objects.filter(series=series, span__startswith__lt=boundary).exists():

@@ -31,10 +31,15 @@ def bearer(user) -> dict:
 
 def send_together(base: str, method: str, calls: list[tuple[str, dict, dict]]) -> list[httpx.Response]:
     """Send every (path, headers, body) at once; returns the responses in the order of ``calls``."""
+    return send_all(base, [(method, *call) for call in calls])
+
+
+def send_all(base: str, calls: list[tuple[str, str, dict, dict | None]]) -> list[httpx.Response]:
+    """Send every (method, path, headers, body) at once; the responses in the order of ``calls``."""
     barrier = threading.Barrier(len(calls))
     responses: list = [None] * len(calls)
 
-    def client(i: int, path: str, headers: dict, body: dict) -> None:
+    def client(i: int, method: str, path: str, headers: dict, body: dict | None) -> None:
         with httpx.Client(base_url=base, timeout=30) as http:
             try:
                 # Connect (keep-alive) before the barrier so only the request is left to race.
