@@ -33,6 +33,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@# The booking core ([tool.mypy] files); the django-stubs plugin only imports the
+	@# settings, so this needs no embedded servers.
+	$(VENV)/bin/mypy
 	@# The migration checks need the embedded servers; stop them again unless they were
 	@# already running (a demo beside the lint keeps its servers).
 	@before=$$($(PY) manage.py embedded status | grep -c running); \

@@ -24,8 +24,8 @@ def find_conflicts(
     span: DateTimeTZRange,
     *,
     exclude: int | None = None,
-    before=timedelta(0),
-    after=timedelta(0),
+    before: timedelta = timedelta(0),
+    after: timedelta = timedelta(0),
 ) -> list[Booking]:
     """Active bookings of the room in the way of the span and its buffers (and theirs)."""
     qs = Booking.objects.filter(
@@ -46,8 +46,8 @@ def conflict_error(
     span: DateTimeTZRange,
     *,
     exclude: int | None = None,
-    before=timedelta(0),
-    after=timedelta(0),
+    before: timedelta = timedelta(0),
+    after: timedelta = timedelta(0),
 ) -> BookingConflict:
     conflicts = find_conflicts(room_id, span, exclude=exclude, before=before, after=after)
     if conflicts and not any(c.span.lower < span.upper and span.lower < c.span.upper for c in conflicts):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 
 from dateutil import rrule as du
 from django.utils.translation import gettext as _
@@ -18,7 +19,9 @@ from .spans import on_the_clock
 
 MAX_OCCURRENCES = 500
 MAX_HORIZON = timedelta(days=731)
-FREQUENCIES = {"DAILY": du.DAILY, "WEEKLY": du.WEEKLY, "MONTHLY": du.MONTHLY}
+# rrule takes its frequency as one of these constants (YEARLY=0 … SECONDLY=6).
+Frequency = Literal[0, 1, 2, 3, 4, 5, 6]
+FREQUENCIES: dict[str, Frequency] = {"DAILY": du.DAILY, "WEEKLY": du.WEEKLY, "MONTHLY": du.MONTHLY}
 WEEKDAYS = {"MO": du.MO, "TU": du.TU, "WE": du.WE, "TH": du.TH, "FR": du.FR, "SA": du.SA, "SU": du.SU}
 ALLOWED_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "WKST"}
 
@@ -123,7 +126,7 @@ def occurrences(rule: str, *, local_start: datetime, tz: zoneinfo.ZoneInfo) -> l
     ``spans.on_the_clock``).
     """
     naive = local_start.astimezone(tz).replace(tzinfo=None)
-    starts = []
+    starts: list[datetime] = []
     for occurrence in parse(rule, dtstart=naive, tz=tz):
         if len(starts) == MAX_OCCURRENCES:
             raise _invalid(_("A series can have at most %(n)d occurrences.") % {"n": MAX_OCCURRENCES})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
@@ -44,8 +45,10 @@ def ends_after(start: datetime, duration: timedelta) -> datetime:
 def lasts(start: datetime, end: datetime) -> timedelta:
     """The real time between two aware moments (not their wall-clock difference)."""
     # Wall-clock difference corrected by the offsets: exact, and unlike a conversion to UTC
-    # it cannot fall off the calendar in years 1 and 9999.
-    return (end.replace(tzinfo=None) - start.replace(tzinfo=None)) - (end.utcoffset() - start.utcoffset())
+    # it cannot fall off the calendar in years 1 and 9999. Aware moments have an offset (a
+    # naive one still fails here, with a TypeError).
+    offsets = cast(timedelta, end.utcoffset()) - cast(timedelta, start.utcoffset())
+    return (end.replace(tzinfo=None) - start.replace(tzinfo=None)) - offsets
 
 
 def on_the_clock(naive: datetime, tz: zoneinfo.ZoneInfo) -> datetime:

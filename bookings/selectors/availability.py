@@ -10,7 +10,9 @@ answers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
@@ -22,11 +24,14 @@ from .catalogue import Catalogue, RoomRow, room_rows
 from .places import rooms
 from .sql import ACTIVE_STATUSES
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # Free stretches shorter than this are not offered for booking.
 MIN_GAP = timedelta(minutes=15)
 
 
-def free_rooms(*, start: datetime, end: datetime, **filters) -> QuerySet[Room]:
+def free_rooms(*, start: datetime, end: datetime, **filters: Any) -> QuerySet[Room]:
     """Bookable rooms with no active booking (or its setup and cleanup time) in [start, end).
 
     ``filters`` are those of ``places.rooms()``.
@@ -78,11 +83,11 @@ def free_rooms_to_offer(
     start: datetime,
     end: datetime,
     site_id: int,
-    building_id=None,
-    people=None,
-    codes=(),
-    limit=50,
-    viewer=None,
+    building_id: int | None = None,
+    people: int | None = None,
+    codes: Iterable[str] = (),
+    limit: int = 50,
+    viewer: User | None = None,
 ) -> tuple[list[Room], bool]:
     """``free_rooms()`` as the finder offers them: the best-fitting (smallest first), and whether more fit.
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
 from ..models import Booking
 from ..spans import make_span
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def bookings_in_range(
@@ -19,14 +23,16 @@ def bookings_in_range(
     return qs.select_related("organizer").order_by("span")
 
 
-def user_bookings(*, user, upcoming_from: datetime | None = None) -> QuerySet[Booking]:
+def user_bookings(*, user: User, upcoming_from: datetime | None = None) -> QuerySet[Booking]:
     qs = Booking.objects.filter(organizer=user).select_related("room", "organizer")
     if upcoming_from is not None:
         qs = qs.filter(span__endswith__gt=upcoming_from)
     return qs.order_by("span")
 
 
-def my_bookings(*, user, now: datetime, past_limit: int = 50, upcoming_limit: int = 300):
+def my_bookings(
+    *, user: User, now: datetime, past_limit: int = 50, upcoming_limit: int = 300
+) -> tuple[list[Booking], list[Booking]]:
     """The user's upcoming active bookings and their most recent past or cancelled ones."""
     base = Booking.objects.filter(organizer=user).select_related("room__floor__building__site", "series")
     upcoming = list(

@@ -12,6 +12,7 @@ staff pages; tests/bookings/test_selectors.py holds both to the same answers.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -68,7 +69,7 @@ class Catalogue:
             text = self.texts[row.id] = json.dumps(row.as_dict(), cls=DjangoJSONEncoder)
         return text
 
-    def rooms_json(self, rows) -> str:
+    def rooms_json(self, rows: Iterable[RoomRow]) -> str:
         """A JSON list of rooms; byte for byte what JsonResponse would send."""
         return "[" + ", ".join(self.room_json(row) for row in rows) + "]"
 

@@ -14,7 +14,7 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection
 from django.db.models import Q
@@ -24,6 +24,9 @@ from ..spans import make_span
 from .places import rooms
 from .privacy import title_rule
 from .sql import ACTIVE_STATUSES
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def day_span(day: date, tz: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
@@ -178,7 +181,7 @@ def day_plan_rows(
     return plans
 
 
-def day_plan_dict(day: date, plans: list[tuple[DayRoom, list[DayBooking]]], viewer) -> dict:
+def day_plan_dict(day: date, plans: list[tuple[DayRoom, list[DayBooking]]], viewer: User | None) -> dict:
     """The API's answer for ``day_plan_rows``; others' private titles hidden."""
     shown = title_rule(viewer)
     # Bookings start and end at a few dozen distinct times a day (the hour, the half

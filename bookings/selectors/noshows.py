@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from ..models import Booking
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def released_bookings(*, since: datetime | None = None) -> QuerySet[Booking]:
@@ -16,7 +20,7 @@ def released_bookings(*, since: datetime | None = None) -> QuerySet[Booking]:
     return qs if since is None else qs.filter(span__startswith__gte=since)
 
 
-def no_show_counts(*, since: datetime | None = None, organizer=None) -> dict[int, int]:
+def no_show_counts(*, since: datetime | None = None, organizer: User | None = None) -> dict[int, int]:
     """Released bookings per organizer id (only organizers with at least one)."""
     qs = released_bookings(since=since)
     if organizer is not None:
@@ -24,7 +28,7 @@ def no_show_counts(*, since: datetime | None = None, organizer=None) -> dict[int
     return dict(qs.order_by().values("organizer").annotate(n=Count("pk")).values_list("organizer", "n"))
 
 
-def no_show_count_of_organizer(*, since: datetime | None = None):
+def no_show_count_of_organizer(*, since: datetime | None = None) -> Coalesce:
     """``no_show_counts`` as an annotation for booking querysets: the organizer's no-shows."""
     counts = (
         released_bookings(since=since)

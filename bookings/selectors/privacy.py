@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 TitleRule = Callable[[str, bool, int], str | None]
 
 
-def title_rule(viewer) -> TitleRule:
+def title_rule(viewer: User | None) -> TitleRule:
     """``visible_title`` for one viewer, as ``rule(title, private, organizer_id)``.
 
     The viewer's id and rights are read once: the API's day plan applies it to every
@@ -27,6 +31,6 @@ def _public_titles(title: str, private: bool, organizer_id: int) -> str | None:
     return None if private else title
 
 
-def visible_title(booking_title: str, *, private: bool, organizer_id: int, viewer) -> str | None:
+def visible_title(booking_title: str, *, private: bool, organizer_id: int, viewer: User | None) -> str | None:
     """Private titles show only to their organizer and to facility admins."""
     return title_rule(viewer)(booking_title, private, organizer_id)

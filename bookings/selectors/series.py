@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .. import recurrence
 from ..models import Booking, Room
 from ..spans import ends_after, lasts, make_span
 from .privacy import visible_title
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass
@@ -21,7 +25,7 @@ class Occurrence:
 
 
 def series_preview(
-    *, room: Room, start: datetime, end: datetime, rrule: str | None, viewer
+    *, room: Room, start: datetime, end: datetime, rrule: str | None, viewer: User | None
 ) -> list[Occurrence]:
     """Every occurrence the rule yields and what is in its way: one query.
 

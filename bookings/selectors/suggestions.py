@@ -7,6 +7,7 @@ interface (the finder, a refused booking) can offer the same suggestions.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,7 +48,7 @@ def alternatives(
     room: Room | None = None,
     building_id: int | None = None,
     people: int | None = None,
-    codes=(),
+    codes: Iterable[str] = (),
     per_kind: int = 3,
 ) -> Alternatives:
     """Where and when else: ±30/60 minutes, a shorter slot, other rooms or buildings.

@@ -6,16 +6,22 @@ for bookings, bookable gaps between them) is worked out in Python on their rows.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
 from ..models import Booking, Building, Room, Site
 from ..rules.groups import read_only_rooms
 from ..spans import make_span
 from .availability import MIN_GAP
-from .dayplan import day_plan
+from .dayplan import RoomDay, day_plan
 from .privacy import visible_title
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # The hours a plan shows unless a booking reaches further.
 DAY_FROM, DAY_TO = 7, 20
@@ -86,7 +92,9 @@ class Axis:
         return round(max(0.0, min(100.0, offset / total * 100)), 3)
 
 
-def hour_range(day: date, tz, spans) -> tuple[int, int]:
+def hour_range(
+    day: date, tz: zoneinfo.ZoneInfo, spans: Iterable[tuple[datetime, datetime]]
+) -> tuple[int, int]:
     """07–20 h, widened to the local hours the spans cover on that day (24 = midnight)."""
     midnight = datetime.combine(day, time.min, tzinfo=tz)
     next_midnight = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
@@ -104,7 +112,7 @@ def hour_range(day: date, tz, spans) -> tuple[int, int]:
     return first, last
 
 
-def day_axis(day: date, tz, now: datetime, hours: tuple[int, int]) -> Axis:
+def day_axis(day: date, tz: zoneinfo.ZoneInfo, now: datetime, hours: tuple[int, int]) -> Axis:
     """The visible part of a local day, from hour to hour, with a tick for each hour."""
     first, last = hours
     start = datetime.combine(day, time(first), tzinfo=tz)
@@ -128,7 +136,9 @@ def day_axis(day: date, tz, now: datetime, hours: tuple[int, int]) -> Axis:
     return axis
 
 
-def lay_out(track: Track, rows: list[dict], axis: Axis, *, viewer, now: datetime) -> Track:
+def lay_out(
+    track: Track, rows: Sequence[Mapping[str, Any]], axis: Axis, *, viewer: User, now: datetime
+) -> Track:
     """Blocks for the bookings and bookable gaps between them, clipped to the axis."""
     cursor = max(axis.start, ceil_time(now))
     for row in sorted(rows, key=lambda r: r["span"].lower):
@@ -169,19 +179,27 @@ class Plan:
     room_count: int
 
 
-def building_day(*, building: Building, day: date, viewer, now: datetime) -> Plan:
+def building_day(*, building: Building, day: date, viewer: User, now: datetime) -> Plan:
     """Every room of a building on a local day, grouped by floor: two queries."""
     plans = day_plan(day=day, building=building.pk)
     return _plan(plans, day=day, tz=building.site.tz, viewer=viewer, now=now, with_building=False)
 
 
-def site_day(*, site: Site, day: date, viewer, now: datetime) -> Plan:
+def site_day(*, site: Site, day: date, viewer: User, now: datetime) -> Plan:
     """Every room of a site on a local day, grouped by building and floor: two queries."""
     plans = day_plan(day=day, site=site.pk)
     return _plan(plans, day=day, tz=site.tz, viewer=viewer, now=now, with_building=True)
 
 
-def _plan(plans, *, day: date, tz, viewer, now: datetime, with_building: bool) -> Plan:
+def _plan(
+    plans: list[RoomDay],
+    *,
+    day: date,
+    tz: zoneinfo.ZoneInfo,
+    viewer: User,
+    now: datetime,
+    with_building: bool,
+) -> Plan:
     spans = [(b["span"].lower, b["span"].upper) for p in plans for b in p.bookings]
     axis = day_axis(day, tz, now, hour_range(day, tz, spans))
     by_floor: dict[tuple, list[Track]] = defaultdict(list)
@@ -205,7 +223,9 @@ class WeekDay:
     track: Track
 
 
-def room_week(*, room: Room, monday: date, viewer, now: datetime, can_book: bool = True) -> list[WeekDay]:
+def room_week(
+    *, room: Room, monday: date, viewer: User, now: datetime, can_book: bool = True
+) -> list[WeekDay]:
     """A room's seven local days on one shared hour range: one query."""
     tz = room.floor.building.site.tz
     week_start = datetime.combine(monday, time.min, tzinfo=tz)

@@ -9,6 +9,7 @@ decided, when and why.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -24,6 +25,9 @@ from ..rules.groups import is_manager, managed_rooms_filter
 from ..rules.resolve import rules_for
 from ..spans import storable
 from . import audit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # A link in a mail lets one manager decide one request without signing in first.
 DECISION_SALT = "rfr.approval-decision"
@@ -58,12 +62,12 @@ def read_decision_token(token: str) -> tuple[int, int]:
 # --- reads for the queue (UI and API) ------------------------------------------------
 
 
-def managed(user) -> QuerySet[Booking]:
+def managed(user: User) -> QuerySet[Booking]:
     """Bookings in the rooms the user manages."""
     return Booking.objects.filter(managed_rooms_filter(user))
 
 
-def pending_requests(user) -> QuerySet[Booking]:
+def pending_requests(user: User) -> QuerySet[Booking]:
     """Requests waiting for a decision in the rooms the user manages, by start."""
     return (
         managed(user)
@@ -73,7 +77,7 @@ def pending_requests(user) -> QuerySet[Booking]:
     )
 
 
-def recent_decisions(user, *, now: datetime) -> QuerySet[BookingEvent]:
+def recent_decisions(user: User, *, now: datetime) -> QuerySet[BookingEvent]:
     """Approvals, rejections and expiries of the last HISTORY_DAYS in the rooms the user manages."""
     return (
         BookingEvent.objects.filter(
@@ -86,7 +90,7 @@ def recent_decisions(user, *, now: datetime) -> QuerySet[BookingEvent]:
     )
 
 
-def may_decide(user, booking: Booking) -> bool:
+def may_decide(user: User, booking: Booking) -> bool:
     """Whether the user manages the booking's room (and still works here)."""
     return bool(user.is_active) and is_manager(user, rules_for(booking.room))
 
@@ -124,7 +128,7 @@ def _lock(booking: Booking) -> Booking:
     )
 
 
-def _check_decidable(booking: Booking, *, actor) -> None:
+def _check_decidable(booking: Booking, *, actor: User) -> None:
     # Refuse strangers before telling them anything about the request's state.
     if not may_decide(actor, booking):
         raise NotAllowed(_("Only the managers of this room can approve or reject its requests."))
@@ -132,7 +136,16 @@ def _check_decidable(booking: Booking, *, actor) -> None:
         raise InvalidBooking(decided_message(booking), field="status")
 
 
-def _decide(booking: Booking, *, status: str, kind: str, actor, now: datetime, changes=None, announce=True):
+def _decide(
+    booking: Booking,
+    *,
+    status: str,
+    kind: str,
+    actor: User | None,
+    now: datetime,
+    changes: dict | None = None,
+    announce: bool = True,
+) -> None:
     booking.status = status
     booking.version += 1
     booking.save(update_fields=["status", "version", "updated_at"])
@@ -147,7 +160,7 @@ def _past_due(booking: Booking, now: datetime) -> bool:
     return booking.decision_due_at is not None and booking.decision_due_at <= now
 
 
-def approve_booking(*, booking: Booking, actor, now: datetime | None = None) -> Booking:
+def approve_booking(*, booking: Booking, actor: User, now: datetime | None = None) -> Booking:
     """Confirm a pending request; raises NotAllowed (not a manager) or InvalidBooking (decided, ended).
 
     The decision deadline holds at the moment of the decision, not when the expiry job
@@ -176,7 +189,9 @@ def approve_booking(*, booking: Booking, actor, now: datetime | None = None) -> 
     return booking
 
 
-def reject_booking(*, booking: Booking, actor, reason: str = "", now: datetime | None = None) -> Booking:
+def reject_booking(
+    *, booking: Booking, actor: User, reason: str = "", now: datetime | None = None
+) -> Booking:
     """Reject a pending request and free its slot; raises NotAllowed or InvalidBooking (decided, reason)."""
     now = now or timezone.now()
     reason = clean_reason(reason)
@@ -200,7 +215,7 @@ def reject_booking(*, booking: Booking, actor, reason: str = "", now: datetime |
     return booking
 
 
-def _pending_occurrences(series: Series, *, actor, now: datetime, ended_too: bool) -> list[Booking]:
+def _pending_occurrences(series: Series, *, actor: User, now: datetime, ended_too: bool) -> list[Booking]:
     """The series' pending occurrences the actor may decide, locked; raises NotAllowed or InvalidBooking."""
     series = Series.objects.select_related("room__floor__building__site").get(pk=series.pk)
     if not (actor.is_active and is_manager(actor, rules_for(series.room))):
@@ -226,7 +241,7 @@ def _pending_occurrences(series: Series, *, actor, now: datetime, ended_too: boo
     return mine
 
 
-def approve_series(*, series: Series, actor, now: datetime | None = None) -> list[Booking]:
+def approve_series(*, series: Series, actor: User, now: datetime | None = None) -> list[Booking]:
     """Confirm every pending, not yet ended occurrence; raises NotAllowed or InvalidBooking (none left).
 
     Occurrences past their decision deadline expire instead of being approved.
@@ -252,7 +267,9 @@ def approve_series(*, series: Series, actor, now: datetime | None = None) -> lis
 
 
 @transaction.atomic
-def reject_series(*, series: Series, actor, reason: str = "", now: datetime | None = None) -> list[Booking]:
+def reject_series(
+    *, series: Series, actor: User, reason: str = "", now: datetime | None = None
+) -> list[Booking]:
     """Reject every pending occurrence; raises NotAllowed or InvalidBooking (none left, reason)."""
     now = now or timezone.now()
     reason = clean_reason(reason)
@@ -280,12 +297,12 @@ def expire_pending(
     now = now or timezone.now()
     # A request a manager is deciding right now is locked: skip it; it is decided or
     # expires on the next run.
-    due = Booking.objects.select_for_update(of=("self",), skip_locked=True).filter(
+    candidates = Booking.objects.select_for_update(of=("self",), skip_locked=True).filter(
         status=Booking.Status.PENDING, decision_due_at__lte=now
     )
     if ids is not None:
-        due = due.filter(pk__in=ids)
-    due = list(due.order_by("decision_due_at", "pk")[:limit])
+        candidates = candidates.filter(pk__in=ids)
+    due = list(candidates.order_by("decision_due_at", "pk")[:limit])
     for booking in due:
         _expire(booking, now=now)
     return len(due)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..models import Booking, BookingEvent
 from ..outbox import enqueue
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def booking_payload(booking: Booking) -> dict:
@@ -23,7 +27,13 @@ def booking_payload(booking: Booking) -> dict:
 
 
 def record(
-    booking: Booking, *, kind: str, actor, at: datetime, changes: dict | None = None, announce: bool = True
+    booking: Booking,
+    *,
+    kind: str,
+    actor: User | None,
+    at: datetime,
+    changes: dict | None = None,
+    announce: bool = True,
 ) -> None:
     """Append the audit event and (unless the caller announces a batch) the outbox message."""
     BookingEvent.objects.create(booking=booking, kind=kind, actor=actor, at=at, changes=changes or {})

@@ -7,9 +7,12 @@ is told through the outbox (topic ``blocking.created``) and decides.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,8 +21,11 @@ from ..models import Blocking, Booking, Building, Room, Site
 from ..outbox import enqueue
 from ..spans import make_span, storable, validate_span
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Group, User
 
-def affected_bookings(blocking: Blocking):
+
+def affected_bookings(blocking: Blocking) -> QuerySet[Booking]:
     """Active bookings in the blocked place and time."""
     return Booking.objects.filter(
         blocking.bookings_here(), status__in=Booking.ACTIVE, span__overlap=blocking.span
@@ -53,8 +59,8 @@ def create_blocking(
     start: datetime,
     end: datetime,
     reason: str,
-    actor,
-    allowed_groups=(),
+    actor: User,
+    allowed_groups: Iterable[Group] = (),
 ) -> Blocking:
     """Block a site, building or room; raises InvalidBooking for bad times or a missing reason."""
     reason = _validate(start=start, end=end, reason=reason)

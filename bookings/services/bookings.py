@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -10,12 +11,15 @@ from django.utils.translation import gettext as _
 
 from ..conflicts import conflict_error, is_overlap_violation
 from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
-from ..models import Booking, BookingEvent, Room
+from ..models import Booking, BookingEvent, Room, Series
 from ..rules.catalogue import cancel_reason, verdict
 from ..rules.groups import is_manager, may_override
 from ..rules.resolve import Rules, rules_for
 from ..spans import make_span, storable, validate_times
 from . import audit, deadlines
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_ATTENDEES = 200
 # pg_advisory_xact_lock(QUOTA_LOCK, user id) serialises one person's quota checks.
@@ -106,7 +110,7 @@ def lock_quota(rules: Rules, organizer_id: int | None) -> None:
 def enforce(
     rules: Rules,
     *,
-    user,
+    user: User,
     organizer_id: int,
     start: datetime,
     end: datetime,
@@ -139,7 +143,7 @@ def overridden_note(overridden: list[str]) -> dict:
     return {"overridden": overridden} if overridden else {}
 
 
-def apply_rules(booking: Booking, rules: Rules, *, user, now: datetime) -> None:
+def apply_rules(booking: Booking, rules: Rules, *, user: User, now: datetime) -> None:
     """Set what the room's rules decide for a new booking: buffers, approval, check-in deadline."""
     booking.buffer_before, booking.buffer_after = rules.buffer_before, rules.buffer_after
     start = booking.span.lower
@@ -149,7 +153,7 @@ def apply_rules(booking: Booking, rules: Rules, *, user, now: datetime) -> None:
     booking.check_in_deadline = start + rules.check_in_grace if rules.requires_check_in else None
 
 
-def can_manage(user, booking: Booking) -> bool:
+def can_manage(user: User, booking: Booking) -> bool:
     """The organizer, facility admins with the permission, and the room's managers."""
     if booking.organizer_id == user.pk or user.has_perm("bookings.change_booking"):
         return True
@@ -160,15 +164,15 @@ def can_manage(user, booking: Booking) -> bool:
 def create_booking(
     *,
     room: Room,
-    organizer,
+    organizer: User,
     title: str,
     start: datetime,
     end: datetime,
     private: bool = False,
     attendees: list[str] | None = None,
     source: str = Booking.Source.WEB,
-    series=None,
-    actor=None,
+    series: Series | None = None,
+    actor: User | None = None,
     now: datetime | None = None,
 ) -> Booking:
     """Book a room (pending where it needs approval).
@@ -212,7 +216,7 @@ def _lock(booking: Booking) -> Booking:
 def update_booking(
     *,
     booking: Booking,
-    actor,
+    actor: User,
     title: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -291,7 +295,9 @@ def update_booking(
 
 
 @transaction.atomic
-def cancel_booking(*, booking: Booking, actor, reason: str = "", now: datetime | None = None) -> Booking:
+def cancel_booking(
+    *, booking: Booking, actor: User, reason: str = "", now: datetime | None = None
+) -> Booking:
     """Cancel (the row stays); repeating it changes nothing.
 
     Raises NotAllowed, InvalidBooking, or PolicyViolation past the cancellation cut-off.
@@ -314,7 +320,7 @@ def cancel_booking(*, booking: Booking, actor, reason: str = "", now: datetime |
 
 
 def mark_cancelled(
-    booking: Booking, *, actor, now: datetime, reason: str = "", announce: bool = True
+    booking: Booking, *, actor: User, now: datetime, reason: str = "", announce: bool = True
 ) -> None:
     """Set a locked, active booking to cancelled and record it; the callers check the rules."""
     booking.status = Booking.Status.CANCELLED

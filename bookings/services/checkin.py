@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +24,9 @@ from ..models import Booking, BookingEvent, Series
 from ..outbox import enqueue
 from ..spans import make_span
 from . import audit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Check-in opens this long before the start, when the room's display says "starts soon".
 CHECK_IN_OPENS = timedelta(minutes=15)
@@ -48,7 +53,9 @@ def _clock(booking: Booking, moment: datetime) -> str:
 
 
 @transaction.atomic
-def check_in_booking(*, booking: Booking, actor, source: str = "", now: datetime | None = None) -> Booking:
+def check_in_booking(
+    *, booking: Booking, actor: User, source: str = "", now: datetime | None = None
+) -> Booking:
     """Record the check-in (once; repeating changes nothing). Raises InvalidBooking outside the window."""
     now = now or timezone.now()
     # Locked, so a check-in and the release of the same booking cannot both win.
@@ -91,14 +98,16 @@ def check_in_booking(*, booking: Booking, actor, source: str = "", now: datetime
     return booking
 
 
-def check_in_own_booking(*, booking: Booking, user, source: str, now: datetime | None = None) -> Booking:
+def check_in_own_booking(
+    *, booking: Booking, user: User, source: str, now: datetime | None = None
+) -> Booking:
     """Check in as the organizer (web link, API); raises NotAllowed for others, InvalidBooking as above."""
     if booking.organizer_id != user.pk:
         raise NotAllowed(_("Only the organizer can check in to this booking."))
     return check_in_booking(booking=booking, actor=user, source=source, now=now)
 
 
-def _released_span(booking: Booking):
+def _released_span(booking: Booking) -> DateTimeTZRange:
     """The booking up to its release time; never empty, never longer than booked."""
     start, end = booking.span.lower, booking.span.upper
     cut = min(end, booking.check_in_deadline)
@@ -118,15 +127,15 @@ def release_no_shows(
     now = now or timezone.now()
     # skip_locked: a booking being checked in (or released by another worker) right now
     # is left to that transaction; the next run sees how it ended.
-    due = Booking.objects.select_for_update(skip_locked=True).filter(
+    candidates = Booking.objects.select_for_update(skip_locked=True).filter(
         status=Booking.Status.CONFIRMED,
         check_in_deadline__isnull=False,
         check_in_deadline__lte=now,
         checked_in_at__isnull=True,
     )
     if ids is not None:
-        due = due.filter(pk__in=ids)
-    due = list(due.order_by("check_in_deadline", "pk")[:limit])
+        candidates = candidates.filter(pk__in=ids)
+    due = list(candidates.order_by("check_in_deadline", "pk")[:limit])
     released_per_series: Counter[int] = Counter()
     for booking in due:
         old = booking.span

@@ -8,6 +8,7 @@ works in the other's place.
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,19 +19,22 @@ from ..errors import NotAllowed
 from ..models import CalendarFeed, Room
 from .tokens import LAST_USED_RESOLUTION, hash_secret
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 PREFIX = "cal_"
 # token_urlsafe(32) gives 43 characters; anything much longer is not ours.
 MAX_TOKEN_LENGTH = 100
 
 
-def create_feed(*, user, room: Room | None = None) -> tuple[CalendarFeed, str]:
+def create_feed(*, user: User, room: Room | None = None) -> tuple[CalendarFeed, str]:
     """A new feed of the user's own bookings, or of a room's; returns it and the secret, never stored."""
     raw = PREFIX + secrets.token_urlsafe(32)
     feed = CalendarFeed.objects.create(user=user, room=room, prefix=raw[:12], key_hash=hash_secret(raw))
     return feed, raw
 
 
-def revoke_feed(*, feed: CalendarFeed, actor) -> None:
+def revoke_feed(*, feed: CalendarFeed, actor: User) -> None:
     """Revoke; the row stays for the record. Raises NotAllowed unless the actor owns it or is staff."""
     if actor.pk != feed.user_id and not actor.is_staff:
         raise NotAllowed(_("Only its owner can revoke this calendar subscription."))

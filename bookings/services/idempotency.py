@@ -6,12 +6,16 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from ..errors import InvalidBooking
 from ..models import IdempotencyKey
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_KEY_LENGTH = 255
 CLAIM_SQL = """
@@ -37,7 +41,7 @@ def request_hash(method: str, path: str, payload: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def run_once(*, user, key: str, fingerprint: str, action: Callable[[], tuple[int, dict]]) -> Outcome:
+def run_once(*, user: User, key: str, fingerprint: str, action: Callable[[], tuple[int, dict]]) -> Outcome:
     """Run ``action`` once per (user, key); later calls get the stored answer.
 
     The key is claimed in the transaction of the write, so it exists exactly when the
@@ -60,6 +64,8 @@ def run_once(*, user, key: str, fingerprint: str, action: Callable[[], tuple[int
                     _("This Idempotency-Key was already used for a different request."),
                     field="Idempotency-Key",
                 )
+            # The key is claimed and answered in one transaction: a visible key has its answer.
+            assert stored.status_code is not None and stored.response is not None
             return Outcome(stored.status_code, stored.response, True)
         status, body = action()
         IdempotencyKey.objects.filter(pk=row[0]).update(status_code=status, response=body)

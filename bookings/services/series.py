@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -31,6 +33,9 @@ from .bookings import (
     save_or_conflict,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @dataclass
 class SeriesResult:
@@ -40,12 +45,14 @@ class SeriesResult:
     skipped: list[tuple] = field(default_factory=list)
 
 
-def _unique(bookings) -> list[Booking]:
+def _unique(bookings: Iterable[Booking]) -> list[Booking]:
     """Each booking in the way once, though it may block several occurrences."""
     return list({b.pk: b for b in bookings}.values())
 
 
-def _busy_by_occurrence(room_id: int, spans: list, rules: Rules, *, now: datetime) -> list[list[Booking]]:
+def _busy_by_occurrence(
+    room_id: int, spans: list[DateTimeTZRange], rules: Rules, *, now: datetime
+) -> list[list[Booking]]:
     """For each span, the active bookings in its way (buffers counted): one query over the range.
 
     Bookings in the way only because a deadline has passed are expired or released first.
@@ -69,7 +76,13 @@ def _busy_by_occurrence(room_id: int, spans: list, rules: Rules, *, now: datetim
 
 
 def enforce_each(
-    rules: Rules, *, user, organizer_id: int, spans: list, now: datetime, exclude: Collection[int] = ()
+    rules: Rules,
+    *,
+    user: User,
+    organizer_id: int,
+    spans: list[DateTimeTZRange],
+    now: datetime,
+    exclude: Collection[int] = (),
 ) -> list[str]:
     """Raise PolicyViolation naming the first occurrence a rule refuses, and how many are refused.
 
@@ -114,7 +127,7 @@ def enforce_each(
 def create_series(
     *,
     room: Room,
-    organizer,
+    organizer: User,
     title: str,
     start: datetime,
     end: datetime,
@@ -123,7 +136,7 @@ def create_series(
     private: bool = False,
     attendees: list[str] | None = None,
     source: str = Booking.Source.WEB,
-    actor=None,
+    actor: User | None = None,
     now: datetime | None = None,
 ) -> SeriesResult:
     """Book every occurrence, or (skip_conflicts) the free ones.
@@ -228,7 +241,7 @@ class SeriesCancellation:
     kept: list[tuple] = field(default_factory=list)
 
 
-def may_cancel_series(user, series: Series, rules: Rules | None = None) -> bool:
+def may_cancel_series(user: User, series: Series, rules: Rules | None = None) -> bool:
     """The organizer, facility admins with the permission, and the room's managers (as for one date)."""
     if series.organizer_id == user.pk or user.has_perm("bookings.change_booking"):
         return True
@@ -237,7 +250,7 @@ def may_cancel_series(user, series: Series, rules: Rules | None = None) -> bool:
 
 @transaction.atomic
 def cancel_series(
-    *, series: Series, actor, reason: str = "", now: datetime | None = None
+    *, series: Series, actor: User, reason: str = "", now: datetime | None = None
 ) -> SeriesCancellation:
     """Cancel every occurrence that has not started yet, each under the rules a single date has.
 

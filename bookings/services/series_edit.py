@@ -7,10 +7,13 @@ private flag and attendees still follow the series).
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -32,6 +35,9 @@ from .bookings import (
 )
 from .series import SeriesResult, _busy_by_occurrence, _unique, create_series, enforce_each
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 SCOPES = ("all", "following")
 
 
@@ -50,7 +56,7 @@ class _Plan:
     """One upcoming occurrence and what the edit makes of it."""
 
     booking: Booking
-    span: object
+    span: DateTimeTZRange
     room: Room
     changes: dict
 
@@ -59,7 +65,7 @@ class _Plan:
         return "span" in self.changes or "room" in self.changes
 
 
-def _may_edit(actor, series: Series) -> bool:
+def _may_edit(actor: User, series: Series) -> bool:
     return series.organizer_id == actor.pk or actor.has_perm("bookings.change_booking")
 
 
@@ -93,7 +99,9 @@ def _clean_times(start_time: time | None, end_time: time | None) -> None:
         raise InvalidBooking(_("The end must be after the start."), field="end_time")
 
 
-def _new_span(booking: Booking, tz, start_time: time | None, end_time: time | None):
+def _new_span(
+    booking: Booking, tz: zoneinfo.ZoneInfo, start_time: time | None, end_time: time | None
+) -> DateTimeTZRange:
     """The occurrence at the new wall-clock times on its own local day (09:00 stays 09:00)."""
     local_start = booking.span.lower.astimezone(tz)
     start = local_start
@@ -111,7 +119,7 @@ def _new_span(booking: Booking, tz, start_time: time | None, end_time: time | No
 def _plan(
     booking: Booking,
     *,
-    tz,
+    tz: zoneinfo.ZoneInfo,
     title: str | None,
     start_time: time | None,
     end_time: time | None,
@@ -177,7 +185,7 @@ def _refuse_conflicts(plans: list[_Plan], rules: Rules, *, now: datetime) -> Non
         )
 
 
-def _split(series: Series, boundary: datetime, tz) -> Series:
+def _split(series: Series, boundary: datetime, tz: zoneinfo.ZoneInfo) -> Series:
     """End the series before ``boundary``'s local day; a new series with the same rule holds the rest."""
     origin = series.local_start.astimezone(tz)
     slots = recurrence.occurrences(series.rrule, local_start=origin, tz=tz)
@@ -217,7 +225,7 @@ def _split(series: Series, boundary: datetime, tz) -> Series:
 def update_series(
     *,
     series: Series,
-    actor,
+    actor: User,
     scope: str,
     from_booking: Booking | None = None,
     title: str | None = None,
@@ -255,7 +263,8 @@ def update_series(
             raise StaleBooking(_("The booking was changed in the meantime; please reload it."))
     elif scope == "following":
         raise InvalidBooking(_("Name the first date to change."), field="from_booking")
-    if scope == "following" and (not from_booking.is_active or from_booking.span.lower <= now):
+    first = from_booking if scope == "following" else None
+    if first is not None and (not first.is_active or first.span.lower <= now):
         raise InvalidBooking(
             _("Only a date that has not started yet can be changed with the following ones."),
             field="from_booking",
@@ -269,14 +278,14 @@ def update_series(
 
     # "Following" splits at the local day of the chosen date: the rule's dates are days.
     boundary = None
-    if scope == "following":
-        boundary = datetime.combine(from_booking.span.lower.astimezone(tz).date(), time(0), tzinfo=tz)
-    targets = Booking.objects.select_for_update(of=("self",)).filter(
+    if first is not None:
+        boundary = datetime.combine(first.span.lower.astimezone(tz).date(), time(0), tzinfo=tz)
+    candidates = Booking.objects.select_for_update(of=("self",)).filter(
         series=series, status__in=Booking.ACTIVE, span__startswith__gt=now
     )
     if boundary is not None:
-        targets = targets.filter(span__startswith__gte=boundary)
-    targets = list(targets.select_related("room__floor__building__site", "organizer").order_by("span"))
+        candidates = candidates.filter(span__startswith__gte=boundary)
+    targets = list(candidates.select_related("room__floor__building__site", "organizer").order_by("span"))
     if not targets:
         raise InvalidBooking(_("The series has no upcoming dates to change."), field="series")
     plans = [
@@ -347,7 +356,7 @@ def update_series(
     return result
 
 
-def _save(plan: _Plan, *, series: Series, rules: Rules | None, actor, now: datetime) -> None:
+def _save(plan: _Plan, *, series: Series, rules: Rules | None, actor: User, now: datetime) -> None:
     """Write one planned occurrence (its status as it was before parking) and log it."""
     booking, changes = plan.booking, plan.changes
     booking.series = series
@@ -356,6 +365,8 @@ def _save(plan: _Plan, *, series: Series, rules: Rules | None, actor, now: datet
         if name in changes:
             setattr(booking, name, changes[name][1])
     if plan.moves:
+        # update_series reads the rules whenever an occurrence moves.
+        assert rules is not None
         booking.buffer_before, booking.buffer_after = rules.buffer_before, rules.buffer_after
         if rules.requires_check_in and booking.checked_in_at is None:
             booking.check_in_deadline = plan.span.lower + rules.check_in_grace
@@ -368,7 +379,17 @@ def _save(plan: _Plan, *, series: Series, rules: Rules | None, actor, now: datet
     )
 
 
-def _apply_to_series(series: Series, tz, *, title, start_time, end_time, room, private, attendees) -> None:
+def _apply_to_series(
+    series: Series,
+    tz: zoneinfo.ZoneInfo,
+    *,
+    title: str | None,
+    start_time: time | None,
+    end_time: time | None,
+    room: Room | None,
+    private: bool | None,
+    attendees: list[str] | None,
+) -> None:
     """The series row describes its dates from now on: the rule's times, room, title."""
     if title is not None:
         series.title = title
@@ -390,7 +411,7 @@ def _apply_to_series(series: Series, tz, *, title, start_time, end_time, room, p
 
 @transaction.atomic
 def convert_to_series(
-    *, booking: Booking, actor, rrule: str, skip_conflicts: bool = False, now: datetime | None = None
+    *, booking: Booking, actor: User, rrule: str, skip_conflicts: bool = False, now: datetime | None = None
 ) -> SeriesResult:
     """Make a single booking the first date of a new series and book the rule's later dates.
 

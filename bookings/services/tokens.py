@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from raumfuerraum import read_only
 
 from ..models import ApiToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PREFIX = "rfr_"
 # Writing last_used_at on every request would turn reads into writes.
@@ -21,7 +25,7 @@ def hash_secret(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(*, user, name: str = "") -> tuple[ApiToken, str]:
+def issue_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create a token; returns it and the secret, which is never stored."""
     raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], key_hash=hash_secret(raw))
@@ -35,7 +39,7 @@ def revoke_token(*, token: ApiToken) -> None:
         token.save(update_fields=["revoked_at"])
 
 
-def authenticate_token(raw: str):
+def authenticate_token(raw: str) -> User | None:
     """The active user behind a bearer token, or None."""
     if not raw.startswith(PREFIX) or len(raw) > 100:
         return None
