@@ -7,6 +7,7 @@ tests/conftest.py, the API's day, ``at`` and valid body in tests/bookings/confte
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -84,6 +85,41 @@ def post_booking(client, room, day, start="09:00", end="10:00", title="Planung",
         **extra,
     }
     return client.post("/book/", data)
+
+
+# --- the API's error contract --------------------------------------------------------------
+
+# The example the API's German messages give for a time with a zone offset.
+EXAMPLE = "2026-05-04T09:00:00+02:00"
+
+
+def send(client, headers, payload, *, key: str | None = "bad-1", raw: bool = False):
+    """POST /api/v1/bookings with an Idempotency-Key (unless None); ``raw`` sends the payload as is."""
+    if key is not None:
+        headers = {**headers, "Idempotency-Key": key}
+    content = payload if raw else json.dumps(payload)
+    return client.post("/api/v1/bookings", content, content_type="application/json", headers=headers)
+
+
+def field_of(response) -> str | None:
+    """The field a 422 names: its own, or its first error's."""
+    data = response.json()
+    if "field" in data:
+        return data["field"]
+    return data["errors"][0]["field"]
+
+
+def assert_clean_error(response, status: int) -> dict:
+    """The status, a JSON body with a detail, and nothing a user should not see."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    data = response.json()
+    assert isinstance(data["detail"], str) and data["detail"]
+    text = response.content.decode()
+    assert "Traceback" not in text
+    assert 'File "' not in text
+    assert "psycopg" not in text.lower()
+    return data
 
 
 # --- what a refusal must not write ----------------------------------------------------------
