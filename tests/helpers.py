@@ -155,6 +155,12 @@ def snapshot() -> tuple:
 
 # --- series ---------------------------------------------------------------------------------
 
+# The series-edit tests stop the clock on a fixed winter day before their series: the clock
+# changes of 2027 (28 March, 31 October) then lie ahead of it, whatever day the suite runs.
+# Their series start on the Monday after.
+BEFORE_THE_SERIES = datetime(2027, 1, 4, 8, 0, tzinfo=BERLIN)
+MONDAY = date(2027, 1, 11)
+
 
 def make_series(room, organizer, start, rrule, minutes=60, **extra):
     """A "Jour fixe" series through the service; its SeriesResult."""
@@ -183,3 +189,8 @@ def outbox_payloads(topic: str) -> list[dict]:
     """The payloads of one outbox topic (one message per channel: the first channel's)."""
     channel = OutboxMessage.objects.order_by("pk").values_list("channel", flat=True).first()
     return [m.payload for m in OutboxMessage.objects.filter(topic=topic, channel=channel).order_by("pk")]
+
+
+def patch_series(client, headers, series, body):
+    """PATCH /api/v1/series/{id} with a JSON body."""
+    return client.patch(f"/api/v1/series/{series.pk}", body, content_type="application/json", headers=headers)
