@@ -1,5 +1,5 @@
 """Helpers the test files share: moments in Berlin, a frozen clock, a page's text, a bearer
-token, and the rows a refused request must not add.
+token, the API's error contract, the rows a refused request must not add, and series.
 
 Plain functions (and one fixture factory); the personas and places are fixtures in
 tests/conftest.py, the API's day, ``at`` and valid body in tests/bookings/conftest.py.
@@ -115,10 +115,10 @@ def assert_clean_error(response, status: int) -> dict:
     assert response["Content-Type"] == "application/json"
     data = response.json()
     assert isinstance(data["detail"], str) and data["detail"]
-    text = response.content.decode()
-    assert "Traceback" not in text
-    assert 'File "' not in text
-    assert "psycopg" not in text.lower()
+    body = response.content.decode()
+    assert "Traceback" not in body
+    assert 'File "' not in body
+    assert "psycopg" not in body.lower()
     return data
 
 
