@@ -17,9 +17,9 @@ import httpx
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from bookings.services.tokens import issue_token
 from ops import runtime
 from tests import factories
+from tests.helpers import bearer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,18 +64,15 @@ def fiona(db):
 
 @pytest.fixture
 def room(db):
-    return factories.room()
+    """A room in a site in Berlin: the tests that freeze Berlin wall-clock moments rely on the zone."""
+    return factories.room(factories.floor(factories.building(factories.site(time_zone="Europe/Berlin"))))
 
 
 @pytest.fixture
 def token_for(db):
     """Headers with a fresh bearer token for a user."""
 
-    def make(user) -> dict:
-        _token, raw = issue_token(user=user, name="test")
-        return {"Authorization": f"Bearer {raw}"}
-
-    return make
+    return bearer
 
 
 def free_port() -> int:

@@ -13,23 +13,13 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage
+from bookings.models import Booking, BookingEvent, OutboxMessage
 from tests import factories
+from tests.helpers import written_with_keys
 
 pytestmark = pytest.mark.django_db
 
 CONFLICT = "Der Raum ist zu dieser Zeit bereits gebucht."
-
-
-@pytest.fixture
-def day():
-    # Two days ahead: still in the future when a test runs across midnight.
-    return factories.days_ahead(2)
-
-
-@pytest.fixture
-def at(day):
-    return lambda hour, minute=0: factories.on(day, hour, minute)
 
 
 def body(room, start: datetime, end: datetime, **extra) -> dict:
@@ -44,15 +34,6 @@ def patch(client, headers, booking_id, payload):
     return client.patch(
         f"/api/v1/bookings/{booking_id}", payload, content_type="application/json", headers=headers
     )
-
-
-def counts() -> dict:
-    return {
-        "bookings": Booking.objects.count(),
-        "events": BookingEvent.objects.count(),
-        "outbox": OutboxMessage.objects.count(),
-        "keys": IdempotencyKey.objects.count(),
-    }
 
 
 def announced(topic: str) -> list[OutboxMessage]:
@@ -129,7 +110,7 @@ def test_it_refuses_an_overlap_with_409_naming_the_booking_in_the_way(
     client, alice, bob, room, token_for, at, start, end
 ):
     first = post(client, token_for(alice), body(room, at(9), at(10))).json()
-    before = counts()
+    before = written_with_keys()
 
     response = post(
         client,
@@ -143,7 +124,7 @@ def test_it_refuses_an_overlap_with_409_naming_the_booking_in_the_way(
     assert [c["id"] for c in data["conflicts"]] == [first["id"]]
     assert data["conflicts"][0]["title"] == "Planung"
     assert same_instant(data["conflicts"][0]["start"], at(9))
-    assert counts() == before
+    assert written_with_keys() == before
     assert not Booking.objects.filter(title="Bob's").exists()
 
 
@@ -350,7 +331,7 @@ def test_it_refuses_a_change_into_a_conflict_and_changes_nothing(
         "resize": ({"end": at(11, 30).isoformat()}, blocker),
         "other-room": ({"room": other.pk}, other_blocker),
     }[change]
-    before = counts()
+    before = written_with_keys()
 
     response = patch(client, token_for(alice), booked["id"], payload)
 
@@ -359,20 +340,20 @@ def test_it_refuses_a_change_into_a_conflict_and_changes_nothing(
     assert [c["id"] for c in response.json()["conflicts"]] == [in_the_way.pk]
     booking = Booking.objects.get(pk=booked["id"])
     assert (booking.room, booking.start, booking.end, booking.version) == (room, at(9), at(10), 1)
-    assert counts() == before
+    assert written_with_keys() == before
 
 
 def test_it_refuses_a_change_based_on_a_stale_version(client, alice, token_for, booked):
     headers = token_for(alice)
     assert patch(client, {**headers, "If-Match": "1"}, booked["id"], {"title": "First"}).status_code == 200
-    before = counts()
+    before = written_with_keys()
 
     response = patch(client, {**headers, "If-Match": "1"}, booked["id"], {"title": "Second"})
 
     assert response.status_code == 412
     assert response.json()["detail"] == "Die Buchung wurde inzwischen geändert; bitte laden Sie sie neu."
     assert Booking.objects.get(pk=booked["id"]).title == "First"
-    assert counts() == before
+    assert written_with_keys() == before
 
 
 @pytest.mark.parametrize("if_match", ['"1"', 'W/"1"', " 1 "])
@@ -397,7 +378,7 @@ def test_it_refuses_an_if_match_that_is_not_a_version(client, alice, token_for, 
 def test_it_refuses_to_change_a_cancelled_booking(client, alice, token_for, booked):
     headers = token_for(alice)
     client.delete(f"/api/v1/bookings/{booked['id']}", headers=headers)
-    before = counts()
+    before = written_with_keys()
 
     response = patch(client, headers, booked["id"], {"title": "Zombie"})
 
@@ -405,7 +386,7 @@ def test_it_refuses_to_change_a_cancelled_booking(client, alice, token_for, book
     assert response.json()["detail"] == (
         "Eine stornierte oder abgeschlossene Buchung kann nicht geändert werden."
     )
-    assert counts() == before
+    assert written_with_keys() == before
 
 
 def test_it_refuses_to_change_a_booking_that_has_ended(client, alice, room, token_for):
@@ -466,13 +447,13 @@ def test_it_cancels_a_booking_and_keeps_the_row(client, alice, token_for, booked
 def test_it_cancels_only_once_when_delete_is_repeated(client, alice, token_for, booked):
     headers = token_for(alice)
     first = client.delete(f"/api/v1/bookings/{booked['id']}", headers=headers)
-    before = counts()
+    before = written_with_keys()
 
     again = client.delete(f"/api/v1/bookings/{booked['id']}", headers=headers)
 
     assert again.status_code == 200
     assert again.json() == first.json()
-    assert counts() == before
+    assert written_with_keys() == before
     assert BookingEvent.objects.filter(kind="cancelled").count() == 1
 
 

@@ -20,15 +20,7 @@ from bookings.models import Booking, BookingEvent, OutboxMessage, Policy
 from bookings.services.approvals import decision_link, decision_token
 from bookings.tasks import expire_approvals
 from tests import factories
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def written() -> tuple[int, int, int]:
-    """Rows a refused request must not add: bookings, audit events, outbox messages."""
-    return Booking.objects.count(), BookingEvent.objects.count(), OutboxMessage.objects.count()
+from tests.helpers import text, written
 
 
 def topics() -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 import time_machine
@@ -27,19 +27,14 @@ from bookings.services import create_booking, create_series
 from bookings.services.checkin import check_in_booking, release_no_shows
 from bookings.tasks import release_no_shows as release_task
 from tests import factories
+from tests.helpers import frozen_at, on_the_day_of, text
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 DAY = datetime(2027, 3, 2, tzinfo=BERLIN)  # a Tuesday, far from a DST change
 
 
-def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
-    return DAY.replace(hour=hour, minute=minute) + timedelta(days=days)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(at(7), tick=False) as traveller:
-        yield traveller
+at = on_the_day_of(DAY)
+clock = frozen_at(at(7))
 
 
 @pytest.fixture
@@ -69,10 +64,6 @@ def writes() -> tuple:
         BookingEvent.objects.count(),
         OutboxMessage.objects.count(),
     )
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 def api_check_in(client, booking_id, headers=None):

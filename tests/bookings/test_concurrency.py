@@ -16,17 +16,12 @@ import pytest
 from django.conf import settings
 
 from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Policy, Series
-from bookings.services.tokens import issue_token
 from tests import factories
+from tests.helpers import bearer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CLIENTS = 24
-
-
-def bearer(user) -> dict:
-    _token, raw = issue_token(user=user, name="race")
-    return {"Authorization": f"Bearer {raw}"}
 
 
 def send_together(base: str, method: str, calls: list[tuple[str, dict, dict]]) -> list[httpx.Response]:
@@ -70,7 +65,9 @@ def slot(room):
 
 def test_it_gives_a_contested_slot_to_exactly_one_of_many_clients(gunicorn_server, room, slot):
     users = [factories.user() for _ in range(CLIENTS)]
-    calls = [("/api/v1/bookings", bearer(u), {**slot, "title": f"Race {u.username}"}) for u in users]
+    calls = [
+        ("/api/v1/bookings", bearer(u, name="race"), {**slot, "title": f"Race {u.username}"}) for u in users
+    ]
 
     responses = send_together(gunicorn_server, "POST", calls)
 
@@ -89,7 +86,7 @@ def test_it_gives_a_contested_slot_to_exactly_one_of_many_clients(gunicorn_serve
 
 
 def test_it_books_once_when_the_same_key_is_sent_concurrently(gunicorn_server, alice, room, slot):
-    headers = {**bearer(alice), "Idempotency-Key": "retry-storm-1"}
+    headers = {**bearer(alice, name="race"), "Idempotency-Key": "retry-storm-1"}
 
     responses = send_together(gunicorn_server, "POST", [("/api/v1/bookings", headers, slot)] * 10)
 
@@ -106,7 +103,7 @@ def test_it_books_once_when_the_same_key_is_sent_concurrently(gunicorn_server, a
 
 
 def test_it_refuses_the_same_key_with_a_different_body(gunicorn_server, alice, room, slot):
-    headers = {**bearer(alice), "Idempotency-Key": "key-42"}
+    headers = {**bearer(alice, name="race"), "Idempotency-Key": "key-42"}
     with httpx.Client(base_url=gunicorn_server, timeout=30) as http:
         first = http.post("/api/v1/bookings", headers=headers, json=slot)
         second = http.post("/api/v1/bookings", headers=headers, json={**slot, "title": "Something else"})
@@ -122,14 +119,14 @@ def test_it_refuses_the_same_key_with_a_different_body(gunicorn_server, alice, r
 
 def test_it_lets_a_key_refused_with_409_be_used_again(gunicorn_server, alice, bob, room, slot):
     bobs = factories.booking(room, bob, datetime.fromisoformat(slot["start"]), minutes=60, title="Bob's")
-    headers = {**bearer(alice), "Idempotency-Key": "after-conflict"}
+    headers = {**bearer(alice, name="race"), "Idempotency-Key": "after-conflict"}
     with httpx.Client(base_url=gunicorn_server, timeout=30) as http:
         refused = http.post("/api/v1/bookings", headers=headers, json=slot)
         assert refused.status_code == 409
         assert [c["id"] for c in refused.json()["conflicts"]] == [bobs.pk]
         assert not IdempotencyKey.objects.exists()
 
-        http.delete(f"/api/v1/bookings/{bobs.pk}", headers=bearer(bob)).raise_for_status()
+        http.delete(f"/api/v1/bookings/{bobs.pk}", headers=bearer(bob, name="race")).raise_for_status()
         retried = http.post("/api/v1/bookings", headers=headers, json=slot)
         replayed = http.post("/api/v1/bookings", headers=headers, json=slot)
 
@@ -152,7 +149,9 @@ def test_it_gives_a_contested_series_to_exactly_one_client(gunicorn_server, room
     }
     users = [factories.user() for _ in range(CLIENTS)]
 
-    responses = send_together(gunicorn_server, "POST", [("/api/v1/series", bearer(u), body) for u in users])
+    responses = send_together(
+        gunicorn_server, "POST", [("/api/v1/series", bearer(u, name="race"), body) for u in users]
+    )
 
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 1, 409: CLIENTS - 1}, [r.text for r in responses if r.status_code != 409]
@@ -165,7 +164,7 @@ def test_it_gives_a_contested_series_to_exactly_one_client(gunicorn_server, room
 def test_it_lets_one_of_many_concurrent_edits_of_one_version_win(gunicorn_server, alice, room):
     start = factories.on(factories.days_ahead(3), 10)
     booking = factories.booking(room, alice, start, title="v0")
-    headers = {**bearer(alice), "If-Match": str(booking.version)}
+    headers = {**bearer(alice, name="race"), "If-Match": str(booking.version)}
     calls = [(f"/api/v1/bookings/{booking.pk}", headers, {"title": f"v{i}"}) for i in range(1, 13)]
 
     responses = send_together(gunicorn_server, "PATCH", calls)
@@ -186,7 +185,10 @@ def test_it_lets_only_one_of_many_bookings_move_into_a_free_slot(gunicorn_server
         for i, u in enumerate(users)
     ]
     target = {"start": factories.on(day, 20).isoformat(), "end": factories.on(day, 21).isoformat()}
-    calls = [(f"/api/v1/bookings/{b.pk}", bearer(u), target) for b, u in zip(bookings, users, strict=True)]
+    calls = [
+        (f"/api/v1/bookings/{b.pk}", bearer(u, name="race"), target)
+        for b, u in zip(bookings, users, strict=True)
+    ]
 
     responses = send_together(gunicorn_server, "PATCH", calls)
 
@@ -200,7 +202,7 @@ def test_it_lets_only_one_of_many_bookings_move_into_a_free_slot(gunicorn_server
 def test_it_keeps_a_quota_when_one_person_sends_many_bookings_at_once(gunicorn_server, alice, room):
     Policy.objects.create(room=room, max_bookings_per_day=2)
     day = factories.days_ahead(3)
-    headers = bearer(alice)
+    headers = bearer(alice, name="race")
     calls = [
         (
             "/api/v1/bookings",
@@ -232,7 +234,7 @@ def test_it_keeps_the_buffers_between_bookings_sent_at_once(gunicorn_server, roo
     calls = [
         (
             "/api/v1/bookings",
-            bearer(u),
+            bearer(u, name="race"),
             {
                 "room": room.pk,
                 "title": "Puffer",

@@ -22,6 +22,7 @@ from bookings.models import Booking, CalendarFeed
 from bookings.services.feeds import create_feed, feed_for_token, revoke_feed
 from raumfuerraum import read_only
 from tests import factories
+from tests.helpers import text
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +43,6 @@ def summaries(response) -> list[str]:
 
 def hours_from_now(hours: int):
     return timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=hours)
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 # --- the feed ---------------------------------------------------------------------------

@@ -11,17 +11,13 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 
-from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Series
+from bookings.models import Booking, IdempotencyKey, Series
 from tests import factories
+from tests.helpers import written_with_keys
 
 pytestmark = pytest.mark.django_db
 
 KEY_REUSED = "Dieser Idempotency-Key wurde bereits für eine andere Anfrage verwendet."
-
-
-@pytest.fixture
-def day():
-    return factories.days_ahead(2)
 
 
 @pytest.fixture
@@ -41,15 +37,6 @@ def post(client, headers, payload, key: str | None, path: str = "/api/v1/booking
     return client.post(path, payload, content_type="application/json", headers=headers)
 
 
-def counts() -> dict:
-    return {
-        "bookings": Booking.objects.count(),
-        "events": BookingEvent.objects.count(),
-        "outbox": OutboxMessage.objects.count(),
-        "keys": IdempotencyKey.objects.count(),
-    }
-
-
 def test_it_replays_the_first_answer_to_a_retry(client, alice, token_for, slot):
     headers = token_for(alice)
     first = post(client, headers, slot, "k-1")
@@ -61,7 +48,12 @@ def test_it_replays_the_first_answer_to_a_retry(client, alice, token_for, slot):
     assert retry.status_code == 201
     assert retry["Idempotent-Replayed"] == "true"
     assert retry.json() == first.json()
-    assert counts() == {"bookings": 1, "events": 1, "outbox": len(settings.RFR_OUTBOX_CHANNELS), "keys": 1}
+    assert written_with_keys() == {
+        "bookings": 1,
+        "events": 1,
+        "outbox": len(settings.RFR_OUTBOX_CHANNELS),
+        "keys": 1,
+    }
 
 
 def test_it_replays_as_often_as_the_client_retries(client, alice, token_for, slot):
@@ -112,20 +104,20 @@ def test_it_treats_the_same_json_written_differently_as_the_same_request(client,
 def test_it_refuses_the_same_key_for_a_different_request(client, alice, token_for, slot):
     headers = token_for(alice)
     first = post(client, headers, slot, "k-1").json()
-    before = counts()
+    before = written_with_keys()
 
     response = post(client, headers, {**slot, "title": "Something else"}, "k-1")
 
     assert response.status_code == 422
     assert response.json() == {"detail": KEY_REUSED, "field": "Idempotency-Key"}
-    assert counts() == before
+    assert written_with_keys() == before
     assert Booking.objects.get().title == first["title"]
 
 
 def test_it_refuses_the_same_key_on_another_endpoint(client, alice, token_for, slot, day):
     headers = token_for(alice)
     post(client, headers, slot, "k-1")
-    before = counts()
+    before = written_with_keys()
     series = {
         **slot,
         "start": factories.on(day, 14).isoformat(),
@@ -137,7 +129,7 @@ def test_it_refuses_the_same_key_on_another_endpoint(client, alice, token_for, s
 
     assert response.status_code == 422
     assert response.json()["field"] == "Idempotency-Key"
-    assert counts() == before
+    assert written_with_keys() == before
 
 
 def test_it_keeps_keys_apart_per_user(client, alice, bob, room, token_for, slot):

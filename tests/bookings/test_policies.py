@@ -8,24 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection, transaction
 
 from bookings.errors import BookingConflict, PolicyViolation
-from bookings.models import Booking, BookingEvent, OutboxMessage, Policy, PolicyHours
+from bookings.models import Booking, OutboxMessage, Policy, PolicyHours
 from bookings.rules.catalogue import ON_BOOKING, ON_THE_PAGE, check
 from bookings.rules.resolve import LIMITS, rules_for
 from bookings.services import cancel_booking, create_booking, create_series, update_booking
 from bookings.services.blockings import create_blocking, lift_blocking
 from tests import factories
+from tests.helpers import BERLIN, frozen_at, written
 
 pytestmark = pytest.mark.django_db
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def berlin(y, m, d, hh=0, mm=0) -> datetime:
@@ -36,17 +33,7 @@ def berlin(y, m, d, hh=0, mm=0) -> datetime:
 NOW = berlin(2027, 1, 8, 10)
 
 
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield NOW
-
-
-@pytest.fixture
-def room(db):
-    return factories.room(
-        floor_obj=factories.floor(factories.building(factories.site(time_zone="Europe/Berlin")))
-    )
+frozen = frozen_at(NOW)
 
 
 def policy_for(place, **values) -> Policy:
@@ -58,16 +45,12 @@ def book(room, user, start, end, **extra):
     return create_booking(room=room, organizer=user, title="Planung", start=start, end=end, now=NOW, **extra)
 
 
-def counts() -> tuple[int, int, int]:
-    return Booking.objects.count(), BookingEvent.objects.count(), OutboxMessage.objects.count()
-
-
 def refused(room, user, start, end, **extra) -> str:
     """Book, expect a refusal by policy, check nothing was written; the first reason's text."""
-    before = counts()
+    before = written()
     with pytest.raises(PolicyViolation) as info:
         book(room, user, start, end, **extra)
-    assert counts() == before
+    assert written() == before
     return info.value.message
 
 
@@ -220,7 +203,7 @@ def test_it_counts_hours_per_week_up_to_exactly_the_limit(room, alice, frozen):
 def test_it_refuses_series_where_they_are_not_allowed(room, alice, frozen):
     policy_for(room, series_allowed=False)
     start = berlin(2027, 1, 11, 9)
-    before = counts()
+    before = written()
     with pytest.raises(PolicyViolation) as info:
         create_series(
             room=room,
@@ -231,7 +214,7 @@ def test_it_refuses_series_where_they_are_not_allowed(room, alice, frozen):
             rrule="FREQ=WEEKLY;COUNT=4",
             now=NOW,
         )
-    assert counts() == before
+    assert written() == before
     assert "Dieser Raum kann nicht als Serie gebucht werden." in info.value.message
     book(room, alice, start, start + timedelta(hours=1))
 

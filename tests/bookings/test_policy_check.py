@@ -6,39 +6,22 @@ Both run the checks of a booking without booking; a real refusal lists the same 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Group
 
-from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Policy
+from bookings.models import Booking, Policy
 from bookings.services.blockings import create_blocking
 from tests import factories
-from tests.bookings.test_views import post_booking, text
+from tests.helpers import BERLIN, frozen_at, post_booking, text, written_with_keys
 
 pytestmark = pytest.mark.django_db
 
-BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2027, 1, 8, 10, tzinfo=BERLIN)
 MONDAY = datetime(2027, 1, 11, 9, tzinfo=BERLIN)
 
 
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def room(db):
-    return factories.room(
-        floor_obj=factories.floor(factories.building(factories.site(time_zone="Europe/Berlin")))
-    )
-
-
-def rows() -> tuple[int, ...]:
-    return tuple(m.objects.count() for m in (Booking, BookingEvent, OutboxMessage, IdempotencyKey))
+frozen = frozen_at(NOW, autouse=True)
 
 
 def check(client, headers, room_id, start, end):
@@ -71,7 +54,7 @@ def test_it_lists_every_reason_and_the_refusal_says_the_same(client, alice, bob,
     assert [r["rule"] for r in body["reasons"]] == ["max_advance_days", "max_duration", "conflict"]
     assert body["reasons"][0]["message"] == "Dieser Raum kann höchstens 2 Tage im Voraus gebucht werden."
 
-    before = rows()
+    before = written_with_keys()
     refusal = client.post(
         "/api/v1/bookings",
         {
@@ -86,7 +69,7 @@ def test_it_lists_every_reason_and_the_refusal_says_the_same(client, alice, bob,
     assert refusal.status_code == 403
     assert refusal.json()["detail"] == body["reasons"][0]["message"]
     assert [r["rule"] for r in refusal.json()["reasons"]] == ["max_advance_days", "max_duration"]
-    assert rows() == before
+    assert written_with_keys() == before
 
 
 def test_it_answers_in_english_when_asked(client, alice, room, token_for):
@@ -115,20 +98,20 @@ def test_it_answers_why_in_the_booking_dialog(client, alice, room):
     group = Group.objects.create(name="Vorstand")
     Policy.objects.create(room=room, max_duration_minutes=30).bookers.add(group)
     client.force_login(alice)
-    before = rows()
+    before = written_with_keys()
     response = post_booking(client, room, MONDAY.date(), start="09:00", end="10:00", action="check")
     assert response.status_code == 200
     page = text(response)
     assert "Das kann nicht gebucht werden, weil:" in page
     assert "Nur bestimmte Gruppen dürfen diesen Raum buchen" in page
     assert "höchstens 30 Minuten am Stück" in page
-    assert rows() == before
+    assert written_with_keys() == before
 
     # Booking anyway: refused with the same reasons, nothing written.
     refused = post_booking(client, room, MONDAY.date(), start="09:00", end="10:00")
     assert refused.status_code == 403
     assert "höchstens 30 Minuten am Stück" in text(refused)
-    assert rows() == before
+    assert written_with_keys() == before
 
 
 def test_it_says_when_the_room_can_be_booked_and_that_it_needs_approval(client, alice, room):

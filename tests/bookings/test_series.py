@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
-from bookings import services
 from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Series
 from tests import factories
+from tests.helpers import at, make_series
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -27,10 +27,6 @@ def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
         return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
     last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
     return last - timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def at(day: date, hour: int, tz: ZoneInfo, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tz)
 
 
 def room_in(time_zone: str):
@@ -54,18 +50,6 @@ def local_starts(items: list[dict], tz: ZoneInfo) -> list[datetime]:
     return [datetime.fromisoformat(item["start"]).astimezone(tz) for item in items]
 
 
-def make_series(room, organizer, start, rrule, minutes=60, **extra):
-    return services.create_series(
-        room=room,
-        organizer=organizer,
-        title="Jour fixe",
-        start=start,
-        end=start + timedelta(minutes=minutes),
-        rrule=rrule,
-        **extra,
-    )
-
-
 def days_of(result) -> list[date]:
     tz = result.series.room.floor.building.site.tz
     return [b.span.lower.astimezone(tz).date() for b in result.created]
@@ -81,7 +65,7 @@ def test_it_keeps_a_weekly_berlin_series_at_nine_across_both_clock_changes(clien
     first_monday = nth_weekday(year, 3, 0, 1)
     spring, autumn = nth_weekday(year, 3, 6, -1), nth_weekday(year, 10, 6, -1)
     # Sent in UTC: the series still lives at 09:00 Berlin time.
-    start = at(first_monday, 9, BERLIN).astimezone(UTC)
+    start = at(first_monday, 9, tz=BERLIN).astimezone(UTC)
 
     response = post_series(client, token_for(alice), room=room, start=start, rrule="FREQ=WEEKLY;COUNT=40")
 
@@ -115,7 +99,11 @@ def test_it_keeps_a_new_york_series_at_nine_across_its_own_clock_changes(client,
     spring, autumn = nth_weekday(year, 3, 6, 2), nth_weekday(year, 11, 6, 1)
 
     response = post_series(
-        client, token_for(alice), room=room, start=at(first_monday, 9, NEW_YORK), rrule="FREQ=WEEKLY;COUNT=40"
+        client,
+        token_for(alice),
+        room=room,
+        start=at(first_monday, 9, tz=NEW_YORK),
+        rrule="FREQ=WEEKLY;COUNT=40",
     )
 
     assert response.status_code == 201, response.content
@@ -137,7 +125,7 @@ def test_it_keeps_a_daily_series_at_nine_through_the_night_the_clocks_change(ali
     room = room_in("Europe/Berlin")
     spring = nth_weekday(next_year(), 3, 6, -1)
 
-    result = make_series(room, alice, at(spring - timedelta(days=2), 9, BERLIN), "FREQ=DAILY;COUNT=5")
+    result = make_series(room, alice, at(spring - timedelta(days=2), 9, tz=BERLIN), "FREQ=DAILY;COUNT=5")
 
     starts = [b.span.lower.astimezone(BERLIN) for b in result.created]
     assert [s.hour for s in starts] == [9] * 5
@@ -158,7 +146,7 @@ def berlin_room(db):
 def test_it_books_a_daily_series(berlin_room, alice):
     monday = nth_weekday(next_year(), 1, 0, 2)
 
-    result = make_series(berlin_room, alice, at(monday, 9, BERLIN), "FREQ=DAILY;COUNT=5")
+    result = make_series(berlin_room, alice, at(monday, 9, tz=BERLIN), "FREQ=DAILY;COUNT=5")
 
     assert days_of(result) == [monday + timedelta(days=n) for n in range(5)]
     assert result.skipped == []
@@ -170,7 +158,7 @@ def test_it_books_a_daily_series(berlin_room, alice):
 def test_it_books_a_weekly_series_on_monday_and_wednesday(berlin_room, alice):
     monday = nth_weekday(next_year(), 1, 0, 2)
 
-    result = make_series(berlin_room, alice, at(monday, 14, BERLIN), "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6")
+    result = make_series(berlin_room, alice, at(monday, 14, tz=BERLIN), "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6")
 
     assert days_of(result) == [monday + timedelta(days=d) for d in (0, 2, 7, 9, 14, 16)]
     assert {b.span.lower.astimezone(BERLIN).hour for b in result.created} == {14}
@@ -181,7 +169,7 @@ def test_it_books_a_monthly_series_by_date(berlin_room, alice):
     year = next_year()
 
     result = make_series(
-        berlin_room, alice, at(date(year, 1, 15), 9, BERLIN), "FREQ=MONTHLY;BYMONTHDAY=15;COUNT=4"
+        berlin_room, alice, at(date(year, 1, 15), 9, tz=BERLIN), "FREQ=MONTHLY;BYMONTHDAY=15;COUNT=4"
     )
 
     assert days_of(result) == [date(year, month, 15) for month in (1, 2, 3, 4)]
@@ -192,7 +180,7 @@ def test_it_books_a_monthly_series_on_the_last_day_of_each_month(berlin_room, al
     year = next_year()
 
     result = make_series(
-        berlin_room, alice, at(date(year, 1, 31), 9, BERLIN), "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=3"
+        berlin_room, alice, at(date(year, 1, 31), 9, tz=BERLIN), "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=3"
     )
 
     assert days_of(result) == [date(year, 1, 31), date(year, 3, 1) - timedelta(days=1), date(year, 3, 31)]
@@ -203,7 +191,7 @@ def test_it_books_a_monthly_series_on_the_second_tuesday(berlin_room, alice):
     year = next_year()
     first = nth_weekday(year, 1, 1, 2)
 
-    result = make_series(berlin_room, alice, at(first, 10, BERLIN), "FREQ=MONTHLY;BYDAY=2TU;COUNT=4")
+    result = make_series(berlin_room, alice, at(first, 10, tz=BERLIN), "FREQ=MONTHLY;BYDAY=2TU;COUNT=4")
 
     assert days_of(result) == [nth_weekday(year, month, 1, 2) for month in (1, 2, 3, 4)]
     assert all(d.weekday() == 1 and 8 <= d.day <= 14 for d in days_of(result))
@@ -214,7 +202,7 @@ def test_it_books_a_monthly_series_on_the_last_friday(berlin_room, alice):
     year = next_year()
 
     result = make_series(
-        berlin_room, alice, at(nth_weekday(year, 1, 4, -1), 16, BERLIN), "FREQ=MONTHLY;BYDAY=-1FR;COUNT=3"
+        berlin_room, alice, at(nth_weekday(year, 1, 4, -1), 16, tz=BERLIN), "FREQ=MONTHLY;BYDAY=-1FR;COUNT=3"
     )
 
     assert days_of(result) == [nth_weekday(year, month, 4, -1) for month in (1, 2, 3)]
@@ -232,7 +220,7 @@ def test_it_books_a_monthly_series_on_the_last_friday(berlin_room, alice):
 def test_it_books_every_nth_period(berlin_room, alice, rule, step, count):
     monday = nth_weekday(next_year(), 1, 0, 2)
 
-    result = make_series(berlin_room, alice, at(monday, 9, BERLIN), rule)
+    result = make_series(berlin_room, alice, at(monday, 9, tz=BERLIN), rule)
 
     assert days_of(result) == [monday + step * n for n in range(count)]
 
@@ -242,7 +230,7 @@ def test_it_ends_a_series_on_the_until_date_inclusive(berlin_room, alice):
     monday = nth_weekday(next_year(), 1, 0, 2)
     until = monday + timedelta(days=4)
 
-    result = make_series(berlin_room, alice, at(monday, 9, BERLIN), f"FREQ=DAILY;UNTIL={until:%Y%m%d}")
+    result = make_series(berlin_room, alice, at(monday, 9, tz=BERLIN), f"FREQ=DAILY;UNTIL={until:%Y%m%d}")
 
     assert days_of(result) == [monday + timedelta(days=n) for n in range(5)]
 
@@ -251,7 +239,7 @@ def test_it_ends_a_series_on_the_until_date_inclusive(berlin_room, alice):
 def test_it_reads_until_in_utc_against_the_local_start(berlin_room, alice):
     monday = nth_weekday(next_year(), 1, 0, 2)
     friday = monday + timedelta(days=4)
-    start = at(monday, 9, BERLIN)  # 08:00 UTC in winter
+    start = at(monday, 9, tz=BERLIN)  # 08:00 UTC in winter
 
     inclusive = make_series(berlin_room, alice, start, f"FREQ=DAILY;UNTIL={friday:%Y%m%d}T080000Z")
     other_room = room_in("Europe/Berlin")
@@ -267,7 +255,11 @@ def test_it_stops_after_count_occurrences(client, alice, token_for, berlin_room)
     monday = nth_weekday(next_year(), 2, 0, 1)
 
     response = post_series(
-        client, token_for(alice), room=berlin_room, start=at(monday, 9, BERLIN), rrule="FREQ=WEEKLY;COUNT=3"
+        client,
+        token_for(alice),
+        room=berlin_room,
+        start=at(monday, 9, tz=BERLIN),
+        rrule="FREQ=WEEKLY;COUNT=3",
     )
 
     assert response.status_code == 201, response.content
@@ -282,7 +274,7 @@ def test_it_stops_after_count_occurrences(client, alice, token_for, berlin_room)
 def test_it_writes_an_audit_event_per_occurrence_and_one_outbox_message(berlin_room, alice, settings):
     monday = nth_weekday(next_year(), 2, 0, 1)
 
-    result = make_series(berlin_room, alice, at(monday, 9, BERLIN), "FREQ=DAILY;COUNT=3")
+    result = make_series(berlin_room, alice, at(monday, 9, tz=BERLIN), "FREQ=DAILY;COUNT=3")
 
     assert BookingEvent.objects.filter(kind="created", actor=alice).count() == 3
     # One announcement for the whole series on each channel, not one per occurrence.
@@ -301,7 +293,7 @@ def test_it_writes_an_audit_event_per_occurrence_and_one_outbox_message(berlin_r
 def taken(berlin_room, bob):
     """Bob's private booking on the third Monday of a weekly series starting in February."""
     first = nth_weekday(next_year(), 2, 0, 1)
-    third = at(first + timedelta(weeks=2), 9, BERLIN)
+    third = at(first + timedelta(weeks=2), 9, tz=BERLIN)
     booking = factories.booking(
         berlin_room, bob, third + timedelta(minutes=30), title="Bobs Termin", private=True
     )
@@ -318,7 +310,7 @@ def test_it_refuses_the_whole_series_when_one_occurrence_is_taken(
         client,
         {**token_for(alice), "Idempotency-Key": "series-1"},
         room=berlin_room,
-        start=at(first, 9, BERLIN),
+        start=at(first, 9, tz=BERLIN),
         rrule="FREQ=WEEKLY;COUNT=5",
     )
 
@@ -341,13 +333,13 @@ def test_it_refuses_the_whole_series_when_one_occurrence_is_taken(
 @pytest.mark.django_db
 def test_it_names_every_taken_occurrence(client, alice, bob, token_for, berlin_room, taken):
     first, third, _booking = taken
-    fifth = factories.booking(berlin_room, bob, at(first + timedelta(weeks=4), 9, BERLIN))
+    fifth = factories.booking(berlin_room, bob, at(first + timedelta(weeks=4), 9, tz=BERLIN))
 
     response = post_series(
         client,
         {**token_for(alice), "Accept-Language": "en"},
         room=berlin_room,
-        start=at(first, 9, BERLIN),
+        start=at(first, 9, tz=BERLIN),
         rrule="FREQ=WEEKLY;COUNT=5",
     )
 
@@ -368,7 +360,7 @@ def test_it_books_the_free_occurrences_when_asked_to_skip_conflicts(
         client,
         token_for(alice),
         room=berlin_room,
-        start=at(first, 9, BERLIN),
+        start=at(first, 9, tz=BERLIN),
         rrule="FREQ=WEEKLY;COUNT=5",
         skip_conflicts=True,
     )
@@ -392,13 +384,13 @@ def test_it_books_the_free_occurrences_when_asked_to_skip_conflicts(
 @pytest.mark.django_db
 def test_it_refuses_a_series_whose_every_occurrence_is_taken(client, alice, bob, token_for, berlin_room):
     monday = nth_weekday(next_year(), 2, 0, 1)
-    blocker = factories.booking(berlin_room, bob, at(monday, 8, BERLIN), minutes=60 * 24 * 10)
+    blocker = factories.booking(berlin_room, bob, at(monday, 8, tz=BERLIN), minutes=60 * 24 * 10)
 
     response = post_series(
         client,
         token_for(alice),
         room=berlin_room,
-        start=at(monday, 9, BERLIN),
+        start=at(monday, 9, tz=BERLIN),
         rrule="FREQ=DAILY;COUNT=3",
         skip_conflicts=True,
     )
@@ -413,9 +405,9 @@ def test_it_refuses_a_series_whose_every_occurrence_is_taken(client, alice, bob,
 @pytest.mark.django_db
 def test_it_ignores_cancelled_bookings_in_the_way(berlin_room, alice, bob):
     monday = nth_weekday(next_year(), 2, 0, 1)
-    factories.booking(berlin_room, bob, at(monday, 9, BERLIN), status="cancelled")
+    factories.booking(berlin_room, bob, at(monday, 9, tz=BERLIN), status="cancelled")
 
-    result = make_series(berlin_room, alice, at(monday, 9, BERLIN), "FREQ=DAILY;COUNT=2")
+    result = make_series(berlin_room, alice, at(monday, 9, tz=BERLIN), "FREQ=DAILY;COUNT=2")
 
     assert len(result.created) == 2
 
@@ -478,7 +470,7 @@ REFUSED_RULES = [
 def test_it_refuses_a_rule_beyond_the_limits_in_german_and_english(
     client, alice, token_for, berlin_room, rule, english, german
 ):
-    start = at(nth_weekday(next_year(), 2, 0, 1), 9, BERLIN)
+    start = at(nth_weekday(next_year(), 2, 0, 1), 9, tz=BERLIN)
 
     in_german = post_series(client, token_for(alice), room=berlin_room, start=start, rrule=rule)
     in_english = post_series(
@@ -511,7 +503,7 @@ def test_it_refuses_a_rule_beyond_the_limits_in_german_and_english(
     ],
 )
 def test_it_refuses_a_malformed_rule_naming_the_field(client, alice, token_for, berlin_room, rule):
-    start = at(nth_weekday(next_year(), 2, 0, 1), 9, BERLIN)
+    start = at(nth_weekday(next_year(), 2, 0, 1), 9, tz=BERLIN)
 
     response = post_series(
         client, {**token_for(alice), "Accept-Language": "en"}, room=berlin_room, start=start, rrule=rule
@@ -542,7 +534,7 @@ def test_it_refuses_a_series_starting_in_the_past(client, alice, token_for, berl
 
 @pytest.mark.django_db
 def test_it_refuses_a_series_without_credentials(client, berlin_room):
-    start = at(nth_weekday(next_year(), 2, 0, 1), 9, BERLIN)
+    start = at(nth_weekday(next_year(), 2, 0, 1), 9, tz=BERLIN)
 
     response = post_series(client, {}, room=berlin_room, start=start, rrule="FREQ=DAILY;COUNT=2")
 
@@ -559,7 +551,7 @@ def test_it_refuses_an_until_at_the_end_of_the_calendar_without_a_server_error(
     client, alice, token_for, time_zone, until
 ):
     room = room_in(time_zone)
-    start = at(nth_weekday(next_year(), 2, 0, 1), 9, ZoneInfo(time_zone))
+    start = at(nth_weekday(next_year(), 2, 0, 1), 9, tz=ZoneInfo(time_zone))
 
     response = post_series(
         client,

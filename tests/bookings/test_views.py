@@ -21,30 +21,9 @@ from PIL import Image
 
 from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Series
 from tests import factories
+from tests.helpers import post_booking, text
 
 PAGES = ["/", "/book/", "/plan/", "/my/"]
-
-
-def post_booking(client, room, day, start="09:00", end="10:00", title="Planung", key=None, **extra):
-    data = {
-        "key": key or uuid.uuid4().hex,
-        "room": room.pk,
-        "date": day.isoformat(),
-        "start": start,
-        "end": end,
-        "title": title,
-        **extra,
-    }
-    return client.post("/book/", data)
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-@pytest.fixture
-def day():
-    return factories.days_ahead(2)
 
 
 @pytest.fixture

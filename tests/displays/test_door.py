@@ -13,19 +13,14 @@ from django.test import Client, override_settings
 from bookings.models import Booking, BookingEvent, OutboxMessage
 from displays.services import set_pin
 from tests import factories
+from tests.helpers import frozen_at, on_the_day_of
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 1, 9, 10, tzinfo=BERLIN)
 
 
-def at(hour: int, minute: int = 0) -> datetime:
-    return NOW.replace(hour=hour, minute=minute)
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+at = on_the_day_of(NOW)
+frozen = frozen_at(NOW, autouse=True)
 
 
 @pytest.fixture

@@ -6,26 +6,20 @@ import zoneinfo
 from datetime import datetime, timedelta
 
 import pytest
-import time_machine
 from django.test import override_settings
 
 from bookings.services import cancel_booking, create_booking, create_series, update_booking
 from displays import cache
 from tests import factories
 from tests.displays.conftest import deliver_outbox
+from tests.helpers import frozen_at, on_the_day_of
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MORNING = datetime(2026, 12, 1, 8, 0, tzinfo=BERLIN)
 
 
-def at(hour: int, minute: int = 0) -> datetime:
-    return MORNING.replace(hour=hour, minute=minute)
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(MORNING, tick=False) as traveller:
-        yield traveller
+at = on_the_day_of(MORNING)
+frozen = frozen_at(MORNING)
 
 
 def etag(client, door) -> str:

@@ -6,32 +6,26 @@ import zoneinfo
 from datetime import datetime, timedelta
 
 import pytest
-import time_machine
 
 from bookings.models import Booking
 from displays.models import Display
 from displays.services import revoke_display, rotate_token
 from tests import factories
+from tests.helpers import frozen_at, on_the_day_of
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 # A Tuesday in winter (UTC+1); every test travels here and stops the clock.
 MORNING = datetime(2026, 12, 1, 9, 0, tzinfo=BERLIN)
 
 
-def at(hour: int, minute: int = 0, tz=BERLIN) -> datetime:
-    return MORNING.astimezone(tz).replace(hour=hour, minute=minute)
+at = on_the_day_of(MORNING)
+frozen = frozen_at(MORNING)
 
 
 def status_of(client, door) -> dict:
     response = client.get(door.status)
     assert response.status_code == 200, response.content
     return response.json()
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(MORNING, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.mark.django_db
