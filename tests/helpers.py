@@ -8,11 +8,13 @@ tests/conftest.py, the API's day, ``at`` and valid body in tests/bookings/confte
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import time_machine
 
@@ -194,3 +196,34 @@ def outbox_payloads(topic: str) -> list[dict]:
 def patch_series(client, headers, series, body):
     """PATCH /api/v1/series/{id} with a JSON body."""
     return client.patch(f"/api/v1/series/{series.pk}", body, content_type="application/json", headers=headers)
+
+
+# --- races through real gunicorn ----------------------------------------------------------
+
+
+def send_together(base: str, method: str, calls: list[tuple[str, dict, dict]]) -> list[httpx.Response]:
+    """Send every (path, headers, body) at once; returns the responses in the order of ``calls``."""
+    return send_all(base, [(method, *call) for call in calls])
+
+
+def send_all(base: str, calls: list[tuple[str, str, dict, dict | None]]) -> list[httpx.Response]:
+    """Send every (method, path, headers, body) at once; the responses in the order of ``calls``."""
+    barrier = threading.Barrier(len(calls))
+    responses: list = [None] * len(calls)
+
+    def client(i: int, method: str, path: str, headers: dict, body: dict | None) -> None:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            try:
+                # Connect (keep-alive) before the barrier so only the request is left to race.
+                http.get("/healthz").raise_for_status()
+            finally:
+                barrier.wait(timeout=30)
+            responses[i] = http.request(method, path, headers=headers, json=body)
+
+    threads = [threading.Thread(target=client, args=(i, *call)) for i, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(r is not None for r in responses), "a client got no answer"
+    return responses

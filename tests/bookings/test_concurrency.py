@@ -7,7 +7,6 @@ reach gunicorn's threads (2 workers x 8 threads) together, not one after the oth
 from __future__ import annotations
 
 import itertools
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -17,39 +16,11 @@ from django.conf import settings
 
 from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Policy, Series
 from tests import factories
-from tests.helpers import bearer
+from tests.helpers import bearer, send_together
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CLIENTS = 24
-
-
-def send_together(base: str, method: str, calls: list[tuple[str, dict, dict]]) -> list[httpx.Response]:
-    """Send every (path, headers, body) at once; returns the responses in the order of ``calls``."""
-    return send_all(base, [(method, *call) for call in calls])
-
-
-def send_all(base: str, calls: list[tuple[str, str, dict, dict | None]]) -> list[httpx.Response]:
-    """Send every (method, path, headers, body) at once; the responses in the order of ``calls``."""
-    barrier = threading.Barrier(len(calls))
-    responses: list = [None] * len(calls)
-
-    def client(i: int, method: str, path: str, headers: dict, body: dict | None) -> None:
-        with httpx.Client(base_url=base, timeout=30) as http:
-            try:
-                # Connect (keep-alive) before the barrier so only the request is left to race.
-                http.get("/healthz").raise_for_status()
-            finally:
-                barrier.wait(timeout=30)
-            responses[i] = http.request(method, path, headers=headers, json=body)
-
-    threads = [threading.Thread(target=client, args=(i, *call)) for i, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert all(r is not None for r in responses), "a client got no answer"
-    return responses
 
 
 @pytest.fixture

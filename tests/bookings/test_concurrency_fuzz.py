@@ -21,7 +21,7 @@ from django.contrib.auth.models import Group
 
 from bookings.models import Booking, Policy
 from tests import factories
-from tests.bookings.test_concurrency import bearer, send_all
+from tests.helpers import bearer, send_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
