@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.static import serve
 
@@ -9,7 +11,14 @@ from integrations.directory.forms import DirectoryAuthenticationForm
 
 from . import health
 
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page: the icon, not a 404 in their console."""
+    return redirect(static("bookings/favicon.ico"), permanent=True)
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", api.urls),

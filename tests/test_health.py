@@ -5,6 +5,7 @@ import sys
 
 import httpx
 import pytest
+from django.contrib.staticfiles import finders
 
 import raumfuerraum
 from tests.conftest import ROOT, free_port, server_env, wait_until_ready
@@ -98,3 +99,10 @@ def test_it_stays_alive_but_not_ready_when_the_database_is_unreachable():
     assert ready.json()["status"] == "unavailable"
     assert ready.json()["detail"].startswith("database")
     assert ready.headers["X-RFR-Version"] == raumfuerraum.__version__
+
+
+def test_it_answers_the_browsers_favicon_request_with_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("bookings/favicon.ico")
+    assert finders.find("bookings/favicon.ico")
