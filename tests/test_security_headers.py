@@ -116,6 +116,18 @@ def test_it_allows_the_503_page_its_inlined_style(client, settings):
     assert directives(response)["script-src"] == "script-src 'self'"
 
 
+def test_no_admin_change_list_needs_django_s_inline_style():
+    # admin/change_list.html writes a <style> element when both action bars are off.
+    from django.contrib import admin
+
+    bare = [
+        type(m).__name__
+        for m in admin.site._registry.values()
+        if not (m.actions_on_top or m.actions_on_bottom)
+    ]
+    assert bare == []
+
+
 # --- behind the TLS proxy: the environment an operator writes, in a child process ---
 
 PROBE = """
