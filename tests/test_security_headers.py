@@ -153,7 +153,9 @@ def production_env(tmp_path, **extra) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("RFR_") and key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' (tests/browser/conftest.py), not production's.
+        if not key.startswith("RFR_")
+        and key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     return {
         **env,
