@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import segno
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import DatabaseError
@@ -24,6 +25,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from bookings.errors import BookingConflict, BookingError, NotAllowed
+from raumfuerraum import inline
+from raumfuerraum.inline import InlineAsset
 
 from . import lookup, services, status
 from .models import Display
@@ -76,11 +79,10 @@ def status_json(request, token: str):
     return response
 
 
-@functools.cache
-def _asset(name: str) -> str:
-    # Inlined into the page: the kiosk loads one document, with no other request that
-    # could fail on a flaky network, and needs no collectstatic.
-    return (STATIC / name).read_text()
+# Inlined into the page: the kiosk loads one document, with no other request that could
+# fail on a flaky network, and needs no collectstatic. The policy allows them by hash.
+KIOSK_CSS = InlineAsset.read(STATIC / "kiosk.css")
+KIOSK_JS = InlineAsset.read(STATIC / "kiosk.js")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -115,6 +117,7 @@ def js_strings() -> dict:
     }
 
 
+@csp_update(inline.policy(scripts=(KIOSK_JS,), styles=(KIOSK_CSS,)))
 def kiosk(request, token: str):
     """The full-screen page at the door; updates itself from status.json."""
     info = lookup.display_for_token(token)
@@ -140,8 +143,8 @@ def kiosk(request, token: str):
                 "status": snap.body,
                 "config": config,
                 "qr_svg": _qr_svg(booking_url(info["room"])),
-                "css": _asset("kiosk.css"),
-                "js": _asset("kiosk.js"),
+                "css": KIOSK_CSS.text,
+                "js": KIOSK_JS.text,
             },
         )
     response = HttpResponse(html)

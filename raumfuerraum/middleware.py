@@ -2,6 +2,7 @@
 
 import contextlib
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.signals import got_request_exception
@@ -13,7 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from . import read_only
+from . import inline, read_only
 
 
 class VersionHeaderMiddleware:
@@ -64,6 +65,9 @@ SIGN_IN_VIEWS = frozenset({"login", "admin:login"})
 # Door displays read JSON with "ok" and "detail" (displays/static/displays/kiosk.js).
 DOOR_JSON_VIEWS = frozenset({"displays:status", "displays:check_in", "displays:book_now"})
 DATABASE_RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_CSS = inline.InlineAsset.read(
+    Path(__file__).resolve().parent / "static" / "raumfuerraum" / "unavailable.css"
+)
 
 
 def is_connection_error(exc: BaseException | None) -> bool:
@@ -194,8 +198,9 @@ class DatabaseAvailabilityMiddleware:
                     "back_url": back,
                     "home_url": "/",
                     "refresh": DATABASE_RETRY_AFTER_SECONDS * 2 if retry else None,
+                    "css": UNAVAILABLE_CSS.text,
                 },
             )
-            response = HttpResponse(html, status=503)
+            response = inline.allow(HttpResponse(html, status=503), styles=(UNAVAILABLE_CSS,))
         add_never_cache_headers(response)
         return response

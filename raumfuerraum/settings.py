@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -76,9 +77,70 @@ DEBUG = envbool("RFR_DEBUG")
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = envlist("RFR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("RFR_CSRF_TRUSTED_ORIGINS")
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload lists whole registrable domains (firma.de), submitted by hand at
+    # hstspreload.org; an intranet app cannot decide that (docs/operations.md).
+    "security.W021",
+]
 if envbool("RFR_BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    # A browser that has reached us over https once never tries plain http again (a year).
+    # Subdomains of the app's own host name are included; preloading is a decision for the
+    # whole company domain, not for one app (security.W021 is silenced above for that).
+    SECURE_HSTS_SECONDS = envint("RFR_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("RFR_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("RFR_HSTS_PRELOAD")
+    # RFR_SSL_REDIRECT=off when the proxy redirects already (deploy/haproxy does).
+    SECURE_SSL_REDIRECT = envbool("RFR_SSL_REDIRECT", True)
+    if not SECURE_SSL_REDIRECT:
+        # The operator said so: the proxy in front redirects (docs/operations.md).
+        SILENCED_SYSTEM_CHECKS.append("security.W008")
+    # Probes come over plain http from the load balancer and the monitoring on the host,
+    # without X-Forwarded-Proto: a redirect would read as "down".
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Links leave no address behind outside the app: a door display's URL holds its token.
+SECURE_REFERRER_POLICY = "same-origin"
+
+# What the browser may load and run: our own files only. No inline script or style (no
+# 'unsafe-inline'): the kiosk's inlined assets and the 503 page's style are allowed by
+# their hashes on those responses alone (displays/views.py, raumfuerraum/middleware.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        # Nothing frames our pages, the door displays included (they open the page itself).
+        "frame-ancestors": [NONE],
+    }
+}
+# Powerful browser features the app never uses are off for every page and anything in it.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -96,10 +158,14 @@ INSTALLED_APPS = [
     "integrations",
     "integrations.directory",
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "raumfuerraum.middleware.VersionHeaderMiddleware",
+    # Outside everything that answers on its own (503 page, JSON errors), so they get it too.
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "raumfuerraum.middleware.ApiErrorsAsJsonMiddleware",
     # Outside the session middleware, so a database lost mid-request is a 503, never a 500.
     "raumfuerraum.middleware.DatabaseAvailabilityMiddleware",

@@ -13,6 +13,8 @@ from django.utils.translation import gettext, pgettext
 
 from raumfuerraum import read_only
 
+from .. import plan_geometry
+
 register = template.Library()
 
 
@@ -66,9 +68,9 @@ def quoted(value) -> str:
 
 
 @register.filter
-def pct(value: float) -> str:
-    """A CSS percentage, never with a decimal comma."""
-    return f"{value:.3f}%"
+def at(value: float) -> str:
+    """The class that puts a plan's element (an hour tick) at ``value`` percent from the left."""
+    return plan_geometry.at(value)
 
 
 @register.simple_tag
@@ -94,7 +96,7 @@ def plan_track(track, axis, tz) -> dict:
         query = urlencode({"room": room.pk, "date": day, "start": start, "end": hm(gap.suggested_end, tz)})
         gaps.append(
             {
-                "style": f"left:{pct(gap.left)};width:{pct(gap.width)}",
+                "place": plan_geometry.placed(gap.left, gap.width),
                 "href": f"{book}?{query}",
                 "start": start,
                 "end": end,
@@ -105,7 +107,7 @@ def plan_track(track, axis, tz) -> dict:
     busy = gettext("Busy")
     blocks = [
         {
-            "style": f"left:{pct(block.left)};width:{pct(block.width)}",
+            "place": plan_geometry.placed(block.left, block.width),
             "span": timespan(block.start, block.end, tz),
             # Only one's own bookings link to their change page; others' private titles read "Busy".
             "href": reverse("bookings:change", args=[block.id]) if block.mine else None,
@@ -120,5 +122,5 @@ def plan_track(track, axis, tz) -> dict:
         "axis_minutes": axis.minutes,
         "gaps": gaps,
         "blocks": blocks,
-        "now": pct(axis.now) if axis.now is not None else None,
+        "now": plan_geometry.at(axis.now) if axis.now is not None else None,
     }

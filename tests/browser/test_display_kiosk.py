@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from bookings.models import Booking
 from displays.services import create_display
@@ -131,6 +132,7 @@ def test_it_follows_a_booking_made_elsewhere_without_reloading(kiosk_server, pag
     )
     bump_room_version(OutboxMessage.objects.filter(channel="displays").latest("pk"))
 
-    page.wait_for_function("document.getElementById('state').textContent === 'Awaiting check-in'")
+    # A locator, not wait_for_function: its string predicate is eval'd in the page, which the CSP forbids.
+    expect(page.locator("#state")).to_have_text("Awaiting check-in", timeout=10_000)
     assert page.locator("#current").inner_text() == "Ad hoc"
     assert page.get_by_role("button", name="Check in").is_visible()

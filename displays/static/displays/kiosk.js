@@ -280,6 +280,8 @@
     xhr.send(body);
   }
 
+  // Enter in the PIN field must not send the form and reload the page; the buttons post.
+  $("actions").onsubmit = function () { return false; };
   renderBookings(now());
   render();
   schedule();
