@@ -26,6 +26,7 @@ from ..errors import (
     PolicyViolation,
     StaleBooking,
 )
+from . import openapi
 from .auth import BearerToken, CsrfRefused, Session, TooManyFailures, csrf_message, too_many_message
 from .parsing import NotJson, PlainTextParser
 from .serialize import booking_dict, occurrence_dict
@@ -37,7 +38,12 @@ log = logging.getLogger("rfr.api")
 RETRYABLE = {"40P01", "40001"}
 
 
-api = NinjaAPI(
+class Api(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        return openapi.complete(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = Api(
     title="raum]für[raum API",
     version="1",
     urls_namespace="api-v1",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from ninja import Schema
@@ -45,7 +45,13 @@ def _iso_text(value):
     return value
 
 
+# The offsets clocks use (UTC-12 to UTC+14); PostgreSQL refuses beyond 15:59 either way.
+MAX_OFFSET = timedelta(hours=14)
+
+
 def _on_the_calendar(value: datetime) -> datetime:
+    if abs(value.utcoffset()) > MAX_OFFSET:
+        raise PydanticCustomError("offset_out_of_range", "offset beyond 14:00")
     try:
         day = value.astimezone(UTC).date()
     except OverflowError:
@@ -75,7 +81,7 @@ IsoDatetime = Annotated[
     AfterValidator(_on_the_calendar),
     Field(
         json_schema_extra={"format": "date-time", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"},
-        description=f"ISO 8601 with an offset, between {FIRST_DAY} and {LAST_DAY}",
+        description=f"ISO 8601 with an offset (at most ±14:00), between {FIRST_DAY} and {LAST_DAY}",
     ),
 ]
 Day = Annotated[

@@ -41,6 +41,7 @@ MESSAGES = {
     "string_unsafe": lambda: unsafe_text(),
     "date_out_of_range": day_range_message,
     "datetime_too_late": lambda: _("The time lies too far in the future."),
+    "offset_out_of_range": lambda: _("The time zone offset must lie between -14:00 and +14:00."),
     "dict_type": lambda: _("A JSON object is required."),
 }
 
