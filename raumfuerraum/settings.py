@@ -76,6 +76,7 @@ DEBUG = envbool("RFR_DEBUG")
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = envlist("RFR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("RFR_CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "raumfuerraum.csrf.csrf_failure"
 if envbool("RFR_BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True

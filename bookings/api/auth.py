@@ -24,6 +24,7 @@ from ..services.tokens import authenticate_token
 WINDOW = 60
 PREFIX = "rfr:api:authfail:"
 
+_UNREACHABLE = object()
 _local_lock = threading.Lock()
 # Used only while Redis is unreachable; per process, so the limit is per worker then.
 _local_counts: dict[tuple[str, int], int] = {}
@@ -53,11 +54,11 @@ def _window() -> tuple[int, int]:
 
 
 def _failures(address: str, minute: int) -> int:
-    raw = redis_store.run(lambda r: r.get(f"{PREFIX}{address}:{minute}"))
-    if raw is not None:
-        return int(raw)
-    with _local_lock:
-        return _local_counts.get((address, minute), 0)
+    raw = redis_store.run(lambda r: r.get(f"{PREFIX}{address}:{minute}"), default=_UNREACHABLE)
+    if raw is _UNREACHABLE:
+        with _local_lock:
+            return _local_counts.get((address, minute), 0)
+    return int(raw or 0)
 
 
 def _count_failure(address: str, minute: int) -> None:

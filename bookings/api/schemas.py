@@ -33,14 +33,13 @@ def Text(**limits):  # reads as a type
 
 # ISO 8601 with an offset, and nothing else: pydantic would also take a number, or a
 # numeric string, as Unix time.
-ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}")
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_text(value):
     if isinstance(value, datetime):
         return value
-    if not isinstance(value, str) or not ISO_TIME.match(value):
+    if not isinstance(value, str) or not ISO_DAY.match(value):
         raise PydanticCustomError("datetime_parsing", "ISO 8601 text expected")
     return value
 
@@ -80,7 +79,7 @@ IsoDatetime = Annotated[
     BeforeValidator(_iso_text),
     AfterValidator(_on_the_calendar),
     Field(
-        json_schema_extra={"format": "date-time", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"},
+        json_schema_extra={"format": "date-time", "pattern": r"^\d{4}-\d{2}-\d{2}"},
         description=f"ISO 8601 with an offset (at most ±14:00), between {FIRST_DAY} and {LAST_DAY}",
     ),
 ]

@@ -127,3 +127,13 @@ def test_it_does_not_count_requests_without_credentials(client, settings):
     settings.RFR_API_AUTH_FAILURES_PER_MINUTE = 1
     for _ in range(3):
         assert client.get("/api/v1/bookings").status_code == 401
+
+
+def test_it_answers_a_page_without_csrf_token_with_a_translated_403(alice):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+
+    response = browser.post("/book/", {"title": "x"})
+
+    assert response.status_code == 403
+    assert "Das Formular ist abgelaufen" in response.content.decode()
