@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Building, Room
 from .recurrence import MAX_OCCURRENCES
-from .spans import START_GRACE, on_the_clock
+from .spans import START_GRACE, day_in_range, day_range_message, on_the_clock
 
 WEEKDAYS = [
     ("MO", _("Monday")),
@@ -65,6 +65,9 @@ class RangeMixin:
     def clean_range(self, tz, now: datetime, *, clamp_start: bool = False) -> None:
         cd = self.cleaned_data
         if cd.get("date") is None or cd.get("start") is None or cd.get("end") is None:
+            return
+        if not day_in_range(cd["date"]):
+            self.add_error("date", day_range_message())
             return
         start, end = combine(cd["date"], cd["start"], cd["end"], tz)
         if end <= start:

@@ -7,7 +7,7 @@ so every layer above (rules, reads, writes, notifications) may use it.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
@@ -23,6 +23,22 @@ MAX_DURATION = timedelta(days=14)
 # Python, and so psycopg, stops at year 9999: a later time would be stored but could
 # never be read back, and every list that includes it would fail.
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+# The days a request may name (a day plan, a week, a time): a margin inside Python's
+# calendar (years 1 to 9999), so that the week around a day, the days either side and
+# any time zone's offset stay on it. Nobody books a room before 1900.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+
+
+def day_in_range(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def day_range_message() -> str:
+    return _("The date must lie between %(first)s and %(last)s.") % {
+        "first": FIRST_DAY.isoformat(),
+        "last": LAST_DAY.isoformat(),
+    }
 
 
 def make_span(start: datetime, end: datetime) -> DateTimeTZRange:

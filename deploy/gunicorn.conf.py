@@ -28,6 +28,13 @@ errorlog = "-"
 loglevel = os.environ.get("RFR_WEB_LOG_LEVEL", "info")
 proc_name = "raumfuerraum"
 forwarded_allow_ips = os.environ.get("RFR_WEB_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# gunicorn answers a request it cannot take with its own HTML page, before Django. Behind
+# HAProxy (deploy/haproxy/raumfuerraum.cfg) the proxy refuses first, in JSON: a request
+# line over 4000 bytes, more than 90 header fields, and anything over its 16 kB buffer, so
+# a single header field may be as long as that buffer here (gunicorn's default: 8190).
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 16384
 
 # --- upgrades (deploy/upgrade.py, docs/operations.md) ---------------------------------
 # The master's pid file: the upgrade signals the master named in it, and systemd follows

@@ -17,29 +17,17 @@ process leaves Redis alone for a few seconds instead of waiting on it at every r
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import redis
-from django.conf import settings
 
-log = logging.getLogger("rfr.displays")
+from raumfuerraum import redis_store
 
 PREFIX = "rfr:d:"
 TOKEN_TTL = 600
 NEGATIVE_TOKEN_TTL = 30
 SEEN_KEY = PREFIX + "seen"
-# After a failure, how long this process serves from PostgreSQL before trying Redis again.
-RETRY_AFTER = 5.0
-
-T = TypeVar("T")
-
-_clients: dict[str, redis.Redis] = {}
-_lock = threading.Lock()
-_down_until = 0.0
 
 
 def token_key(token_hash: str) -> str:
@@ -58,46 +46,10 @@ def rate_key(display_id: int, minute: int) -> str:
     return f"{PREFIX}rl:{display_id}:{minute}"
 
 
-def _client() -> redis.Redis | None:
-    if time.monotonic() < _down_until:
-        return None
-    url = settings.REDIS_URL
-    client = _clients.get(url)
-    if client is None:
-        with _lock:
-            client = _clients.get(url)
-            if client is None:
-                # Short timeouts: a slow Redis must not hold a display request longer
-                # than the PostgreSQL path would take.
-                client = redis.Redis.from_url(
-                    url, socket_connect_timeout=0.3, socket_timeout=0.5, health_check_interval=30
-                )
-                _clients[url] = client
-    return client
-
-
-def reset() -> None:
-    """Forget failures and connections (tests switch Redis on and off)."""
-    global _down_until
-    _down_until = 0.0
-    with _lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
-
-
-def run(action: Callable[[redis.Redis], T], default: Any = None) -> T | Any:
-    """``action(redis)``, or ``default`` when Redis is unreachable (then skipped for a while)."""
-    global _down_until
-    client = _client()
-    if client is None:
-        return default
-    try:
-        return action(client)
-    except (redis.RedisError, OSError) as exc:
-        _down_until = time.monotonic() + RETRY_AFTER
-        log.warning("Redis unavailable for displays (%s); using PostgreSQL for %ss", exc, RETRY_AFTER)
-        return default
+# One client and one failure pause for the whole app (raumfuerraum.redis_store).
+_client = redis_store.client
+reset = redis_store.reset
+run = redis_store.run
 
 
 def available() -> bool:

@@ -30,10 +30,11 @@ class VersionHeaderMiddleware:
 
 
 class ApiErrorsAsJsonMiddleware:
-    """Routing errors under /api/ (unknown path, wrong method) answer in JSON like the rest.
+    """Whatever Django answers under /api/ before or around the API answers in JSON like the rest.
 
-    The API's own handlers already speak JSON; this covers what Django's URL resolver
-    and method dispatch answer before the API sees the request.
+    The API's own handlers already speak JSON; this covers the URL resolver and method
+    dispatch (404, 405) and Django's own refusals (a 400 for a bad Host, say), so a
+    client never meets an HTML page there.
     """
 
     def __init__(self, get_response):
@@ -43,16 +44,72 @@ class ApiErrorsAsJsonMiddleware:
         response = self.get_response(request)
         if (
             request.path.startswith("/api/")
-            and response.status_code in (404, 405)
+            and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            if response.status_code == 404:
-                replacement = JsonResponse({"detail": _("Not found.")}, status=404)
-            else:
-                replacement = JsonResponse({"detail": _("This method is not allowed here.")}, status=405)
-                replacement["Allow"] = response.get("Allow", "")
+            status = response.status_code
+            replacement = JsonResponse({"detail": _api_message(status)}, status=status)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    replacement[header] = response[header]
             return replacement
         return response
+
+
+def _api_message(status: int) -> str:
+    messages = {
+        400: lambda: _("The request is malformed."),
+        403: lambda: _("You may not do this."),
+        404: lambda: _("Not found."),
+        405: lambda: _("This method is not allowed here."),
+        413: lambda: too_large_message(),
+        503: lambda: _("The service is unavailable right now; please try again shortly."),
+    }
+    if status in messages:
+        return messages[status]()
+    if status >= 500:
+        return _("Internal error; it has been logged.")
+    return _("The request was refused.")
+
+
+def too_large_message() -> str:
+    return _("The request body is too large: at most %(n)d bytes.") % {
+        "n": settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    }
+
+
+def too_large() -> JsonResponse:
+    return JsonResponse({"detail": too_large_message()}, status=413)
+
+
+class ApiBodyGuardMiddleware:
+    """The API refuses a body larger than Django takes (413) before anything reads it.
+
+    Sits after the locale middleware, so the answer is in the caller's language. A body
+    that comes without Content-Length (chunked) is measured as it is read; the API's
+    error table answers that one, and a body that is not JSON (415).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            refusal = self._refusal(request)
+            if refusal is not None:
+                return refusal
+        return self.get_response(request)
+
+    @staticmethod
+    def _refusal(request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # gunicorn refuses a malformed Content-Length before we see it
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            return too_large()
+        return None
 
 
 # --- database fail-over and read-only mode: a standby answers, writes are refused ---

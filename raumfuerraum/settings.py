@@ -82,6 +82,8 @@ SILENCED_SYSTEM_CHECKS = [
     # hstspreload.org; an intranet app cannot decide that (docs/operations.md).
     "security.W021",
 ]
+
+CSRF_FAILURE_VIEW = "raumfuerraum.csrf.csrf_failure"
 if envbool("RFR_BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
@@ -173,6 +175,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # In the caller's language, before anything reads the body: 413 under /api/.
+    "raumfuerraum.middleware.ApiBodyGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -317,6 +321,8 @@ RFR_PUBLIC_URL = os.environ.get("RFR_PUBLIC_URL", "http://127.0.0.1:8000").rstri
 RFR_DISPLAY_POLL_SECONDS = envint("RFR_DISPLAY_POLL_SECONDS", 15)
 RFR_DISPLAY_OFFLINE_MINUTES = envint("RFR_DISPLAY_OFFLINE_MINUTES", 5)
 RFR_DISPLAY_ACTIONS_PER_MINUTE = envint("RFR_DISPLAY_ACTIONS_PER_MINUTE", 6)
+# Failed bearer-token attempts per client address and minute before the API answers 429.
+RFR_API_AUTH_FAILURES_PER_MINUTE = envint("RFR_API_AUTH_FAILURES_PER_MINUTE", 20, minimum=1)
 RFR_READ_ONLY = envbool("RFR_READ_ONLY")
 # A series' owner hears of its no-shows (released occurrences) at this many, and each multiple.
 RFR_NO_SHOW_REPORT_AFTER = envint("RFR_NO_SHOW_REPORT_AFTER", 3)

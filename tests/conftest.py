@@ -17,6 +17,7 @@ import httpx
 import pytest
 from django.contrib.auth.models import Permission, User
 
+from bookings.api.auth import forget_failures
 from ops import runtime
 from tests import factories
 from tests.helpers import bearer
@@ -43,6 +44,12 @@ def pytest_unconfigure(config):
         runtime.stop_redis()
     if "postgres" in started:
         runtime.stop_postgres()
+
+
+@pytest.fixture(autouse=True)
+def _no_failed_api_logins():
+    """Each test starts with no failed bearer attempts counted (the limit lives in Redis)."""
+    forget_failures()
 
 
 @pytest.fixture

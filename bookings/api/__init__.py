@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer, SessionAuth
 
 from raumfuerraum import read_only
+from raumfuerraum.middleware import too_large
 
 from ..errors import (
     BookingConflict,
@@ -25,7 +26,9 @@ from ..errors import (
     PolicyViolation,
     StaleBooking,
 )
-from ..services.tokens import authenticate_token
+from . import openapi
+from .auth import BearerToken, CsrfRefused, Session, TooManyFailures, csrf_message, too_many_message
+from .parsing import NotJson, PlainTextParser
 from .serialize import booking_dict, occurrence_dict
 from .validation import describe_validation_errors
 
@@ -35,26 +38,18 @@ log = logging.getLogger("rfr.api")
 RETRYABLE = {"40P01", "40001"}
 
 
-class BearerToken(HttpBearer):
-    def authenticate(self, request, token):
-        user = authenticate_token(token)
-        if user is not None:
-            request.user = user
-        return user
+class Api(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        return openapi.complete(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
 
 
-class Session(SessionAuth):
-    def authenticate(self, request, key):
-        user = super().authenticate(request, key)
-        return user if user is not None and user.is_active else None
-
-
-api = NinjaAPI(
+api = Api(
     title="raum]für[raum API",
     version="1",
     urls_namespace="api-v1",
     auth=[BearerToken(), Session()],
     docs_url="/docs",
+    parser=PlainTextParser(),
 )
 
 
@@ -76,8 +71,28 @@ def on_authentication_error(request, exc):
     return response
 
 
+@api.exception_handler(CsrfRefused)
+def on_csrf_refused(request, exc):
+    return error(csrf_message(), 403)
+
+
+@api.exception_handler(TooManyFailures)
+def on_too_many_failures(request, exc):
+    response = error(too_many_message(), 429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_large(request, exc):
+    # A body without Content-Length (chunked) is only measured as it is read.
+    return too_large()
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc):
+    if exc.status_code == 400 and isinstance(exc.__cause__, NotJson):
+        return error(_("The request body must be JSON, sent with Content-Type: application/json."), 415)
     if exc.status_code == 400:
         return error(_("The request body is not valid JSON."), 400)
     return error(str(exc), exc.status_code)

@@ -5,20 +5,19 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import Query
-from pydantic import Field
 
 from .. import services
 from ..models import Booking
 from ..services.approvals import MAX_REASON, pending_requests
 from . import api
-from .schemas import BookingOut, Error, Strict
+from .schemas import BookingOut, Error, Id, Offset, Strict, Text
 from .serialize import booking_dict
 
 MAX_PAGE = 500
 
 
 class RejectIn(Strict):
-    reason: str = Field("", max_length=MAX_REASON)
+    reason: Text(max_length=MAX_REASON) = ""
 
 
 def managed_dict(booking: Booking, viewer) -> dict:
@@ -26,14 +25,14 @@ def managed_dict(booking: Booking, viewer) -> dict:
     return {**booking_dict(booking, viewer), "title": booking.title, "organizer": booking.organizer.username}
 
 
-def _booking(booking_id: int) -> Booking:
+def _booking(booking_id: Id) -> Booking:
     return get_object_or_404(
         Booking.objects.select_related("organizer", "room__floor__building__site"), pk=booking_id
     )
 
 
 @api.get("/approvals", response=list[BookingOut], tags=["approvals"])
-def pending_approvals(request, limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0)):
+def pending_approvals(request, limit: int = Query(100, ge=1, le=MAX_PAGE), offset: Offset = Query(0)):
     """Pending requests in the rooms the caller manages, by start (empty for everyone else)."""
     qs = pending_requests(request.auth)[offset : offset + limit]
     return JsonResponse([managed_dict(b, request.auth) for b in qs], safe=False)
@@ -44,7 +43,7 @@ def pending_approvals(request, limit: int = Query(100, ge=1, le=MAX_PAGE), offse
     response={200: BookingOut, 403: Error, 404: Error, 422: Error},
     tags=["approvals"],
 )
-def approve(request, booking_id: int):
+def approve(request, booking_id: Id):
     """Approve a pending request of a room you manage; 422 when it was decided already."""
     booking = services.approve_booking(booking=_booking(booking_id), actor=request.auth)
     return JsonResponse(managed_dict(booking, request.auth))
@@ -55,7 +54,7 @@ def approve(request, booking_id: int):
     response={200: BookingOut, 403: Error, 404: Error, 422: Error},
     tags=["approvals"],
 )
-def reject(request, booking_id: int, payload: RejectIn):
+def reject(request, booking_id: Id, payload: RejectIn):
     """Reject a pending request ({"reason": ...}, may be empty); the slot is free again."""
     booking = services.reject_booking(booking=_booking(booking_id), actor=request.auth, reason=payload.reason)
     return JsonResponse(managed_dict(booking, request.auth))

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Annotated
 
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, Query
-from pydantic import AwareDatetime
+from pydantic import WithJsonSchema
 
 from .. import services
 from ..errors import InvalidBooking
 from ..models import Booking, Room, Series
 from ..selectors.bookings import user_bookings
-from ..services.idempotency import request_hash, run_once
+from ..services.idempotency import MAX_KEY_LENGTH, request_hash, run_once
 from . import api
 from .schemas import (
     BookingIn,
@@ -23,6 +24,9 @@ from .schemas import (
     BookingPatch,
     ConflictOut,
     Error,
+    Id,
+    IsoDatetime,
+    Offset,
     RepeatIn,
     SeriesCancelOut,
     SeriesConflictOut,
@@ -30,10 +34,27 @@ from .schemas import (
     SeriesIn,
     SeriesOut,
     SeriesPatch,
+    Text,
 )
 from .serialize import booking_dict, occurrence_dict
 
 MAX_PAGE = 500
+# The headers' limits are documented here and enforced by the service and the view, which
+# name them in their own words ("1 to 255 characters").
+IdempotencyKey = Annotated[
+    Annotated[
+        str, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"})
+    ]
+    | None,
+    Header(
+        alias="Idempotency-Key",
+        description="any text that names this write; a retry with the same key gets the first answer",
+    ),
+]
+IfMatch = Annotated[
+    Annotated[str, WithJsonSchema({"type": "string", "pattern": r'^(W/)?"?[0-9]{1,18}"?$'})] | None,
+    Header(alias="If-Match", description="the version you read (BookingOut.version)"),
+]
 
 
 def _room(room_id: int) -> Room:
@@ -57,9 +78,7 @@ def _idempotent(request, key: str | None, payload: dict, action) -> JsonResponse
 
 
 @api.post("/bookings", response={201: BookingOut, 409: ConflictOut, 422: Error}, tags=["bookings"])
-def create_booking(
-    request, payload: BookingIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
-):
+def create_booking(request, payload: BookingIn, idempotency_key: IdempotencyKey = None):
     """Book a room. Send an Idempotency-Key so a retry never books twice."""
     user = request.auth
 
@@ -82,10 +101,10 @@ def create_booking(
 @api.get("/bookings", response=list[BookingOut], tags=["bookings"])
 def my_bookings(
     request,
-    from_: AwareDatetime | None = Query(None, alias="from"),
-    status: list[str] = Query([]),
+    from_: IsoDatetime | None = Query(None, alias="from"),
+    status: list[Text(max_length=20)] = Query([]),
     limit: int = Query(100, ge=1, le=MAX_PAGE),
-    offset: int = Query(0, ge=0),
+    offset: Offset = Query(0),
 ):
     """The caller's bookings, by start; by default those not yet ended."""
     qs = user_bookings(user=request.auth, upcoming_from=from_ or timezone.now())
@@ -94,12 +113,12 @@ def my_bookings(
     return JsonResponse([booking_dict(b, request.auth) for b in qs[offset : offset + limit]], safe=False)
 
 
-def _booking(booking_id: int) -> Booking:
+def _booking(booking_id: Id) -> Booking:
     return get_object_or_404(Booking.objects.select_related("organizer", "room"), pk=booking_id)
 
 
 @api.get("/bookings/{booking_id}", response={200: BookingOut, 404: Error}, tags=["bookings"])
-def get_booking(request, booking_id: int):
+def get_booking(request, booking_id: Id):
     return JsonResponse(booking_dict(_booking(booking_id), request.auth))
 
 
@@ -108,9 +127,7 @@ def get_booking(request, booking_id: int):
     response={200: BookingOut, 403: Error, 404: Error, 409: ConflictOut, 412: Error, 422: Error},
     tags=["bookings"],
 )
-def update_booking(
-    request, booking_id: int, payload: BookingPatch, if_match: str | None = Header(None, alias="If-Match")
-):
+def update_booking(request, booking_id: Id, payload: BookingPatch, if_match: IfMatch = None):
     """Move, resize or rename. If-Match: the version you read, to refuse lost updates."""
     booking = _booking(booking_id)
     expected = None
@@ -138,7 +155,7 @@ def update_booking(
     response={200: BookingOut, 403: Error, 404: Error, 422: Error},
     tags=["bookings"],
 )
-def cancel_booking(request, booking_id: int):
+def cancel_booking(request, booking_id: Id):
     """Cancel; the booking stays on record with status cancelled. Repeating it is harmless."""
     booking = services.cancel_booking(booking=_booking(booking_id), actor=request.auth)
     return JsonResponse(booking_dict(booking, request.auth))
@@ -149,7 +166,7 @@ def cancel_booking(request, booking_id: int):
     response={200: SeriesCancelOut, 403: Error, 404: Error},
     tags=["series"],
 )
-def cancel_series(request, series_id: int):
+def cancel_series(request, series_id: Id):
     """Cancel every upcoming date of a series; dates past their cancellation cut-off stay, and are listed.
 
     403 with the reason when the cut-off keeps every remaining date (then nothing changes).
@@ -169,9 +186,7 @@ def cancel_series(request, series_id: int):
 
 
 @api.post("/series", response={201: SeriesOut, 409: SeriesConflictOut, 422: Error}, tags=["series"])
-def create_series(
-    request, payload: SeriesIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
-):
+def create_series(request, payload: SeriesIn, idempotency_key: IdempotencyKey = None):
     """Book a recurring slot (RRULE in the site's local time); all or nothing unless skip_conflicts."""
     user = request.auth
 
@@ -223,7 +238,7 @@ def _series_ref(series) -> dict:
     response={200: SeriesEditOut, 403: Error, 404: Error, 409: SeriesConflictOut, 412: Error, 422: Error},
     tags=["series"],
 )
-def update_series(request, series_id: int, payload: SeriesPatch):
+def update_series(request, series_id: Id, payload: SeriesPatch):
     """Change every upcoming date ("all") or one date and the later ones ("following", splits the series).
 
     Times are wall-clock times (HH:MM) in the site's zone; dates changed on their own keep
@@ -259,7 +274,7 @@ def update_series(request, series_id: int, payload: SeriesPatch):
     response={201: SeriesOut, 403: Error, 404: Error, 409: SeriesConflictOut, 422: Error},
     tags=["series"],
 )
-def convert_to_series(request, booking_id: int, payload: RepeatIn):
+def convert_to_series(request, booking_id: Id, payload: RepeatIn):
     """Make a single booking the first date of a series; all or nothing unless skip_conflicts."""
     result = services.convert_to_series(
         booking=_booking(booking_id),

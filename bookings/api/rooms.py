@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query
-from pydantic import AwareDatetime
 
 from ..errors import InvalidBooking
 from ..models import Room
@@ -21,7 +20,18 @@ from ..selectors.bookings import bookings_in_range
 from ..selectors.catalogue import catalogue, room_rows
 from ..selectors.dayplan import day_plan_dict, day_plan_rows
 from . import api
-from .schemas import AvailabilityOut, BookingOut, CheckOut, Error, RoomOut
+from .schemas import (
+    INT_MAX,
+    AvailabilityOut,
+    BookingOut,
+    CheckOut,
+    Day,
+    Error,
+    Id,
+    IsoDatetime,
+    RoomOut,
+    Text,
+)
 from .serialize import booking_dict
 
 MAX_RANGE = timedelta(days=93)
@@ -41,12 +51,12 @@ def _check_range(start, end, *, start_name: str, end_name: str) -> None:
 @api.get("/rooms", response={200: list[RoomOut], 422: Error}, tags=["rooms"])
 def list_rooms(
     request,
-    building: int | None = None,
-    site: int | None = None,
-    min_capacity: int | None = Query(None, ge=1),
-    equipment: list[str] = Query([]),
-    free_from: AwareDatetime | None = None,
-    free_to: AwareDatetime | None = None,
+    building: Id | None = None,
+    site: Id | None = None,
+    min_capacity: int | None = Query(None, ge=1, le=INT_MAX),
+    equipment: list[Text(max_length=50)] = Query([]),
+    free_from: IsoDatetime | None = None,
+    free_to: IsoDatetime | None = None,
 ):
     """Rooms, smallest first; with free_from and free_to only those free for the whole span."""
     filters = {"building": building, "site": site, "min_capacity": min_capacity, "equipment": equipment}
@@ -62,7 +72,7 @@ def list_rooms(
 
 
 @api.get("/rooms/{room_id}", response={200: RoomOut, 404: Error}, tags=["rooms"])
-def get_room(request, room_id: int):
+def get_room(request, room_id: Id):
     current = catalogue()
     row = current.by_id.get(room_id)
     if row is None:
@@ -71,7 +81,7 @@ def get_room(request, room_id: int):
 
 
 @api.get("/rooms/{room_id}/check", response={200: CheckOut, 404: Error, 422: Error}, tags=["rooms"])
-def check_room(request, room_id: int, start: AwareDatetime, end: AwareDatetime):
+def check_room(request, room_id: Id, start: IsoDatetime, end: IsoDatetime):
     """May the caller book the room for [start, end)? Every reason why not, as a refusal would say."""
     room = get_object_or_404(Room.objects.select_related("floor__building__site"), pk=room_id)
     rules = rules_for(room)
@@ -93,7 +103,7 @@ def check_room(request, room_id: int, start: AwareDatetime, end: AwareDatetime):
     "/rooms/{room_id}/bookings", response={200: list[BookingOut], 404: Error, 422: Error}, tags=["rooms"]
 )
 def room_bookings(
-    request, room_id: int, from_: AwareDatetime = Query(..., alias="from"), to: AwareDatetime = Query(...)
+    request, room_id: Id, from_: IsoDatetime = Query(..., alias="from"), to: IsoDatetime = Query(...)
 ):
     """The room's active bookings overlapping [from, to); others' private titles hidden."""
     room = get_object_or_404(Room, pk=room_id)
@@ -103,7 +113,7 @@ def room_bookings(
 
 
 @api.get("/availability", response={200: AvailabilityOut, 422: Error}, tags=["rooms"])
-def availability(request, date: date, building: int | None = None, site: int | None = None):
+def availability(request, date: Day, building: Id | None = None, site: Id | None = None):
     """Every room (of a building or site, or all) with its busy intervals that day."""
     plans = day_plan_rows(day=date, building=building, site=site)
     return JsonResponse(day_plan_dict(date, plans, request.auth))

@@ -2,22 +2,93 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
+
+from ..spans import FIRST_DAY, LAST_DAY, day_in_range
+
+# What PostgreSQL stores: ids are bigint; counts and offsets fit an int.
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+
+# The typed, bounded parsing every parameter and body field goes through. Each type says
+# its limits in the OpenAPI document, so clients and fuzzers know them.
+
+Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Offset = Annotated[int, Field(ge=0, le=INT_MAX)]
+
+# Text that PostgreSQL can store: no NUL, and (refused by the pattern match too) no lone
+# UTF-16 surrogates, which a JSON string may spell but UTF-8 cannot.
+PLAIN = r"^[^\x00]*$"
+
+
+def Text(**limits):  # reads as a type
+    return Annotated[str, Field(pattern=PLAIN, **limits)]
+
+
+# ISO 8601 with an offset, and nothing else: pydantic would also take a number, or a
+# numeric string, as Unix time.
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_text(value):
-    # pydantic would also take a number as Unix time; the API speaks ISO 8601 only.
-    if not isinstance(value, str | datetime):
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not ISO_DAY.match(value):
         raise PydanticCustomError("datetime_parsing", "ISO 8601 text expected")
     return value
 
 
-IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+# The offsets clocks use (UTC-12 to UTC+14); PostgreSQL refuses beyond 15:59 either way.
+MAX_OFFSET = timedelta(hours=14)
+
+
+def _on_the_calendar(value: datetime) -> datetime:
+    if abs(value.utcoffset()) > MAX_OFFSET:
+        raise PydanticCustomError("offset_out_of_range", "offset beyond 14:00")
+    try:
+        day = value.astimezone(UTC).date()
+    except OverflowError:
+        day = value.date()
+    if day > LAST_DAY:
+        raise PydanticCustomError("datetime_too_late", "too far in the future")
+    if not day_in_range(day):
+        raise PydanticCustomError("date_out_of_range", "outside the calendar")
+    return value
+
+
+def _iso_day(value):
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_parsing", "ISO 8601 date expected")
+
+
+def _day_on_the_calendar(value: date) -> date:
+    if not day_in_range(value):
+        raise PydanticCustomError("date_out_of_range", "outside the calendar")
+    return value
+
+
+IsoDatetime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_on_the_calendar),
+    Field(
+        json_schema_extra={"format": "date-time", "pattern": r"^\d{4}-\d{2}-\d{2}"},
+        description=f"ISO 8601 with an offset (at most ±14:00), between {FIRST_DAY} and {LAST_DAY}",
+    ),
+]
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    AfterValidator(_day_on_the_calendar),
+    Field(description=f"ISO 8601 date between {FIRST_DAY} and {LAST_DAY}"),
+]
 
 
 class Strict(Schema):
@@ -68,26 +139,31 @@ class ConflictOut(Schema):
     conflicts: list[BookingOut]
 
 
+Title = Text(min_length=1, max_length=200)
+Attendee = Text(max_length=254)
+Rrule = Text(min_length=1, max_length=500)
+
+
 class BookingIn(Strict):
-    room: int = Field(ge=1)
-    title: str = Field(min_length=1, max_length=200)
+    room: Id
+    title: Title
     start: IsoDatetime
     end: IsoDatetime
     private: bool = False
-    attendees: list[str] = Field(default_factory=list, max_length=200)
+    attendees: list[Attendee] = Field(default_factory=list, max_length=200)
 
 
 class BookingPatch(Strict):
-    room: int | None = Field(default=None, ge=1)
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    room: Id | None = None
+    title: Title | None = None
     start: IsoDatetime | None = None
     end: IsoDatetime | None = None
     private: bool | None = None
-    attendees: list[str] | None = Field(default=None, max_length=200)
+    attendees: list[Attendee] | None = Field(default=None, max_length=200)
 
 
 class SeriesIn(BookingIn):
-    rrule: str = Field(min_length=1, max_length=500, examples=["FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"])
+    rrule: Rrule = Field(examples=["FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"])
     skip_conflicts: bool = False
 
 
@@ -160,16 +236,16 @@ class CheckOut(Schema):
 
 
 class SeriesPatch(Strict):
-    scope: str = Field(
-        max_length=20, description='"all": every date not yet started; "following": from_booking and later'
+    scope: Text(max_length=20) = Field(
+        description='"all": every date not yet started; "following": from_booking and later'
     )
-    from_booking: int | None = Field(default=None, ge=1)
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    start_time: str | None = Field(default=None, max_length=8, examples=["09:30"])
-    end_time: str | None = Field(default=None, max_length=8, examples=["10:30"])
-    room: int | None = Field(default=None, ge=1)
+    from_booking: Id | None = None
+    title: Title | None = None
+    start_time: Text(max_length=8) | None = Field(default=None, examples=["09:30"])
+    end_time: Text(max_length=8) | None = Field(default=None, examples=["10:30"])
+    room: Id | None = None
     private: bool | None = None
-    attendees: list[str] | None = Field(default=None, max_length=200)
+    attendees: list[Attendee] | None = Field(default=None, max_length=200)
 
 
 class SeriesEditOut(Schema):
@@ -179,5 +255,5 @@ class SeriesEditOut(Schema):
 
 
 class RepeatIn(Strict):
-    rrule: str = Field(min_length=1, max_length=500, examples=["FREQ=WEEKLY;UNTIL=20270630"])
+    rrule: Rrule = Field(examples=["FREQ=WEEKLY;UNTIL=20270630"])
     skip_conflicts: bool = False

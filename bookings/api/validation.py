@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from ..spans import day_range_message
+
+
+def unsafe_text() -> str:
+    return _("The text contains a character that is not allowed (NUL or a lone surrogate).")
+
+
 # The error types a client meets most; anything else gets the generic sentence.
 MESSAGES = {
     "missing": lambda: _("This field is required."),
@@ -28,6 +35,13 @@ MESSAGES = {
     "list_type": lambda: _("A list is required."),
     "too_long": lambda: _("This list is too long."),
     "model_attributes_type": lambda: _("A JSON object is required."),
+    # Text PostgreSQL cannot store (schemas.Text's pattern, and the parser's net).
+    "string_pattern_mismatch": lambda: unsafe_text(),
+    "string_unicode": lambda: unsafe_text(),
+    "string_unsafe": lambda: unsafe_text(),
+    "date_out_of_range": day_range_message,
+    "datetime_too_late": lambda: _("The time lies too far in the future."),
+    "offset_out_of_range": lambda: _("The time zone offset must lie between -14:00 and +14:00."),
     "dict_type": lambda: _("A JSON object is required."),
 }
 
@@ -37,7 +51,8 @@ ORIGINS = {"body", "query", "header", "path", "cookie", "form", "file"}
 
 
 def field_name(loc) -> str:
-    parts = [str(p) for p in loc]
+    # A list's index is dropped: "attendees", as the services name the field.
+    parts = [str(p) for p in loc if not isinstance(p, int)]
     if parts and parts[0] in ORIGINS:
         origin = parts.pop(0)
         if origin == "body" and parts:
@@ -57,4 +72,7 @@ def describe_validation_errors(errors: list[dict]) -> tuple[str, list[dict]]:
     detail = _("Invalid input in: %(fields)s.") % {"fields": fields}
     if len(described) == 1:
         detail = f"{described[0]['field']}: {described[0]['message']}"
+    elif len({d["message"] for d in described}) == 1:
+        # Several fields, one reason (start and end both too late): the reason says more.
+        detail = described[0]["message"]
     return detail, described

@@ -34,6 +34,7 @@ from ..selectors.series import series_preview
 from ..selectors.suggestions import alternatives
 from ..selectors.timeline import building_day, room_week, site_day
 from ..services.idempotency import KeyReused, request_hash, run_once
+from ..spans import day_in_range, day_range_message
 from ..templatetags.rfr import mediumdate
 from .errors import DATABASE_UNAVAILABLE, conflict_context, db_unavailable, refuse_form
 
@@ -363,11 +364,18 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
 # --- day plan and room page ---------------------------------------------------------------
 
 
-def parse_day(value: str | None, default: date) -> date:
+def parse_day(value: str | None, default: date) -> date | None:
+    """The day a link names (an unreadable one gives the default), or None when it lies off the calendar."""
     try:
-        return date.fromisoformat(value) if value else default
+        day = date.fromisoformat(value) if value else default
     except ValueError:
         return default
+    return day if day_in_range(day) else None
+
+
+def day_off_the_calendar(request):
+    """The translated 400 page for a day before 1900 or after 9998: its week and neighbours do not exist."""
+    return render(request, "400.html", {"message": day_range_message()}, status=400)
 
 
 @login_required
@@ -383,6 +391,8 @@ def timeline(request):
     tz = site.tz
     today = now.astimezone(tz).date()
     day = parse_day(request.GET.get("date"), today)
+    if day is None:
+        return day_off_the_calendar(request)
     if building is not None:
         plan = building_day(building=building, day=day, viewer=request.user, now=now)
     else:
@@ -440,6 +450,8 @@ def room(request, pk: int):
         raise Http404(_("There is no such room."))
     tz = room.floor.building.site.tz
     day = parse_day(request.GET.get("week"), now.astimezone(tz).date())
+    if day is None:
+        return day_off_the_calendar(request)
     monday = day - timedelta(days=day.weekday())
     rules = rules_for(room)
     can_book = may_book(request.user, rules)
