@@ -13,8 +13,8 @@ from ninja.parser import Parser
 from ..spans import storable
 
 
-def _refusal(origin: str, name: str) -> ValidationError:
-    return ValidationError([{"loc": (origin, name), "type": "string_unsafe", "msg": "NUL or lone surrogate"}])
+def _refusal(origin: str, name: str, kind: str = "string_unsafe") -> ValidationError:
+    return ValidationError([{"loc": (origin, name), "type": kind, "msg": kind}])
 
 
 class NotJson(Exception):
@@ -38,6 +38,10 @@ class PlainTextParser(Parser):
         for key, values in data.lists():
             if not storable(key):
                 raise _refusal("query", "query")
+            # ?offset=false&offset=0: Django would read the last and ignore the first,
+            # so a request the document calls invalid would be answered as if valid.
+            if len(values) > 1 and key not in list_fields:
+                raise _refusal("query", key, "repeated")
             for value in values:
                 if not storable(value):
                     raise _refusal("query", key)

@@ -39,6 +39,7 @@ MESSAGES = {
     "string_pattern_mismatch": lambda: unsafe_text(),
     "string_unicode": lambda: unsafe_text(),
     "string_unsafe": lambda: unsafe_text(),
+    "repeated": lambda: _("Give this parameter only once."),
     "date_out_of_range": day_range_message,
     "datetime_too_late": lambda: _("The time lies too far in the future."),
     "offset_out_of_range": lambda: _("The time zone offset must lie between -14:00 and +14:00."),

@@ -233,3 +233,11 @@ def test_it_documents_every_answer_and_limit(client):
     body = doc["components"]["schemas"]["BookingIn"]["properties"]
     assert body["title"]["maxLength"] == 200
     assert "pattern" in body["title"]
+
+
+def test_a_parameter_given_twice_is_refused_not_half_read(client, alice, token_for):
+    response = client.get("/api/v1/bookings?offset=false&offset=0", headers=token_for(alice))
+    assert response.status_code == 422
+    assert response.json()["detail"] == "offset: Geben Sie diesen Parameter nur einmal an."
+    listed = client.get("/api/v1/rooms?equipment=projector&equipment=screen", headers=token_for(alice))
+    assert listed.status_code == 200  # a list parameter may repeat
