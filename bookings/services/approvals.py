@@ -160,59 +160,61 @@ def _past_due(booking: Booking, now: datetime) -> bool:
     return booking.decision_due_at is not None and booking.decision_due_at <= now
 
 
-def approve_booking(*, booking: Booking, actor: User, now: datetime | None = None) -> Booking:
-    """Confirm a pending request; raises NotAllowed (not a manager) or InvalidBooking (decided, ended).
+def _decide_in_time(
+    booking: Booking,
+    *,
+    actor: User,
+    now: datetime,
+    status: str,
+    kind: str,
+    changes: dict | None = None,
+    approving: bool = False,
+) -> Booking:
+    """Decide a pending request, or expire it when its decision deadline has passed.
 
-    The decision deadline holds at the moment of the decision, not when the expiry job
-    next runs: a request past it expires now, and the manager is told so.
+    The deadline holds at the moment of the decision, not when the expiry job next runs.
+    The expiry is committed before the refusal is raised, so the slot is free at once.
     """
-    now = now or timezone.now()
-    # The expiry is committed before the refusal is raised, so the slot is free at once.
     with transaction.atomic():
         booking = _lock(booking)
         _check_decidable(booking, actor=actor)
-        if booking.span.upper <= now:
+        if approving and booking.span.upper <= now:
             raise InvalidBooking(_("This request has ended; it can no longer be approved."), field="end")
         expired = _past_due(booking, now)
         if expired:
             _expire(booking, now=now)
         else:
-            _decide(
-                booking,
-                status=Booking.Status.CONFIRMED,
-                kind=BookingEvent.Kind.APPROVED,
-                actor=actor,
-                now=now,
-            )
+            _decide(booking, status=status, kind=kind, actor=actor, now=now, changes=changes)
     if expired:
         raise InvalidBooking(decided_message(booking), field="status")
     return booking
+
+
+def approve_booking(*, booking: Booking, actor: User, now: datetime | None = None) -> Booking:
+    """Confirm a pending request; raises NotAllowed or InvalidBooking (decided, ended, expired)."""
+    return _decide_in_time(
+        booking,
+        actor=actor,
+        now=now or timezone.now(),
+        status=Booking.Status.CONFIRMED,
+        kind=BookingEvent.Kind.APPROVED,
+        approving=True,
+    )
 
 
 def reject_booking(
     *, booking: Booking, actor: User, reason: str = "", now: datetime | None = None
 ) -> Booking:
-    """Reject a pending request and free its slot; raises NotAllowed or InvalidBooking (decided, reason)."""
-    now = now or timezone.now()
+    """Reject a pending request, freeing its slot; raises NotAllowed or InvalidBooking (decided, expired)."""
     reason = clean_reason(reason)
-    with transaction.atomic():
-        booking = _lock(booking)
-        _check_decidable(booking, actor=actor)
-        expired = _past_due(booking, now)
-        if expired:
-            _expire(booking, now=now)
-        else:
-            _decide(
-                booking,
-                status=Booking.Status.REJECTED,
-                kind=BookingEvent.Kind.REJECTED,
-                actor=actor,
-                now=now,
-                changes={"reason": reason},
-            )
-    if expired:
-        raise InvalidBooking(decided_message(booking), field="status")
-    return booking
+    return _decide_in_time(
+        booking,
+        actor=actor,
+        now=now or timezone.now(),
+        status=Booking.Status.REJECTED,
+        kind=BookingEvent.Kind.REJECTED,
+        changes={"reason": reason},
+    )
 
 
 def _pending_occurrences(series: Series, *, actor: User, now: datetime, ended_too: bool) -> list[Booking]:
