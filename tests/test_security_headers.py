@@ -170,6 +170,21 @@ def production_env(tmp_path, **extra) -> dict:
     }
 
 
+@pytest.fixture
+def production(tmp_path):
+    """Makes the production environment; afterwards stops the embedded servers a command started there."""
+    made: list[dict] = []
+
+    def make(**extra) -> dict:
+        made.append(production_env(tmp_path, **extra))
+        return made[-1]
+
+    yield make
+    if made:
+        stop = [sys.executable, "manage.py", "embedded", "stop"]
+        subprocess.run(stop, cwd=ROOT, env=made[0], capture_output=True, text=True, timeout=120, check=True)
+
+
 def probe(env: dict) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -178,8 +193,8 @@ def probe(env: dict) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_it_redirects_to_https_and_sends_hsts_behind_the_proxy(tmp_path):
-    answers = probe(production_env(tmp_path))
+def test_it_redirects_to_https_and_sends_hsts_behind_the_proxy(production):
+    answers = probe(production())
 
     assert answers["page over http"]["status"] == 301
     assert answers["page over http"]["location"] == "https://testserver/accounts/login/?next=/my/"
@@ -188,9 +203,9 @@ def test_it_redirects_to_https_and_sends_hsts_behind_the_proxy(tmp_path):
     assert answers["healthz over https"]["hsts"] == "max-age=31536000; includeSubDomains"
 
 
-def test_it_leaves_the_redirect_to_the_proxy_when_told_so(tmp_path):
+def test_it_leaves_the_redirect_to_the_proxy_when_told_so(production):
     # No collectstatic here: the page names its static files without the manifest.
-    env = production_env(tmp_path, RFR_SSL_REDIRECT="off", RFR_HSTS_SECONDS="600", RFR_STATIC_MANIFEST="off")
+    env = production(RFR_SSL_REDIRECT="off", RFR_HSTS_SECONDS="600", RFR_STATIC_MANIFEST="off")
     answers = probe(env)
 
     assert answers["page over http"]["status"] == 200
@@ -209,8 +224,8 @@ def check_deploy(env: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("redirect", ["on", "off"])
-def test_it_passes_the_deployment_check_with_production_settings(tmp_path, redirect):
-    result = check_deploy(production_env(tmp_path, RFR_SSL_REDIRECT=redirect))
+def test_it_passes_the_deployment_check_with_production_settings(production, redirect):
+    result = check_deploy(production(RFR_SSL_REDIRECT=redirect))
 
     assert result.returncode == 0, result.stdout + result.stderr
     # Only what docs/operations.md explains is silenced: HSTS preload, and the redirect
@@ -219,8 +234,8 @@ def test_it_passes_the_deployment_check_with_production_settings(tmp_path, redir
     assert f"System check identified no issues ({silenced} silenced)." in result.stdout
 
 
-def test_the_deployment_check_would_catch_a_server_without_the_proxy_settings(tmp_path):
-    result = check_deploy(production_env(tmp_path, RFR_BEHIND_TLS_PROXY="off"))
+def test_the_deployment_check_would_catch_a_server_without_the_proxy_settings(production):
+    result = check_deploy(production(RFR_BEHIND_TLS_PROXY="off"))
 
     assert result.returncode != 0
     for warning in ["security.W004", "security.W008", "security.W012", "security.W016"]:
