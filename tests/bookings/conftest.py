@@ -1,8 +1,9 @@
-"""Fixtures the booking tests share: the API's day, times on it, and a valid booking body."""
+"""Fixtures the booking tests share: the API's day, times on it, a valid booking body, a room manager."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 
 from tests import factories
 
@@ -23,3 +24,11 @@ def at(day):
 def valid(room, at) -> dict:
     """A body POST /api/v1/bookings accepts: the room, 09:00–10:00 on ``day``."""
     return {"room": room.pk, "title": "Planung", "start": at(9).isoformat(), "end": at(10).isoformat()}
+
+
+@pytest.fixture
+def maria(db):
+    """A room manager: in the group "Raumverwaltung", which a test's policy names as its managers."""
+    user = factories.user("maria")
+    user.groups.add(Group.objects.create(name="Raumverwaltung"))
+    return user

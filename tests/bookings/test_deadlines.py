@@ -10,20 +10,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 
 from bookings import services
 from bookings.models import Booking, BookingEvent, Policy
 from bookings.services.checkin import check_in_booking
 from tests import factories
-
-
-@pytest.fixture
-def maria(db):
-    managers = Group.objects.create(name="Raumverwaltung")
-    user = factories.user("maria")
-    user.groups.add(managers)
-    return user
 
 
 @pytest.fixture

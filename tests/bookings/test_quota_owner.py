@@ -17,13 +17,6 @@ from tests import factories
 
 
 @pytest.fixture
-def maria(db):
-    user = factories.user("maria")
-    user.groups.add(Group.objects.create(name="Raumverwaltung"))
-    return user
-
-
-@pytest.fixture
 def otto(db):
     user = factories.user("otto")
     user.groups.add(Group.objects.create(name="Überschreiben"))

@@ -9,19 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from bookings import services
 from bookings.models import Booking, Policy
 from tests import factories
-
-
-@pytest.fixture
-def maria(db):
-    user = factories.user("maria")
-    user.groups.add(Group.objects.create(name="Raumverwaltung"))
-    return user
 
 
 @pytest.fixture
