@@ -5,10 +5,11 @@ import secrets
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.utils.html import format_html
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from . import services, tasks
+from .views import qr_svg
 from .models import Display
 
 
@@ -115,16 +116,13 @@ class DisplayAdmin(admin.ModelAdmin):
 
     def _show_url(self, request, display, raw):
         url = services.display_url(raw)
-        self.message_user(
-            request,
-            format_html(
-                "{} <a href='{}'><code>{}</code></a>",
-                _("URL of %(display)s (shown only now):") % {"display": display},
-                url,
-                url,
-            ),
-            messages.SUCCESS,
+        # Shown only now: a copy button for the URL and a QR code for a tablet's camera.
+        html = render_to_string(
+            "displays/url_once.html",
+            {"display": display, "url": url, "qr": qr_svg(url), "copy_id": f"display-url-{display.pk}"},
+            request=request,
         )
+        self.message_user(request, html, messages.SUCCESS)
 
     @admin.action(
         description=_("Rotate the tokens (new URLs; old ones stop working)"), permissions=["change"]

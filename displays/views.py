@@ -86,7 +86,7 @@ KIOSK_JS = InlineAsset.read(STATIC / "kiosk.js")
 
 
 @functools.lru_cache(maxsize=1024)
-def _qr_svg(url: str) -> str:
+def qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True, dark="#000", light="#fff")
 
 
@@ -142,7 +142,7 @@ def kiosk(request, token: str):
                 "info": info,
                 "status": snap.body,
                 "config": config,
-                "qr_svg": _qr_svg(booking_url(info["room"])),
+                "qr_svg": qr_svg(booking_url(info["room"])),
                 "css": KIOSK_CSS.text,
                 "js": KIOSK_JS.text,
             },

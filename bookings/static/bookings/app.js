@@ -23,6 +23,28 @@
     });
   });
 
+  // A link shown once (calendar feed, display URL): a button copies it. Without
+  // JavaScript the button stays hidden and the read-only field can be selected by hand.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) return;
+    var field = document.getElementById(button.dataset.copy);
+    var status = document.querySelector("[data-copy-status='" + button.dataset.copy + "']");
+    if (!field) return;
+    function done() { if (status) status.textContent = button.dataset.copied; }
+    function byHand() {
+      field.focus();
+      field.select();
+      try { document.execCommand("copy"); done(); } catch (e) { /* selected: Ctrl-C works */ }
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, byHand);
+    } else {
+      byHand();
+    }
+  });
+
   // The booking dialog: show only the repetition options that apply.
   function updateRecurrence(box) {
     var checked = box.querySelector("input[name=freq]:checked");

@@ -21,6 +21,21 @@ from bookings.management.commands.seed_demo import ADMIN, DEMO
 from ops import runtime
 
 
+def public_url(host: str, port: int, environ=os.environ) -> str:
+    """The demo's RFR_PUBLIC_URL: the one set in the environment, else where this demo listens.
+
+    Secret links are shown once (display URLs, calendar feeds, mail links); built from a
+    public URL on another port they could not be used.
+    """
+    if environ.get("RFR_PUBLIC_URL"):
+        return environ["RFR_PUBLIC_URL"].rstrip("/")
+    # A demo bound to every interface is still reached from this machine at 127.0.0.1.
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 class Command(BaseCommand):
     help = "Run the app with demo data: gunicorn, Celery worker and beat on the embedded servers."
 
@@ -37,6 +52,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
         children: list[subprocess.Popen] = []
+        # Set before anything builds a link: seed_demo here, gunicorn and Celery (which
+        # inherit the environment) below.
+        os.environ["RFR_PUBLIC_URL"] = settings.RFR_PUBLIC_URL = public_url(host, port)
         try:
             call_command("migrate", interactive=False, verbosity=0)
             call_command("collectstatic", interactive=False, verbosity=0)
@@ -77,6 +95,7 @@ class Command(BaseCommand):
                     )
                 )
             self.stdout.write(self.style.SUCCESS(f"\nraum]für[raum runs at http://{host}:{port}/"))
+            self.stdout.write(f"  links it shows point at {settings.RFR_PUBLIC_URL}/ (RFR_PUBLIC_URL)")
             self.stdout.write(f"  {ADMIN[0]} / {ADMIN[1]}  (superuser, http://{host}:{port}/admin/)")
             self.stdout.write(f"  {DEMO[0]} / {DEMO[1]}  (staff)")
             self.stdout.write("Ctrl-C stops everything.\n")
