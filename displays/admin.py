@@ -9,8 +9,8 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from . import services, tasks
-from .views import qr_svg
 from .models import Display
+from .views import qr_svg
 
 
 class DisplayForm(forms.ModelForm):

@@ -15,5 +15,5 @@ def test_it_keeps_a_public_url_set_in_the_environment():
 
 
 def test_it_points_a_demo_on_every_interface_at_this_machine():
-    assert public_url("0.0.0.0", 8400, environ={}) == "http://127.0.0.1:8400"
+    assert public_url("0.0.0.0", 8400, environ={}) == "http://127.0.0.1:8400"  # noqa: S104
     assert public_url("::", 8400, environ={}) == "http://127.0.0.1:8400"

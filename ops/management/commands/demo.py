@@ -30,7 +30,7 @@ def public_url(host: str, port: int, environ=os.environ) -> str:
     if environ.get("RFR_PUBLIC_URL"):
         return environ["RFR_PUBLIC_URL"].rstrip("/")
     # A demo bound to every interface is still reached from this machine at 127.0.0.1.
-    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104 - a comparison, no bind
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}"
