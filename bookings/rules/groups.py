@@ -95,21 +95,33 @@ def read_only_rooms(user: User, rooms: Iterable[Room]) -> set[int]:
 
 def closed_rooms(user: User, rooms: Iterable[Room], start: datetime, end: datetime) -> set[int]:
     """Of these rooms (floor loaded), the ids a blocking closes to the user in [start, end)."""
+    return {pk for pk, blockings in closures(user, rooms, start, end).items() if blockings}
+
+
+def closures(
+    user: User | None, rooms: Iterable[Room], start: datetime, end: datetime
+) -> dict[int, list[Blocking]]:
+    """Per room (floor loaded), the blockings that close it to the user in [start, end), by start.
+
+    The plans draw them with their reason; closed_rooms hides the rooms from the finder.
+    With user None: every blocking there, whoever it lets through (what a plan draws).
+    """
     found = ids(
         "SELECT id FROM bookings_blocking WHERE cancelled_at IS NULL AND span && tstzrange(%s, %s, '[)')",
         [start, end],
     )
-    if not found or user.is_superuser:
-        return set()
-    mine = group_ids(user)
+    if not found or (user is not None and user.is_superuser):
+        return {}
+    mine = group_ids(user) if user is not None else set()
     closing = [
         b
-        for b in Blocking.objects.filter(pk__in=found).prefetch_related("allowed_groups")
-        if not mine & {g.pk for g in b.allowed_groups.all()}
+        for b in Blocking.objects.filter(pk__in=found).prefetch_related("allowed_groups").order_by("span")
+        if user is None or not mine & {g.pk for g in b.allowed_groups.all()}
     ]
-    hidden = set()
+    found_by_room: dict[int, list[Blocking]] = {}
     for room in rooms:
         chain = place_chain(room)
-        if any(b.place_key in chain for b in closing):
-            hidden.add(room.pk)
-    return hidden
+        hits = [b for b in closing if b.place_key in chain]
+        if hits:
+            found_by_room[room.pk] = hits
+    return found_by_room

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..models import Booking, Building, Room, Site
-from ..rules.groups import read_only_rooms
+from ..rules.groups import closures, read_only_rooms
 from ..spans import make_span
 from .availability import MIN_GAP
 from .dayplan import RoomDay, day_plan
@@ -50,6 +50,18 @@ class Block:
 
 
 @dataclass
+class Closed:
+    """A blocking on a time axis, with its reason; ``closes`` where it keeps the viewer out."""
+
+    start: datetime
+    end: datetime
+    reason: str
+    closes: bool
+    left: float
+    width: float
+
+
+@dataclass
 class Gap:
     """A free stretch on a time axis that can be booked."""
 
@@ -71,6 +83,7 @@ class Track:
     day: date
     blocks: list[Block] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    closed: list[Closed] = field(default_factory=list)
     # False where a policy names who may book and the viewer is not among them.
     can_book: bool = True
 
@@ -137,9 +150,28 @@ def day_axis(day: date, tz: zoneinfo.ZoneInfo, now: datetime, hours: tuple[int, 
 
 
 def lay_out(
-    track: Track, rows: Sequence[Mapping[str, Any]], axis: Axis, *, viewer: User, now: datetime
+    track: Track,
+    rows: Sequence[Mapping[str, Any]],
+    axis: Axis,
+    *,
+    viewer: User,
+    now: datetime,
+    blockings: Sequence[tuple[Any, bool]] = (),
 ) -> Track:
-    """Blocks for the bookings and bookable gaps between them, clipped to the axis."""
+    """Blocks for the bookings, blocked time, and bookable gaps between them, clipped to the axis.
+
+    ``blockings`` are (Blocking, closes-to-the-viewer); a gap is never offered inside one
+    that closes the room to the viewer (the booking would be refused).
+    """
+    busy: list[tuple[datetime, datetime]] = []
+    for blocking, closes in blockings:
+        s, e = max(blocking.span.lower, axis.start), min(blocking.span.upper, axis.end)
+        if s >= e:
+            continue
+        left = axis.position(s)
+        track.closed.append(Closed(s, e, blocking.reason, closes, left, max(axis.position(e) - left, 0.4)))
+        if closes:
+            busy.append((s, e))
     cursor = max(axis.start, ceil_time(now))
     for row in sorted(rows, key=lambda r: r["span"].lower):
         s, e = row["span"].lower, row["span"].upper
@@ -153,18 +185,38 @@ def lay_out(
                 start=s,
                 end=e,
                 title=title,
-                organizer=row.get("organizer__username") if title is not None else None,
+                organizer=_organizer_name(row) if title is not None else None,
                 mine=row["organizer_id"] == viewer.pk,
                 left=left,
                 width=max(right - left, 0.4),
             )
         )
-        if track.room.bookable and track.can_book and s - cursor >= MIN_GAP:
+        busy.append((s, e))
+    bookable = track.room.bookable and track.can_book
+    for s, e in sorted(busy):
+        if bookable and s - cursor >= MIN_GAP:
             track.gaps.append(_gap(axis, cursor, s))
         cursor = max(cursor, e)
-    if track.room.bookable and track.can_book and axis.end - cursor >= MIN_GAP:
+    if bookable and axis.end - cursor >= MIN_GAP:
         track.gaps.append(_gap(axis, cursor, axis.end))
     return track
+
+
+def _organizer_name(row: Mapping[str, Any]) -> str | None:
+    """The organizer as colleagues know them: their name, the login only where none is set."""
+    full = f"{row.get('organizer__first_name') or ''} {row.get('organizer__last_name') or ''}".strip()
+    return full or row.get("organizer__username")
+
+
+def blockings_by_room(
+    rooms: Sequence[Room], start: datetime, end: datetime, viewer: User
+) -> dict[int, list[tuple[Any, bool]]]:
+    """Per room, the blockings there in [start, end) and whether each keeps the viewer out."""
+    drawn = closures(None, rooms, start, end)
+    if not drawn:
+        return {}
+    closing = {b.pk for found in closures(viewer, rooms, start, end).values() for b in found}
+    return {pk: [(b, b.pk in closing) for b in found] for pk, found in drawn.items()}
 
 
 def _gap(axis: Axis, start: datetime, end: datetime) -> Gap:
@@ -204,11 +256,12 @@ def _plan(
     axis = day_axis(day, tz, now, hour_range(day, tz, spans))
     by_floor: dict[tuple, list[Track]] = defaultdict(list)
     read_only = read_only_rooms(viewer, [p.room for p in plans])
+    blocked = blockings_by_room([p.room for p in plans], axis.start, axis.end, viewer)
     for p in plans:
         floor = p.room.floor
         building = floor.building.name if with_building else ""
         track = Track(room=p.room, day=day, can_book=p.room.pk not in read_only)
-        track = lay_out(track, p.bookings, axis, viewer=viewer, now=now)
+        track = lay_out(track, p.bookings, axis, viewer=viewer, now=now, blockings=blocked.get(p.room.pk, ()))
         by_floor[(building, floor.level, floor.name)].append(track)
     floors = []
     for (building, _level, name), tracks in sorted(by_floor.items()):
@@ -235,8 +288,18 @@ def room_week(
             room=room, status__in=Booking.ACTIVE, span__overlap=make_span(week_start, week_end)
         )
         .order_by("span")
-        .values("id", "span", "title", "private", "organizer_id", "organizer__username")
+        .values(
+            "id",
+            "span",
+            "title",
+            "private",
+            "organizer_id",
+            "organizer__username",
+            "organizer__first_name",
+            "organizer__last_name",
+        )
     )
+    blocked = blockings_by_room([room], week_start, week_end, viewer).get(room.pk, [])
     days = [monday + timedelta(days=n) for n in range(7)]
     spans = [(r["span"].lower, r["span"].upper) for r in rows]
     ranges = [hour_range(day, tz, spans) for day in days]
@@ -247,5 +310,5 @@ def room_week(
         axis = day_axis(day, tz, now, hours)
         todays = [r for r in rows if r["span"].lower < axis.end and axis.start < r["span"].upper]
         track = Track(room=room, day=day, can_book=can_book)
-        week.append(WeekDay(axis, lay_out(track, todays, axis, viewer=viewer, now=now)))
+        week.append(WeekDay(axis, lay_out(track, todays, axis, viewer=viewer, now=now, blockings=blocked)))
     return week

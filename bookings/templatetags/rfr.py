@@ -116,8 +116,17 @@ def plan_track(track, axis, tz) -> dict:
         }
         for block in track.blocks
     ]
+    closed = [
+        {
+            "place": plan_geometry.placed(c.left, c.width),
+            "span": timespan(c.start, c.end, tz),
+            "label": gettext("Blocked: %(reason)s") % {"reason": c.reason},
+        }
+        for c in track.closed
+    ]
     return {
         "day": day,
+        "closed": closed,
         "axis_start": hm(axis.start, tz),
         "axis_minutes": axis.minutes,
         "gaps": gaps,
