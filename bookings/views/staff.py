@@ -166,6 +166,9 @@ def book(request):
         form = BookingForm(initial=dialog_initial(request.GET, rooms, now), rooms=rooms, now=now)
         return dialog(request, form)
     form = BookingForm(request.POST, rooms=rooms, now=now)
+    if request.POST.get("action") == "check":
+        # Asking whether a slot can be booked needs no title; booking it does.
+        form.fields["title"].required = False
     if not form.is_valid():
         return dialog(request, form, status=422)
     cd = form.cleaned_data
