@@ -157,6 +157,7 @@ INSTALLED_APPS = [
     "ops",
     "bookings",
     "displays",
+    "orders",
     "integrations",
     "integrations.directory",
     "axes",

@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import hooks
 from ..conflicts import conflict_error, is_overlap_violation
 from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
 from ..models import Booking, BookingEvent, Room, Series
@@ -335,3 +336,5 @@ def mark_cancelled(
         changes={"reason": reason[:500]} if reason else {},
         announce=announce,
     )
+    # Orders and the like end with the booking, in this transaction (see bookings/hooks.py).
+    hooks.booking_cancelled(booking=booking, actor=actor, now=now)
