@@ -236,3 +236,34 @@ def set_status(*, order: Order, actor: User, status: str, now: datetime | None =
         order.status = status
         order.save(update_fields=["status"])
     return order
+
+
+@transaction.atomic
+def correct_order(
+    *, order: Order, actor: User, quantity: int | None = None, not_delivered: bool = False, now: datetime | None = None
+) -> Order:
+    """Provider staff correct a line, also after delivery: the quantity, or not delivered (nothing charged).
+
+    A line already exported is reversed and posted anew by the next export. Raises
+    OrderNotAllowed or InvalidOrder.
+    """
+    now = now or timezone.now()
+    order = Order.objects.select_for_update().select_related("item__provider").get(pk=order.pk)
+    if not may_work(actor, order.item.provider):
+        raise OrderNotAllowed(_("Only the provider's staff can correct its orders."))
+    if quantity is not None:
+        if not order.item.min_quantity <= quantity <= order.item.max_quantity:
+            raise InvalidOrder(
+                _("The quantity must be between %(min)d and %(max)d.")
+                % {"min": order.item.min_quantity, "max": order.item.max_quantity},
+                field="quantity",
+            )
+        order.quantity = quantity
+        order.amount = charge(quantity, order.price)
+    if not_delivered:
+        order.status = Order.Status.CANCELLED
+        order.cancelled_at = now
+        order.charged_percent = 0
+    order.version += 1
+    order.save()
+    return order
