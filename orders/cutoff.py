@@ -20,9 +20,9 @@ def working_day(day: date, closed: Container[date]) -> bool:
 def closed_days(site_id: int, around: date) -> set[date]:
     """The site's closed days in the weeks before ``around`` (enough for any cut-off)."""
     return set(
-        ClosedDay.objects.filter(site_id=site_id, day__range=(around - timedelta(days=60), around)).values_list(
-            "day", flat=True
-        )
+        ClosedDay.objects.filter(
+            site_id=site_id, day__range=(around - timedelta(days=60), around)
+        ).values_list("day", flat=True)
     )
 
 

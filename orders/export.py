@@ -174,7 +174,7 @@ def files_of(postings: list[Posting], *, number: int, today) -> dict[str, bytes]
 
 
 def export_batch(*, dry_run: bool = False, now: datetime | None = None) -> Result:
-    """Write the next batch (nothing when nothing is new); raises OSError when the folder fails, writing nothing."""
+    """Write the next batch, or nothing when nothing is new; raises OSError (then nothing is written)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     with transaction.atomic():
@@ -193,7 +193,10 @@ def export_batch(*, dry_run: bool = False, now: datetime | None = None) -> Resul
             batch.delete()
             return Result(batch=None, paths=[], lines=0, total=total)
         files = files_of(postings, number=number, today=today)
-        paths = [write_atomically(Path(settings.RFR_SAP_EXPORT_DIR), name, content) for name, content in files.items()]
+        paths = [
+            write_atomically(Path(settings.RFR_SAP_EXPORT_DIR), name, content)
+            for name, content in files.items()
+        ]
         if settings.RFR_SAP_EXPORT_COPY_DIR:
             for name, content in files.items():
                 write_atomically(Path(settings.RFR_SAP_EXPORT_COPY_DIR), name, content)

@@ -32,7 +32,9 @@ class CostCentre(models.Model):
         return f"{self.code} {self.name}".strip()
 
     def valid_on(self, day) -> bool:
-        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
 
 
 class UserCostCentre(models.Model):
@@ -46,6 +48,9 @@ class UserCostCentre(models.Model):
     class Meta:
         verbose_name = _("default cost centre")
         verbose_name_plural = _("default cost centres")
+
+    def __str__(self) -> str:
+        return str(self.cost_centre)
 
 
 class ClosedDay(models.Model):
@@ -101,7 +106,9 @@ class Item(models.Model):
     name = models.CharField(_("name (German)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices, default=Unit.PIECE)
-    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    price = models.DecimalField(
+        _("price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
+    )
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
     activity_type = models.CharField(_("SAP activity type"), max_length=6, blank=True)
     cost_element = models.CharField(_("SAP cost element"), max_length=10, blank=True)
@@ -127,7 +134,9 @@ class Item(models.Model):
         ordering = ["provider", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="item_price_not_negative"),
-            models.CheckConstraint(condition=Q(min_quantity__lte=models.F("max_quantity")), name="item_min_le_max"),
+            models.CheckConstraint(
+                condition=Q(min_quantity__lte=models.F("max_quantity")), name="item_min_le_max"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -176,7 +185,9 @@ class Order(models.Model):
         indexes = [models.Index(fields=["deliver_at"], name="order_deliver_at")]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),
-            models.CheckConstraint(condition=Q(charged_percent__lte=100), name="order_charged_percent_le_100"),
+            models.CheckConstraint(
+                condition=Q(charged_percent__lte=100), name="order_charged_percent_le_100"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -228,3 +239,6 @@ class Posting(models.Model):
         verbose_name = _("posting")
         verbose_name_plural = _("postings")
         ordering = ["batch", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.sender_cost_centre} → {self.receiver_cost_centre} {self.amount} {self.currency}"

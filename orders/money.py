@@ -9,7 +9,9 @@ CENT = Decimal("0.01")
 
 def charge(quantity: int | Decimal, price: Decimal, percent: int = 100) -> Decimal:
     """quantity × price × percent/100, rounded half up to the cent (commercial rounding)."""
-    return (Decimal(quantity) * price * Decimal(percent) / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return (Decimal(quantity) * price * Decimal(percent) / Decimal(100)).quantize(
+        CENT, rounding=ROUND_HALF_UP
+    )
 
 
 def text(value: Decimal) -> str:

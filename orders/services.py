@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import formats, timezone
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking
@@ -66,7 +67,9 @@ def receiver_cost_centre(*, user: User, code: str | None, day) -> CostCentre:
     if code:
         centre = CostCentre.objects.filter(code=code.strip()).first()
         if centre is None:
-            raise InvalidOrder(_("There is no cost centre %(code)s.") % {"code": code[:20]}, field="cost_centre")
+            raise InvalidOrder(
+                _("There is no cost centre %(code)s.") % {"code": code[:20]}, field="cost_centre"
+            )
     else:
         default = UserCostCentre.objects.select_related("cost_centre").filter(user=user).first()
         if default is None:
@@ -88,7 +91,8 @@ def _check_item(item: Item, booking: Booking, *, quantity: int, note: str, deliv
         raise InvalidOrder(_("This item cannot be ordered for this room."), field="item")
     if not item.min_quantity <= quantity <= item.max_quantity:
         raise InvalidOrder(
-            _("The quantity must be between %(min)d and %(max)d.") % {"min": item.min_quantity, "max": item.max_quantity},
+            _("The quantity must be between %(min)d and %(max)d.")
+            % {"min": item.min_quantity, "max": item.max_quantity},
             field="quantity",
         )
     if not storable(note) or len(note) > MAX_NOTE:
@@ -103,9 +107,11 @@ def _check_item(item: Item, booking: Booking, *, quantity: int, note: str, deliv
 
 
 def lock_booking(booking_id: int) -> Booking:
-    """Lock the booking row: a cancellation waits for this order to commit, or this order sees it cancelled."""
-    return Booking.objects.select_for_update(of=("self",)).select_related("room__floor__building__site").get(
-        pk=booking_id
+    """Lock the booking: a cancellation waits for this order to commit, or this order sees it cancelled."""
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("room__floor__building__site")
+        .get(pk=booking_id)
     )
 
 
@@ -138,16 +144,20 @@ def order_service(
     _check_item(item, booking, quantity=quantity, note=note, deliver_at=deliver_at)
     site = booking.room.floor.building.site
     tz = site.tz
-    limit = cutoff.deadline(item, deliver_at=deliver_at, tz=tz, closed=cutoff.closed_days(site.pk, deliver_at.date()))
+    limit = cutoff.deadline(
+        item, deliver_at=deliver_at, tz=tz, closed=cutoff.closed_days(site.pk, deliver_at.date())
+    )
     if now > limit:
         raise OrderRefused(cutoff_message(item, deliver_at=deliver_at, limit=limit, now=now, tz=tz))
     if not cutoff.delivered_then(item, deliver_at=deliver_at, tz=tz):
         raise OrderRefused(
-            _("%(provider)s does not deliver %(item)s at this time (weekdays %(days)s, %(start)s–%(end)s).")
+            _("%(provider)s does not deliver %(item)s at this time (%(days)s, %(start)s–%(end)s).")
             % {
                 "provider": item.provider.name,
                 "item": item.display_name(),
-                "days": item.delivery_weekdays,
+                "days": ", ".join(
+                    str(WEEKDAYS_ABBR[int(d) - 1]) for d in item.delivery_weekdays if d in "1234567"
+                ),
                 "start": formats.time_format(item.delivery_from, "TIME_FORMAT"),
                 "end": formats.time_format(item.delivery_until, "TIME_FORMAT"),
             }
@@ -172,7 +182,10 @@ def late_percent(order: Order, *, now: datetime) -> int:
     """What a cancellation now still charges: nothing before the cut-off, the item's late share after."""
     site = order.booking.room.floor.building.site
     limit = cutoff.deadline(
-        order.item, deliver_at=order.deliver_at, tz=site.tz, closed=cutoff.closed_days(site.pk, order.deliver_at.date())
+        order.item,
+        deliver_at=order.deliver_at,
+        tz=site.tz,
+        closed=cutoff.closed_days(site.pk, order.deliver_at.date()),
     )
     return order.item.late_charge_percent if now > limit else 0
 
@@ -181,10 +194,14 @@ def late_charges(*, booking: Booking, now: datetime | None = None) -> list[LateC
     """The lines a cancellation now would still charge (for the confirmation question)."""
     now = now or timezone.now()
     found = []
-    for order in booking.orders.filter(status__in=Order.ACTIVE).select_related("item", "booking__room__floor__building__site"):
+    for order in booking.orders.filter(status__in=Order.ACTIVE).select_related(
+        "item", "booking__room__floor__building__site"
+    ):
         percent = late_percent(order, now=now)
         if percent:
-            found.append(LateCharge(order=order, percent=percent, amount=charge(order.quantity, order.price, percent)))
+            found.append(
+                LateCharge(order=order, percent=percent, amount=charge(order.quantity, order.price, percent))
+            )
     return found
 
 
@@ -198,8 +215,10 @@ def _cancel(order: Order, *, now: datetime) -> None:
 
 def cancel_orders_of(*, booking: Booking, actor: User, now: datetime) -> None:
     """The cancel hook (bookings.hooks): a cancelled booking's open orders end with it, in its transaction."""
-    for order in booking.orders.select_for_update(of=("self",)).filter(status__in=Order.ACTIVE).select_related(
-        "item", "booking__room__floor__building__site"
+    for order in (
+        booking.orders.select_for_update(of=("self",))
+        .filter(status__in=Order.ACTIVE)
+        .select_related("item", "booking__room__floor__building__site")
     ):
         _cancel(order, now=now)
 
@@ -211,7 +230,11 @@ def cancel_order(*, order: Order, actor: User, now: datetime | None = None) -> O
     booking = lock_booking(order.booking_id)
     if not can_manage(actor, booking):
         raise OrderNotAllowed(_("Only the organizer can change the services of this booking."))
-    order = Order.objects.select_for_update().select_related("item", "booking__room__floor__building__site").get(pk=order.pk)
+    order = (
+        Order.objects.select_for_update()
+        .select_related("item", "booking__room__floor__building__site")
+        .get(pk=order.pk)
+    )
     if order.status != Order.Status.CANCELLED:
         _cancel(order, now=now)
     return order
@@ -240,7 +263,12 @@ def set_status(*, order: Order, actor: User, status: str, now: datetime | None =
 
 @transaction.atomic
 def correct_order(
-    *, order: Order, actor: User, quantity: int | None = None, not_delivered: bool = False, now: datetime | None = None
+    *,
+    order: Order,
+    actor: User,
+    quantity: int | None = None,
+    not_delivered: bool = False,
+    now: datetime | None = None,
 ) -> Order:
     """Provider staff correct a line, also after delivery: the quantity, or not delivered (nothing charged).
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 
 from orders.models import CostCentre, Item, Provider, UserCostCentre
-from tests import factories
 
 
 @pytest.fixture
@@ -23,7 +22,10 @@ def centres(db):
 @pytest.fixture
 def kitchen(room, centres):
     return Provider.objects.create(
-        site=room.floor.building.site, name="Kantine", email="kantine@example.com", cost_centre=centres["kitchen"]
+        site=room.floor.building.site,
+        name="Kantine",
+        email="kantine@example.com",
+        cost_centre=centres["kitchen"],
     )
 
 
@@ -47,8 +49,13 @@ def coffee(kitchen):
 @pytest.fixture
 def lunch(kitchen):
     return Item.objects.create(
-        provider=kitchen, name="Mittagessen", name_en="Lunch", unit=Item.Unit.PERSON, price=Decimal("12.90"),
-        activity_type="LUNCH", needs_note=True,
+        provider=kitchen,
+        name="Mittagessen",
+        name_en="Lunch",
+        unit=Item.Unit.PERSON,
+        price=Decimal("12.90"),
+        activity_type="LUNCH",
+        needs_note=True,
     )
 
 

@@ -1,4 +1,4 @@
-"""Ordering services through the API: the catalogue, an order line, and every refusal (4xx, nothing written)."""
+"""Ordering through the API: the catalogue, an order line, and every refusal (4xx, nothing written)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,11 @@ def test_it_lists_the_catalogue_of_a_site(client, alice, room, coffee, token_for
     assert response.status_code == 200
     (item,) = response.json()
     assert (item["id"], item["name"], item["unit"], item["price"], item["provider"]) == (
-        coffee.pk, "Kaffee", "person", "2.35", "Kantine",
+        coffee.pk,
+        "Kaffee",
+        "person",
+        "2.35",
+        "Kantine",
     )
 
 
@@ -87,7 +91,9 @@ def test_it_hides_another_persons_booking(client, bob, meeting, coffee, token_fo
         ({"cost_centre": "1999"}, "cost_centre"),
     ],
 )
-def test_it_refuses_bad_input_with_422_naming_the_field(client, alice, meeting, coffee, token_for, body, field):
+def test_it_refuses_bad_input_with_422_naming_the_field(
+    client, alice, meeting, coffee, token_for, body, field
+):
     response = order(client, token_for(alice), meeting, **({"item": coffee.pk} | body))
 
     assert assert_clean_error(response, 422)["field"] == field
@@ -99,13 +105,19 @@ def test_it_asks_for_the_note_an_item_needs(client, alice, meeting, lunch, token
     response = order(client, token_for(alice), meeting, item=lunch.pk)
 
     data = assert_clean_error(response, 422)
-    assert (data["field"], data["detail"]) == ("note", "Mittagessen braucht eine Anmerkung (z. B. Diät oder Allergene).")
+    assert (data["field"], data["detail"]) == (
+        "note",
+        "Mittagessen braucht eine Anmerkung (z. B. Diät oder Allergene).",
+    )
     assert order(client, token_for(alice), meeting, item=lunch.pk, note="2× vegan").status_code == 201
 
 
 @pytest.mark.usefixtures("tuesday_morning")
 def test_it_refuses_without_a_cost_centre(client, alice, meeting, coffee, token_for):
-    assert assert_clean_error(order(client, token_for(alice), meeting, item=coffee.pk), 422)["field"] == "cost_centre"
+    assert (
+        assert_clean_error(order(client, token_for(alice), meeting, item=coffee.pk), 422)["field"]
+        == "cost_centre"
+    )
 
 
 @pytest.mark.usefixtures("tuesday_morning", "alice_pays")
@@ -145,8 +157,13 @@ def test_it_counts_the_cut_off_over_a_weekend(client, alice, room, coffee, token
 
 
 @pytest.mark.usefixtures("alice_pays")
-@pytest.mark.parametrize(("utc", "status"), [(datetime(2027, 3, 26, 13, 0, tzinfo=UTC), 201), (datetime(2027, 3, 26, 13, 1, tzinfo=UTC), 403)])
-def test_it_keeps_the_wall_clock_cut_off_across_the_clock_change(client, alice, room, coffee, token_for, utc, status):
+@pytest.mark.parametrize(
+    ("utc", "status"),
+    [(datetime(2027, 3, 26, 13, 0, tzinfo=UTC), 201), (datetime(2027, 3, 26, 13, 1, tzinfo=UTC), 403)],
+)
+def test_it_keeps_the_wall_clock_cut_off_across_the_clock_change(
+    client, alice, room, coffee, token_for, utc, status
+):
     # Monday 29 March is summer time; the Friday before is winter time: 14:00 there is 13:00 UTC.
     monday = factories.booking(room, alice, at(date(2027, 3, 29), 9))
     headers = token_for(alice)
@@ -175,5 +192,10 @@ def test_it_explains_an_hour_the_provider_does_not_deliver(client, alice, room, 
 def test_it_documents_the_order_operations_in_openapi(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
 
-    assert set(paths["/api/v1/bookings/{booking_id}/orders"]["post"]["responses"]) >= {"201", "403", "404", "422"}
+    assert set(paths["/api/v1/bookings/{booking_id}/orders"]["post"]["responses"]) >= {
+        "201",
+        "403",
+        "404",
+        "422",
+    }
     assert "/api/v1/catalogue" in paths

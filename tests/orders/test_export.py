@@ -38,7 +38,9 @@ def coffee_ordered(room, alice, alice_pays, coffee):
     """Alice's coffee for three on Wednesday morning, ordered on Tuesday."""
     room.name = "Rhein"
     room.save()
-    meeting = factories.booking(room, alice, at(WEDNESDAY, 9), title="Planung", attendees=["b@x.de", "c@x.de"])
+    meeting = factories.booking(
+        room, alice, at(WEDNESDAY, 9), title="Planung", attendees=["b@x.de", "c@x.de"]
+    )
     with time_machine.travel(at(TUESDAY, 10), tick=False):
         return services.order_service(booking=meeting, item=coffee, actor=alice)
 
@@ -78,9 +80,15 @@ def test_it_writes_the_same_lines_into_the_workbook(folder, coffee_ordered):
     sheet = load_workbook(paths[1]).active
     header, *lines = [list(row) for row in sheet.iter_rows(values_only=True)]
     (line,) = [dict(zip(header, row, strict=True)) for row in lines]
-    assert (line["sender_cost_centre"], line["receiver_cost_centre"], line["activity_type"]) == ("4711", "2100", "KAFF")
+    assert (line["sender_cost_centre"], line["receiver_cost_centre"], line["activity_type"]) == (
+        "4711",
+        "2100",
+        "KAFF",
+    )
     assert (Decimal(str(line["quantity"])), Decimal(str(line["amount"])), line["posting_date"]) == (
-        Decimal("3"), Decimal("7.05"), "2027-03-10",
+        Decimal("3"),
+        Decimal("7.05"),
+        "2027-03-10",
     )
 
 

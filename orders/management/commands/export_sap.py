@@ -10,7 +10,9 @@ class Command(BaseCommand):
     help = "Write the next SAP export batch (CO/FI as CSV and XLSX); prints the path of each file written."
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="count what would be exported; write nothing")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="count what would be exported; write nothing"
+        )
 
     def handle(self, *args, dry_run=False, **options):
         result = export_batch(dry_run=dry_run)
