@@ -1,4 +1,4 @@
-"""Reads for the order pages: a booking's lines with their total, the catalogue's cut-offs, a provider's day."""
+"""Reads for the order pages: a booking's lines and total, the cut-offs, a provider's day."""
 
 from __future__ import annotations
 

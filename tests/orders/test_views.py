@@ -1,4 +1,4 @@
-"""The pages: services of a booking (price and total before saving, the cut-off in words), the provider's day."""
+"""The pages: a booking's services (price and total before saving, cut-off in words), the provider's day."""
 
 from __future__ import annotations
 
