@@ -15,7 +15,7 @@ from bookings.models import Booking
 from bookings.services.bookings import can_manage
 from bookings.spans import storable
 
-from . import cutoff
+from . import cutoff, mail
 from .errors import InvalidOrder, OrderNotAllowed, OrderRefused
 from .models import CostCentre, Item, Order, UserCostCentre
 from .money import charge
@@ -163,7 +163,7 @@ def order_service(
             }
         )
     centre = receiver_cost_centre(user=actor, code=cost_centre, day=deliver_at.astimezone(tz).date())
-    return Order.objects.create(
+    order = Order.objects.create(
         booking=booking,
         item=item,
         quantity=quantity,
@@ -176,6 +176,8 @@ def order_service(
         ordered_by=actor,
         created_at=now,
     )
+    mail.announce(order, "order.created")
+    return order
 
 
 def late_percent(order: Order, *, now: datetime) -> int:
@@ -211,6 +213,7 @@ def _cancel(order: Order, *, now: datetime) -> None:
     order.cancelled_at = now
     order.version += 1
     order.save(update_fields=["charged_percent", "status", "cancelled_at", "version"])
+    mail.announce(order, "order.cancelled")
 
 
 def cancel_orders_of(*, booking: Booking, actor: User, now: datetime) -> None:

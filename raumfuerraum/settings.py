@@ -315,6 +315,8 @@ RFR_OUTBOX_CHANNELS = {
     "display_push": "displays.sinks.push_room_status",
     # Mail to organizers and room managers, with an iCalendar attachment.
     "mail": "bookings.notifications.mail.mail_sink",
+    # Mail to service providers about their order lines (orders app).
+    "provider_mail": "orders.mail.provider_mail_sink",
 }
 # Door displays: their URLs start with RFR_PUBLIC_URL; one that has not polled for
 # RFR_DISPLAY_OFFLINE_MINUTES counts as offline; door actions are limited per display.
