@@ -14,8 +14,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from bookings.models import OutboxMessage
-from bookings.notifications.mail import send
 from bookings.notifications.compose import Mail
+from bookings.notifications.mail import send
 from bookings.outbox import enqueue
 
 from .models import Order
