@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "orders",
     "integrations",
     "integrations.directory",
+    "integrations.sap",
     "axes",
     "csp",
 ]
