@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from openpyxl import Workbook
 
 from .models import ExportBatch, Posting
 from .money import text
@@ -126,12 +127,10 @@ def csv_bytes(lines: list[dict], columns: list[str]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def xlsx_bytes(lines: list[dict], columns: list[str]) -> bytes:
-    from openpyxl import Workbook
-
+def xlsx_bytes(lines: list[dict], columns: list[str], *, title: str = "") -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.title = "CO" if "controlling_area" in columns else "FI"
+    sheet.title = title or ("CO" if "controlling_area" in columns else "FI")
     sheet.append(columns)
     numeric = {"quantity", "price", "amount"}
     for line in lines:

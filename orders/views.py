@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,9 +20,10 @@ from bookings.models import Booking
 from bookings.services.bookings import can_manage
 from bookings.views.errors import refuse_form
 
-from . import selectors, services
+from . import reports, selectors, services
+from .export import csv_bytes, xlsx_bytes
 from .models import Item, Order, Provider
-from .money import charge
+from .money import charge, text
 
 
 class OrderForm(forms.Form):
@@ -189,3 +191,49 @@ def set_line_status(request, pk: int, line: int):
     else:
         messages.success(request, _("Status saved."))
     return redirect("orders:provider_day", pk=provider.pk)
+
+
+REPORT_COLUMNS = ["month", "receiver_cost_centre", "sender_cost_centre", "provider", "lines", "amount"]
+
+
+@login_required
+def charges_report(request):
+    """The month's charges per cost centre and provider (?month=2027-03), as a page, CSV or XLSX.
+
+    For people with the "SAP export" permission, as the batches are.
+    """
+    if not request.user.has_perm("orders.sap_export"):
+        raise PermissionDenied(_("Only controlling (the SAP export permission) sees the charges."))
+    today = timezone.localdate()
+    try:
+        year, month = (int(part) for part in request.GET.get("month", f"{today:%Y-%m}").split("-"))
+        first = datetime(year, month, 1).date()
+    except ValueError:
+        return render(request, "400.html", {"message": _("Please give the month as YYYY-MM.")}, status=400)
+    rows, total = reports.monthly_charges(first)
+    lines = [
+        {
+            "month": f"{first:%Y-%m}",
+            "receiver_cost_centre": r.receiver_cost_centre,
+            "sender_cost_centre": r.sender_cost_centre,
+            "provider": r.provider,
+            "lines": r.lines,
+            "amount": text(r.amount),
+        }
+        for r in rows
+    ]
+    kind = request.GET.get("format", "")
+    if kind in ("csv", "xlsx"):
+        content = (
+            csv_bytes(lines, REPORT_COLUMNS)
+            if kind == "csv"
+            else xlsx_bytes(lines, REPORT_COLUMNS, title="charges")
+        )
+        types = {
+            "csv": "text/csv; charset=utf-8",
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+        response = HttpResponse(content, content_type=types[kind])
+        response["Content-Disposition"] = f'attachment; filename="charges-{first:%Y-%m}.{kind}"'
+        return response
+    return render(request, "orders/report.html", {"rows": rows, "total": total, "month": first})
