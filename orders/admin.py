@@ -13,7 +13,17 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from .models import ClosedDay, CostCentre, ExportBatch, Item, Order, Posting, Provider, UserCostCentre
+from .models import (
+    ClosedDay,
+    CostCentre,
+    ExportBatch,
+    Item,
+    Order,
+    Posting,
+    Provider,
+    RoomPrice,
+    UserCostCentre,
+)
 
 SAP_EXPORT = "orders.sap_export"
 
@@ -58,6 +68,20 @@ class CostCentreAdmin(admin.ModelAdmin):
 class UserCostCentreAdmin(admin.ModelAdmin):
     list_display = ["user", "cost_centre"]
     search_fields = ["user__username", "cost_centre__code"]
+    autocomplete_fields = ["cost_centre"]
+
+
+@admin.register(RoomPrice)
+class RoomPriceAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "per_hour",
+        "per_half_day",
+        "per_day",
+        "currency",
+        "activity_type",
+        "cost_centre",
+    ]
     autocomplete_fields = ["cost_centre"]
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from bookings.models import Booking, Room, Site
 from bookings.spans import make_span
 
-from .models import CostCentre, Item, Order, Provider, UserCostCentre
+from .models import CostCentre, Item, Order, Provider, RoomPrice, UserCostCentre
 from .money import charge
 
 CENTRES = [
@@ -87,6 +87,18 @@ def seed() -> str:
                         "late_charge_percent": 50,
                     },
                 )
+    first_site = Site.objects.order_by("pk").first()
+    if first_site and not RoomPrice.objects.filter(site=first_site).exists():
+        # Rooms of the first site have internal prices; the cheapest tariff is charged.
+        RoomPrice.objects.create(
+            site=first_site,
+            per_hour=Decimal("15.00"),
+            per_half_day=Decimal("50.00"),
+            per_day=Decimal("90.00"),
+            currency="EUR",
+            activity_type="RAUM",
+            cost_centre=centres["4720"],
+        )
     made = _orders(demo) if demo else 0
     return f"{Item.objects.count()} service items, {made} new demo orders."
 

@@ -27,7 +27,7 @@ from openpyxl import Workbook
 
 from .models import ExportBatch, Posting
 from .money import text
-from .postings import post_due
+from .postings import post_due, post_rooms
 
 # pg_advisory_xact_lock(EXPORT_LOCK): one export at a time, until its commit.
 EXPORT_LOCK = 7316
@@ -73,7 +73,7 @@ FI_COLUMNS = [
     "reverses",
 ]
 # SAP units of measure for the catalogue's units.
-UNITS = {"person": "PERS", "piece": "ST", "flat": "PAU"}
+UNITS = {"person": "PERS", "piece": "ST", "flat": "PAU", "h": "H", "halfday": "HTG", "day": "TAG"}
 
 
 @dataclass
@@ -182,7 +182,7 @@ def export_batch(*, dry_run: bool = False, now: datetime | None = None) -> Resul
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EXPORT_LOCK])
         number = (ExportBatch.objects.aggregate(n=Max("number"))["n"] or 0) + 1
         batch = ExportBatch.objects.create(number=number, created_at=now)
-        postings = post_due(batch=batch, now=now, today=today)
+        postings = post_due(batch=batch, now=now, today=today) + post_rooms(batch=batch, now=now)
         total = sum((p.amount for p in postings), Decimal("0.00"))
         if dry_run:
             transaction.set_rollback(True)

@@ -194,6 +194,52 @@ class Order(models.Model):
         return f"{self.quantity} × {self.item}"
 
 
+class RoomPrice(models.Model):
+    """Internal room prices on a site, building or room; an empty field inherits (orders/rooms.py)."""
+
+    site = models.ForeignKey(
+        Site, models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("site")
+    )
+    building = models.ForeignKey(
+        "bookings.Building",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("building"),
+    )
+    room = models.ForeignKey(
+        "bookings.Room", models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("room")
+    )
+    per_hour = models.DecimalField(
+        _("price per hour"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    per_half_day = models.DecimalField(
+        _("price per half day"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    per_day = models.DecimalField(_("price per day"), max_digits=10, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    activity_type = models.CharField(_("SAP activity type"), max_length=6, blank=True)
+    cost_centre = models.ForeignKey(
+        CostCentre, models.PROTECT, null=True, blank=True, verbose_name=_("sender cost centre")
+    )
+
+    class Meta:
+        verbose_name = _("room price")
+        verbose_name_plural = _("room prices")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(site__isnull=False, building__isnull=True, room__isnull=True)
+                | Q(site__isnull=True, building__isnull=False, room__isnull=True)
+                | Q(site__isnull=True, building__isnull=True, room__isnull=False),
+                name="room_price_one_place",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.room or self.building or self.site)
+
+
 class ExportBatch(models.Model):
     """One numbered SAP export: the files written and their totals."""
 
@@ -216,7 +262,18 @@ class ExportBatch(models.Model):
 class Posting(models.Model):
     """A charge as exported: one line of a batch. A reversal is a line with negated quantity."""
 
-    order = models.ForeignKey(Order, models.PROTECT, related_name="postings", verbose_name=_("order line"))
+    # A service line's charge names its order; a room's charge names the booking.
+    order = models.ForeignKey(
+        Order, models.PROTECT, null=True, blank=True, related_name="postings", verbose_name=_("order line")
+    )
+    booking = models.ForeignKey(
+        Booking,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="room_postings",
+        verbose_name=_("booking"),
+    )
     batch = models.ForeignKey(ExportBatch, models.PROTECT, related_name="postings", verbose_name=_("batch"))
     kind = models.CharField(_("kind"), max_length=3, choices=[("CO", "CO"), ("FI", "FI")], default="CO")
     sender_cost_centre = models.CharField(_("sender cost centre"), max_length=10)
@@ -239,6 +296,14 @@ class Posting(models.Model):
         verbose_name = _("posting")
         verbose_name_plural = _("postings")
         ordering = ["batch", "pk"]
+        constraints = [
+            # A room is charged once per booking (reversals name the posting they reverse).
+            models.UniqueConstraint(
+                fields=["booking"],
+                condition=Q(order__isnull=True, reverses__isnull=True),
+                name="posting_room_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sender_cost_centre} → {self.receiver_cost_centre} {self.amount} {self.currency}"

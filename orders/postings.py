@@ -9,13 +9,20 @@ looks only at orders whose charge may differ from what SAP already has.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
-from .models import ExportBatch, Order, Posting
+from bookings.models import Booking
+
+from . import rooms
+from .models import CostCentre, ExportBatch, Order, Posting
 from .money import charge
+
+# Rooms are charged for bookings that ended this recently: prices set today do not
+# charge the years before them.
+ROOM_LOOKBACK = timedelta(days=62)
 
 # SAP's line text field holds 50 characters.
 TEXT_LENGTH = 50
@@ -137,4 +144,44 @@ def post_due(*, batch: ExportBatch, now: datetime, today: date) -> list[Posting]
                     )
                 )
         Order.objects.filter(pk=order.pk).update(posted_version=order.version)
+    return written
+
+
+def post_rooms(*, batch: ExportBatch, now: datetime) -> list[Posting]:
+    """Charge each confirmed, ended booking in a priced room once, to the organizer's default cost centre."""
+    charged = Posting.objects.filter(booking=OuterRef("pk"), order__isnull=True)
+    bookings = (
+        Booking.objects.filter(
+            status=Booking.Status.CONFIRMED, span__endswith__lte=now, span__endswith__gt=now - ROOM_LOOKBACK
+        )
+        .exclude(Exists(charged))
+        .select_related("room__floor__building__site")
+        .order_by("span")
+    )
+    written = []
+    for booking in bookings:
+        tariff = rooms.tariff_for(booking.room)
+        receiver = rooms.receiver_of(booking) if tariff else None
+        if tariff is None or receiver is None:
+            continue
+        price = rooms.room_charge(tariff, booking.span.lower, booking.span.upper)
+        sender = CostCentre.objects.get(pk=tariff.cost_centre_id)
+        local = booking.span.lower.astimezone(booking.room.floor.building.site.tz)
+        written.append(
+            Posting.objects.create(
+                booking=booking,
+                batch=batch,
+                kind="CO",
+                sender_cost_centre=sender.code,
+                receiver_cost_centre=receiver.code,
+                activity_type=tariff.activity_type,
+                quantity=price.quantity,
+                unit=price.unit,
+                price=price.price,
+                amount=price.amount,
+                currency=tariff.currency,
+                posting_date=local.date(),
+                text=f"{booking.room.name} {local:%d.%m.%Y} #{booking.pk}"[:TEXT_LENGTH],
+            )
+        )
     return written

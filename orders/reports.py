@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, Sum
+from django.utils.translation import gettext as _
 
 from .models import Posting, Provider
 
@@ -40,7 +41,8 @@ def monthly_charges(month: date) -> tuple[list[Row], Decimal]:
         Row(
             receiver_cost_centre=g["receiver_cost_centre"],
             sender_cost_centre=g["sender_cost_centre"],
-            provider=names.get(g["order__item__provider"], ""),
+            # A room's charge has no provider: it is the room's.
+            provider=names.get(g["order__item__provider"], "") if g["order__item__provider"] else _("Rooms"),
             lines=g["lines"],
             amount=g["amount"],
         )

@@ -26,7 +26,6 @@ def test_it_seeds_providers_and_orders_once_and_the_first_export_has_lines(setti
 
     csv_path = Path(out.getvalue().splitlines()[0])
     lines = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"))))
-    assert {(line["activity_type"], line["amount"]) for line in lines} == {
-        ("KAFF", "10.00"),
-        ("LUNCH", "51.60"),
-    }
+    charged = {(line["activity_type"], line["amount"]) for line in lines}
+    assert {("KAFF", "10.00"), ("LUNCH", "51.60")} <= charged
+    assert any(line["activity_type"] == "RAUM" for line in lines)  # rooms of the first site have prices
