@@ -23,6 +23,7 @@ from .money import charge
 # Rooms are charged for bookings that ended this recently: prices set today do not
 # charge the years before them.
 ROOM_LOOKBACK = timedelta(days=62)
+UNCHARGED = (Booking.Status.REJECTED, Booking.Status.CANCELLED)
 
 # SAP's line text field holds 50 characters.
 TEXT_LENGTH = 50
@@ -67,6 +68,9 @@ def due(now: datetime):
 def charge_of(order: Order) -> Charge | None:
     """The final charge of an order, or None when nothing is charged."""
     percent = order.charged_percent if order.status == Order.Status.CANCELLED else 100
+    if order.status != Order.Status.CANCELLED and order.booking.status in UNCHARGED:
+        # Rejected or expired before it was confirmed (its lines were never cancelled): nothing delivered.
+        percent = 0
     if percent == 0:
         return None
     provider = order.item.provider

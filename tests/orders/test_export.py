@@ -175,3 +175,12 @@ def test_it_exports_each_charge_once_when_two_exports_start_together(folder, cof
 
     assert sorted(r.lines for r in results) == [0, 1]
     assert Posting.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_it_charges_nothing_for_a_request_that_was_rejected(folder, coffee_ordered):
+    from bookings.models import Booking
+
+    Booking.objects.filter(pk=coffee_ordered.booking_id).update(status=Booking.Status.REJECTED)
+
+    assert export(at(THURSDAY, 6)) == []
