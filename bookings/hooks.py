@@ -2,7 +2,8 @@
 
 The outbox tells other apps about a change after commit; some consequences cannot wait
 for that. Cancelling a booking must cancel its service orders in the same transaction,
-or a kitchen could deliver to a meeting that is no longer there. Bookings never import
+or a kitchen could deliver to a meeting that is no longer there; moving it moves them,
+or refuses the move when they cannot follow. Bookings never import
 those apps (arrows point one way): each registers a callable in its AppConfig.ready(),
 and the cancelling service calls them all on the locked booking before it commits.
 """
@@ -22,7 +23,12 @@ class OnCancel(Protocol):
     def __call__(self, *, booking: Booking, actor: User, now: datetime) -> None: ...
 
 
+class OnMove(Protocol):
+    def __call__(self, *, booking: Booking, actor: User, now: datetime, old_start: datetime) -> None: ...
+
+
 _on_cancel: list[OnCancel] = []
+_on_move: list[OnMove] = []
 
 
 def on_cancel(hook: OnCancel) -> OnCancel:
@@ -38,4 +44,17 @@ def booking_cancelled(*, booking: Booking, actor: User, now: datetime) -> None:
         hook(booking=booking, actor=actor, now=now)
 
 
-__all__ = ["OnCancel", "booking_cancelled", "on_cancel"]
+def on_move(hook: OnMove) -> OnMove:
+    """Register ``hook`` to run in the transaction of every move of a booking (time or room)."""
+    if hook not in _on_move:
+        _on_move.append(hook)
+    return hook
+
+
+def booking_moved(*, booking: Booking, actor: User, now: datetime, old_start: datetime) -> None:
+    """Run every registered hook; a hook that refuses (a BookingError) refuses the move."""
+    for hook in _on_move:
+        hook(booking=booking, actor=actor, now=now, old_start=old_start)
+
+
+__all__ = ["OnCancel", "OnMove", "booking_cancelled", "booking_moved", "on_cancel", "on_move"]

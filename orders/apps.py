@@ -11,6 +11,7 @@ class OrdersConfig(AppConfig):
         from bookings import hooks
 
         from . import api  # noqa: F401  (adds the order routes to the one API)
-        from .services import cancel_orders_of
+        from .services import cancel_orders_of, move_orders_of
 
         hooks.on_cancel(cancel_orders_of)
+        hooks.on_move(move_orders_of)

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from bookings.models import OutboxMessage
 from bookings.notifications.compose import Mail
@@ -20,7 +21,12 @@ from bookings.outbox import enqueue
 
 from .models import Order
 
-TOPICS = {"order.created", "order.cancelled"}
+TOPICS = {"order.created", "order.changed", "order.cancelled"}
+SUBJECTS = {
+    "order.created": _lazy("New order: %(item)s, %(when)s"),
+    "order.changed": _lazy("Changed: %(item)s, now %(when)s"),
+    "order.cancelled": _lazy("Cancelled: %(item)s, %(when)s"),
+}
 
 
 def announce(order: Order, topic: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -298,3 +298,40 @@ def correct_order(
     order.version += 1
     order.save()
     return order
+
+
+def move_orders_of(*, booking: Booking, actor: User, now: datetime, old_start: datetime) -> None:
+    """The move hook (bookings.hooks): open lines keep their offset to the start, on the same day.
+
+    Raises OrderRefused when a line cannot follow (another day or site, a time the provider
+    does not deliver, a cut-off passed): the booker is asked to cancel those lines first.
+    """
+    site = booking.room.floor.building.site
+    shift = booking.span.lower - old_start
+    for order in (
+        booking.orders.select_for_update(of=("self",))
+        .filter(status__in=Order.ACTIVE)
+        .select_related("item__provider")
+    ):
+        moved = order.deliver_at + shift
+        tz = site.tz
+        limit = cutoff.deadline(
+            order.item, deliver_at=moved, tz=tz, closed=cutoff.closed_days(site.pk, moved.date())
+        )
+        follows = (
+            order.item.provider.site_id == site.pk
+            and moved.astimezone(tz).date() == order.deliver_at.astimezone(tz).date()
+            and booking.span.lower <= moved < booking.span.upper
+            and cutoff.delivered_then(order.item, deliver_at=moved, tz=tz)
+            and (shift == timedelta(0) or now <= limit)
+        )
+        if not follows:
+            raise OrderRefused(
+                _("%(item)s cannot move with the booking: please cancel it first, then move the booking.")
+                % {"item": order.item.display_name()}
+            )
+        if shift:
+            order.deliver_at = moved
+            order.version += 1
+            order.save(update_fields=["deliver_at", "version"])
+            mail.announce(order, "order.changed")

@@ -77,3 +77,31 @@ def test_it_never_leaves_an_order_on_a_booking_cancelled_at_the_same_moment(
 
     assert Booking.objects.get(pk=meeting.pk).status == Booking.Status.CANCELLED
     assert not Order.objects.filter(booking=meeting).exclude(status=Order.Status.CANCELLED).exists()
+
+
+@pytest.mark.django_db
+def test_it_moves_the_orders_with_the_booking_on_the_same_day(meeting, coffee, alice, alice_pays):
+    from bookings.services import update_booking
+
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        line = services.order_service(booking=meeting, item=coffee, actor=alice)
+        update_booking(booking=meeting, actor=alice, start=at(WEDNESDAY, 11), end=at(WEDNESDAY, 12))
+
+    line.refresh_from_db()
+    assert line.deliver_at == at(WEDNESDAY, 11)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_move_to_another_day_its_orders_cannot_follow(meeting, coffee, alice, alice_pays):
+    from bookings.services import update_booking
+
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        line = services.order_service(booking=meeting, item=coffee, actor=alice)
+        with pytest.raises(BookingError, match="Kaffee kann nicht mit der Buchung verschoben werden"):
+            update_booking(
+                booking=meeting, actor=alice, start=at(date(2027, 3, 11), 9), end=at(date(2027, 3, 11), 10)
+            )
+
+    meeting.refresh_from_db()
+    line.refresh_from_db()
+    assert (meeting.span.lower, line.deliver_at) == (at(WEDNESDAY, 9), at(WEDNESDAY, 9))
