@@ -13,7 +13,7 @@ from pydantic import Field
 
 from bookings.api import api
 from bookings.api.schemas import Error, Id, IsoDatetime, Text
-from bookings.models import Booking, Site
+from bookings.models import Booking, Series, Site
 from bookings.services.bookings import can_manage
 
 from . import services
@@ -155,3 +155,38 @@ def cancel_order(request, booking_id: Id, order_id: Id):
     booking = _own_booking(request, booking_id)
     order = get_object_or_404(Order.objects.filter(Q(booking=booking)), pk=order_id)
     return JsonResponse(order_dict(services.cancel_order(order=order, actor=request.auth)))
+
+
+class SeriesOrderIn(Schema):
+    item: ItemId
+    quantity: Annotated[int, Field(ge=1, le=100000)] | None = None
+    note: Text(max_length=500) = ""  # type: ignore[valid-type]
+    cost_centre: Text(max_length=10) | None = None  # type: ignore[valid-type]
+
+
+@api.post(
+    "/series/{series_id}/orders", response={201: dict, 403: Error, 404: Error, 422: Error}, tags=["orders"]
+)
+def create_series_orders(request, series_id: Id, payload: SeriesOrderIn):
+    """Order a service for every upcoming date of a series; dates refused are listed with the reason."""
+    series = get_object_or_404(Series, pk=series_id)
+    if series.organizer_id != request.auth.pk and not request.auth.has_perm("bookings.change_booking"):
+        raise Http404
+    item = Item.objects.select_related("provider").filter(pk=payload.item).first()
+    if item is None:
+        raise InvalidOrder(_("There is no such item."), field="item")
+    result = services.order_for_series(
+        series=series,
+        item=item,
+        actor=request.auth,
+        quantity=payload.quantity,
+        note=payload.note,
+        cost_centre=payload.cost_centre,
+    )
+    return JsonResponse(
+        {
+            "orders": [order_dict(o) for o in result.ordered],
+            "skipped": [{"booking": b.pk, "reason": reason} for b, reason in result.skipped],
+        },
+        status=201,
+    )

@@ -12,6 +12,7 @@ from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking
+from bookings.selectors.series import future_occurrences
 from bookings.services.bookings import can_manage
 from bookings.spans import storable
 
@@ -335,3 +336,46 @@ def move_orders_of(*, booking: Booking, actor: User, now: datetime, old_start: d
             order.version += 1
             order.save(update_fields=["deliver_at", "version"])
             mail.announce(order, "order.changed")
+
+
+@dataclass(frozen=True)
+class SeriesOrder:
+    ordered: list[Order]
+    skipped: list[tuple[Booking, str]]  # an occurrence and why it got nothing
+
+
+@transaction.atomic
+def order_for_series(
+    *,
+    series,
+    item: Item,
+    actor: User,
+    quantity: int | None = None,
+    note: str = "",
+    cost_centre: str | None = None,
+    now: datetime | None = None,
+) -> SeriesOrder:
+    """Order a service for every upcoming date of a series; dates past the cut-off or not delivered are named.
+
+    Raises OrderNotAllowed or InvalidOrder (bad input, the same for every date), and then writes nothing.
+    """
+    now = now or timezone.now()
+    result = SeriesOrder(ordered=[], skipped=[])
+    for booking in future_occurrences(series_id=series.pk, now=now):
+        try:
+            # A savepoint per date: one refused date leaves the others ordered.
+            with transaction.atomic():
+                result.ordered.append(
+                    order_service(
+                        booking=booking,
+                        item=item,
+                        actor=actor,
+                        quantity=quantity,
+                        note=note,
+                        cost_centre=cost_centre,
+                        now=now,
+                    )
+                )
+        except OrderRefused as exc:
+            result.skipped.append((booking, exc.message))
+    return result
