@@ -35,7 +35,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	@# The booking core ([tool.mypy] files); the django-stubs plugin only imports the
 	@# settings, so this needs no embedded servers.
-	$(VENV)/bin/mypy
+	@# pyodata's wheel installs a top-level `tests` package into site-packages; ours comes first.
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/mypy
 	@# The migration checks need the embedded servers; stop them again unless they were
 	@# already running (a demo beside the lint keeps its servers).
 	@before=$$($(PY) manage.py embedded status | grep -c running); \

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Protocol
 
 from bookings.outbox import DeliveryError
@@ -49,4 +51,47 @@ class Directory(Protocol):
 
     def can_resume(self, mark: str) -> bool:
         """Whether a sync may continue from ``mark`` on this server; raises IntegrationError."""
+        ...
+
+
+@dataclass(frozen=True)
+class CostCentreRecord:
+    """A cost centre as SAP lists it; never a raw OData entity or RFC structure."""
+
+    code: str
+    name: str = ""
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+@dataclass(frozen=True)
+class AllocationLine:
+    """One line of a CO activity allocation (BAPI_ACC_ACTIVITY_ALLOC_POST's DOC_ITEMS)."""
+
+    sender_cost_centre: str
+    activity_type: str
+    quantity: Decimal
+    unit: str
+    receiver_cost_centre: str
+    text: str
+    reference: str  # the posting's RFR reference, so SAP's document can be traced back
+
+
+class Sap(Protocol):
+    """A live SAP system: cost centres in, activity allocations out."""
+
+    def cost_centres(self, *, controlling_area: str) -> Iterator[CostCentreRecord]:
+        """The cost centres of a controlling area; raises IntegrationError."""
+        ...
+
+    def post_allocation(
+        self,
+        *,
+        controlling_area: str,
+        document_date: date,
+        posting_date: date,
+        header_text: str,
+        lines: list[AllocationLine],
+    ) -> str:
+        """Post one CO document and return SAP's document number; raises IntegrationError."""
         ...

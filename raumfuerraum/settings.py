@@ -157,8 +157,10 @@ INSTALLED_APPS = [
     "ops",
     "bookings",
     "displays",
+    "orders",
     "integrations",
     "integrations.directory",
+    "integrations.sap",
     "axes",
     "csp",
 ]
@@ -314,6 +316,8 @@ RFR_OUTBOX_CHANNELS = {
     "display_push": "displays.sinks.push_room_status",
     # Mail to organizers and room managers, with an iCalendar attachment.
     "mail": "bookings.notifications.mail.mail_sink",
+    # Mail to service providers about their order lines (orders app).
+    "provider_mail": "orders.mail.provider_mail_sink",
 }
 # Door displays: their URLs start with RFR_PUBLIC_URL; one that has not polled for
 # RFR_DISPLAY_OFFLINE_MINUTES counts as offline; door actions are limited per display.
@@ -369,6 +373,20 @@ RFR_MAIL_LANGUAGE = os.environ.get("RFR_MAIL_LANGUAGE") or LANGUAGE_CODE
 RFR_REMINDER_MINUTES = envint("RFR_REMINDER_MINUTES", 0)
 if RFR_REMINDER_MINUTES > 0:
     CELERY_BEAT_SCHEDULE["send-reminders"] = {"task": "bookings.tasks.send_reminders", "schedule": 60.0}
+
+# SAP export (orders): numbered batches of CO/FI postings, written atomically into this
+# folder, and copied into the copy folder where one is set (a share SAP picks them up from).
+RFR_SAP_EXPORT_DIR = Path(os.environ.get("RFR_SAP_EXPORT_DIR") or runtime.data_dir() / "sap-export")
+RFR_SAP_EXPORT_COPY_DIR = os.environ.get("RFR_SAP_EXPORT_COPY_DIR", "")
+RFR_SAP_CONTROLLING_AREA = os.environ.get("RFR_SAP_CONTROLLING_AREA", "1000")
+RFR_SAP_COMPANY_CODE = os.environ.get("RFR_SAP_COMPANY_CODE", "1000")
+# The beat writes a batch this often (minutes); 0 leaves it to `manage.py export_sap`.
+RFR_SAP_EXPORT_MINUTES = envint("RFR_SAP_EXPORT_MINUTES", 60)
+if RFR_SAP_EXPORT_MINUTES > 0:
+    CELERY_BEAT_SCHEDULE["export-sap"] = {
+        "task": "orders.tasks.export_sap",
+        "schedule": 60.0 * RFR_SAP_EXPORT_MINUTES,
+    }
 
 LOGGING = {
     "version": 1,

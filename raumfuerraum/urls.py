@@ -23,6 +23,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("services/", include("orders.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path(
         "accounts/login/",

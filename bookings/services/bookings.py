@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import hooks
 from ..conflicts import conflict_error, is_overlap_violation
 from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
 from ..models import Booking, BookingEvent, Room, Series
@@ -239,6 +240,7 @@ def update_booking(
         raise InvalidBooking(_("A booking that has ended cannot be changed."), field="end")
 
     changes: dict = {}
+    old_start = booking.span.lower
     new_start = start or booking.span.lower
     new_end = end or booking.span.upper
     if (new_start, new_end) != (booking.span.lower, booking.span.upper):
@@ -290,6 +292,9 @@ def update_booking(
             booking.reminded_at = None  # a reminder for the new time, if any, is still due
     booking.version += 1
     save_or_conflict(booking, now=now)
+    if "span" in changes or "room" in changes:
+        # Orders move with it or refuse the move, in this transaction (see bookings/hooks.py).
+        hooks.booking_moved(booking=booking, actor=actor, now=now, old_start=old_start)
     audit.record(booking, kind=BookingEvent.Kind.UPDATED, actor=actor, at=now, changes=changes)
     return booking
 
@@ -335,3 +340,5 @@ def mark_cancelled(
         changes={"reason": reason[:500]} if reason else {},
         announce=announce,
     )
+    # Orders and the like end with the booking, in this transaction (see bookings/hooks.py).
+    hooks.booking_cancelled(booking=booking, actor=actor, now=now)

@@ -98,6 +98,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
         )
+        self.stdout.write(__import__("orders.demo", fromlist=["seed"]).seed())  # by name: no import up
         self.stdout.write(f"Sign in as {ADMIN[0]} / {ADMIN[1]} (superuser) or {DEMO[0]} / {DEMO[1]} (staff).")
 
     def _equipment(self) -> list[Equipment]:

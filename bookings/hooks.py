@@ -1,0 +1,60 @@
+"""Apps above bookings that must act inside a booking's own transaction register here.
+
+The outbox tells other apps about a change after commit; some consequences cannot wait
+for that. Cancelling a booking must cancel its service orders in the same transaction,
+or a kitchen could deliver to a meeting that is no longer there; moving it moves them,
+or refuses the move when they cannot follow. Bookings never import
+those apps (arrows point one way): each registers a callable in its AppConfig.ready(),
+and the cancelling service calls them all on the locked booking before it commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from .models import Booking
+
+
+class OnCancel(Protocol):
+    def __call__(self, *, booking: Booking, actor: User, now: datetime) -> None: ...
+
+
+class OnMove(Protocol):
+    def __call__(self, *, booking: Booking, actor: User, now: datetime, old_start: datetime) -> None: ...
+
+
+_on_cancel: list[OnCancel] = []
+_on_move: list[OnMove] = []
+
+
+def on_cancel(hook: OnCancel) -> OnCancel:
+    """Register ``hook`` to run in the transaction of every booking cancellation (once per hook)."""
+    if hook not in _on_cancel:
+        _on_cancel.append(hook)
+    return hook
+
+
+def booking_cancelled(*, booking: Booking, actor: User, now: datetime) -> None:
+    """Run every registered hook; a hook's error rolls the cancellation back with it."""
+    for hook in _on_cancel:
+        hook(booking=booking, actor=actor, now=now)
+
+
+def on_move(hook: OnMove) -> OnMove:
+    """Register ``hook`` to run in the transaction of every move of a booking (time or room)."""
+    if hook not in _on_move:
+        _on_move.append(hook)
+    return hook
+
+
+def booking_moved(*, booking: Booking, actor: User, now: datetime, old_start: datetime) -> None:
+    """Run every registered hook; a hook that refuses (a BookingError) refuses the move."""
+    for hook in _on_move:
+        hook(booking=booking, actor=actor, now=now, old_start=old_start)
+
+
+__all__ = ["OnCancel", "OnMove", "booking_cancelled", "booking_moved", "on_cancel", "on_move"]

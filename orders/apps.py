@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OrdersConfig(AppConfig):
+    name = "orders"
+    verbose_name = _("Services and cost allocation")
+
+    def ready(self) -> None:
+        # Explicit wiring, one way: orders registers with bookings; bookings imports nothing of orders.
+        from bookings import hooks
+
+        from . import api  # noqa: F401  (adds the order routes to the one API)
+        from .services import cancel_orders_of, move_orders_of
+
+        hooks.on_cancel(cancel_orders_of)
+        hooks.on_move(move_orders_of)

@@ -1,0 +1,239 @@
+"""Staff pages: services of a booking (price of each line and the total before saving); the provider's day."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from bookings.errors import BookingError
+from bookings.models import Booking
+from bookings.services.bookings import can_manage
+from bookings.views.errors import refuse_form
+
+from . import reports, selectors, services
+from .export import csv_bytes, xlsx_bytes
+from .models import Item, Order, Provider
+from .money import charge, text
+
+
+class OrderForm(forms.Form):
+    item = forms.ModelChoiceField(queryset=Item.objects.none(), label=gettext_lazy("Service"))
+    quantity = forms.IntegerField(
+        label=gettext_lazy("Quantity"),
+        required=False,
+        min_value=1,
+        max_value=100000,
+        help_text=gettext_lazy("Empty: one per attendee for per-person items."),
+    )
+    time = forms.TimeField(
+        label=gettext_lazy("Delivery time"), required=False, help_text=gettext_lazy("Empty: at the start.")
+    )
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=500)
+
+    def __init__(self, *args, booking: Booking, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = Item.objects.filter(
+            active=True, provider__site=booking.room.floor.building.site
+        )
+
+
+def _booking(request, pk: int) -> Booking:
+    booking = get_object_or_404(Booking.objects.select_related("room__floor__building__site"), pk=pk)
+    if not can_manage(request.user, booking):
+        raise PermissionDenied(_("Only the organizer can order services for this booking."))
+    return booking
+
+
+def _deliver_at(booking: Booking, value) -> datetime | None:
+    if value is None:
+        return None
+    tz = booking.room.floor.building.site.tz
+    return datetime.combine(booking.span.lower.astimezone(tz).date(), value, tz)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_services(request, pk: int):
+    """The booking's lines and total; add one: "Show price" first, then "Order"."""
+    now = timezone.now()
+    booking = _booking(request, pk)
+    lines, total = selectors.lines_of(booking)
+    late = {c.order.pk: c for c in services.late_charges(booking=booking, now=now)}
+    for line in lines:
+        # What cancelling this line now would still cost, told before the booker confirms.
+        line.late = late.get(line.pk)
+    form = OrderForm(request.POST or None, booking=booking)
+    context = {
+        "booking": booking,
+        "tz": booking.room.floor.building.site.tz,
+        "lines": lines,
+        "total": total,
+        "offers": [
+            {
+                "item": o.item,
+                "deadline": o.deadline,
+                "open": o.open,
+                # The cut-off in words, where it has passed.
+                "closed": None
+                if o.open
+                else services.cutoff_message(
+                    o.item,
+                    deliver_at=booking.span.lower,
+                    limit=o.deadline,
+                    now=now,
+                    tz=booking.room.floor.building.site.tz,
+                ),
+            }
+            for o in selectors.offers(booking, now=now)
+        ],
+        "form": form,
+        "nav": "mine",
+    }
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        item = cd["item"]
+        quantity = cd["quantity"] or services.default_quantity(item, booking)
+        if request.POST.get("action") == "order":
+            try:
+                services.order_service(
+                    booking=booking,
+                    item=item,
+                    actor=request.user,
+                    quantity=quantity,
+                    note=cd["note"],
+                    deliver_at=_deliver_at(booking, cd["time"]),
+                    now=now,
+                )
+            except BookingError as exc:
+                status = refuse_form(
+                    form,
+                    exc,
+                    fields={
+                        "item": "item",
+                        "quantity": "quantity",
+                        "note": "note",
+                        "deliver_at": "time",
+                        "cost_centre": None,
+                    },
+                )
+            else:
+                messages.success(request, _("%(item)s was ordered.") % {"item": item.display_name()})
+                return redirect("orders:booking", pk=booking.pk)
+        else:
+            amount = charge(quantity, item.price)
+            context["preview"] = {
+                "item": item,
+                "quantity": quantity,
+                "amount": amount,
+                "total": total + amount,
+            }
+    elif request.method == "POST":
+        status = 422
+    return render(request, "orders/booking.html", context, status=status)
+
+
+@login_required
+@require_POST
+def cancel_line(request, pk: int, line: int):
+    booking = _booking(request, pk)
+    order = get_object_or_404(Order, pk=line, booking=booking)
+    try:
+        services.cancel_order(order=order, actor=request.user)
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The line was cancelled."))
+    return redirect("orders:booking", pk=booking.pk)
+
+
+def _provider(request, pk: int) -> Provider:
+    provider = get_object_or_404(Provider.objects.select_related("site"), pk=pk)
+    if not services.may_work(request.user, provider):
+        raise PermissionDenied(_("Only the provider's staff can see its orders."))
+    return provider
+
+
+@login_required
+def provider_day(request, pk: int):
+    """Today's and tomorrow's orders of a provider, by delivery time."""
+    provider = _provider(request, pk)
+    return render(
+        request,
+        "orders/provider_day.html",
+        {
+            "provider": provider,
+            "tz": provider.site.tz,
+            "days": selectors.day_list(provider, now=timezone.now()),
+        },
+    )
+
+
+@login_required
+@require_POST
+def set_line_status(request, pk: int, line: int):
+    provider = _provider(request, pk)
+    order = get_object_or_404(Order, pk=line, item__provider=provider)
+    try:
+        services.set_status(order=order, actor=request.user, status=request.POST.get("status", ""))
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Status saved."))
+    return redirect("orders:provider_day", pk=provider.pk)
+
+
+REPORT_COLUMNS = ["month", "receiver_cost_centre", "sender_cost_centre", "provider", "lines", "amount"]
+
+
+@login_required
+def charges_report(request):
+    """The month's charges per cost centre and provider (?month=2027-03), as a page, CSV or XLSX.
+
+    For people with the "SAP export" permission, as the batches are.
+    """
+    if not request.user.has_perm("orders.sap_export"):
+        raise PermissionDenied(_("Only controlling (the SAP export permission) sees the charges."))
+    today = timezone.localdate()
+    try:
+        year, month = (int(part) for part in request.GET.get("month", f"{today:%Y-%m}").split("-"))
+        first = datetime(year, month, 1).date()
+    except ValueError:
+        return render(request, "400.html", {"message": _("Please give the month as YYYY-MM.")}, status=400)
+    rows, total = reports.monthly_charges(first)
+    lines = [
+        {
+            "month": f"{first:%Y-%m}",
+            "receiver_cost_centre": r.receiver_cost_centre,
+            "sender_cost_centre": r.sender_cost_centre,
+            "provider": r.provider,
+            "lines": r.lines,
+            "amount": text(r.amount),
+        }
+        for r in rows
+    ]
+    kind = request.GET.get("format", "")
+    if kind in ("csv", "xlsx"):
+        content = (
+            csv_bytes(lines, REPORT_COLUMNS)
+            if kind == "csv"
+            else xlsx_bytes(lines, REPORT_COLUMNS, title="charges")
+        )
+        types = {
+            "csv": "text/csv; charset=utf-8",
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+        response = HttpResponse(content, content_type=types[kind])
+        response["Content-Disposition"] = f'attachment; filename="charges-{first:%Y-%m}.{kind}"'
+        return response
+    return render(request, "orders/report.html", {"rows": rows, "total": total, "month": first})

@@ -1,0 +1,111 @@
+"""Coffee ordered for a meeting and the kitchen's day list, in real Chromium, German and English, with axe."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from orders.models import CostCentre, Item, Order, Provider, UserCostCentre
+from tests import factories
+from tests.browser.test_accessibility import problems
+from tests.browser.test_booking_flow import sign_in
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+WORDS = {
+    "de-DE": {
+        "show": "Preis anzeigen",
+        "order": "Bestellen",
+        "total": "Summe mit dieser Position: 11,75",
+        "done": "geliefert",
+        "deliver": "Als geliefert markieren",
+    },
+    "en-GB": {
+        "show": "Show price",
+        "order": "Order",
+        "total": "total with this line: 11.75",
+        "done": "delivered",
+        "deliver": "Mark delivered",
+    },
+}
+
+
+def working_day_ahead(days: int):
+    """A weekday at least ``days`` ahead, so the coffee's cut-off has not passed and it is delivered."""
+    day = factories.days_ahead(days)
+    while day.isoweekday() > 5:
+        day += timedelta(days=1)
+    return day
+
+
+@pytest.fixture
+def kitchen(room):
+    centre = CostCentre.objects.create(code="4711", name="Kantine")
+    group = Group.objects.create(name="Kantine")
+    provider = Provider.objects.create(
+        site=room.floor.building.site, name="Kantine", cost_centre=centre, group=group
+    )
+    coffee = Item.objects.create(
+        provider=provider,
+        name="Kaffee",
+        name_en="Coffee",
+        unit="person",
+        price=Decimal("2.35"),
+        activity_type="KAFF",
+    )
+    cook = User.objects.create_user("koch", "koch@example.com", "koch-pw-123")
+    cook.groups.add(group)
+    return provider, coffee
+
+
+@pytest.mark.parametrize("page", ["de-DE", "en-GB"], indirect=True)
+def test_it_orders_coffee_and_the_kitchen_marks_it_delivered(gunicorn_server, page, room, alice, kitchen):
+    provider, coffee = kitchen
+    words = WORDS[page.context.pages[0].evaluate("navigator.language")]
+    UserCostCentre.objects.create(
+        user=alice, cost_centre=CostCentre.objects.create(code="2100", name="Vertrieb")
+    )
+    day = working_day_ahead(3)
+    meeting = factories.booking(
+        room, alice, factories.on(day, 9), title="Planung", attendees=[f"g{i}@x.de" for i in range(4)]
+    )
+    soon = timezone.now() + timedelta(minutes=90)
+    today = factories.booking(room, alice, soon, title="Jour fixe")
+    delivered = Order.objects.create(
+        booking=today,
+        item=coffee,
+        quantity=2,
+        price=coffee.price,
+        amount=Decimal("4.70"),
+        currency="EUR",
+        deliver_at=soon,
+        cost_centre=CostCentre.objects.get(code="2100"),
+        ordered_by=alice,
+        created_at=timezone.now(),
+        note="mit Hafermilch",
+    )
+
+    sign_in(page, gunicorn_server, "alice", "alice-pw-123", next_path=f"/services/bookings/{meeting.pk}/")
+    page.select_option("#id_item", str(coffee.pk))
+    page.get_by_role("button", name=words["show"]).click()
+    page.wait_for_load_state()
+    assert words["total"] in page.locator("#preview").inner_text()
+    found = problems(page)
+    page.get_by_role("button", name=words["order"], exact=True).click()
+    page.wait_for_load_state()
+    assert page.locator("#lines tbody tr").count() == 1
+    found += problems(page)
+
+    page.context.clear_cookies()
+    sign_in(page, gunicorn_server, "koch", "koch-pw-123", next_path=f"/services/providers/{provider.pk}/")
+    row = page.locator(f"#line-{delivered.pk}")
+    assert "mit Hafermilch" in row.inner_text()
+    found += problems(page)
+    row.get_by_role("button", name=words["deliver"]).click()
+    page.wait_for_load_state()
+    assert words["done"] in page.locator(f"#line-{delivered.pk}").inner_text()
+    assert found == []
