@@ -157,6 +157,7 @@ INSTALLED_APPS = [
     "ops",
     "bookings",
     "displays",
+    "visitors",
     "integrations",
     "integrations.directory",
     "axes",
@@ -314,6 +315,8 @@ RFR_OUTBOX_CHANNELS = {
     "display_push": "displays.sinks.push_room_status",
     # Mail to organizers and room managers, with an iCalendar attachment.
     "mail": "bookings.notifications.mail.mail_sink",
+    # Visits follow their bookings; invitations to visitors, arrivals to hosts.
+    "visitors": "visitors.sinks.deliver",
 }
 # Door displays: their URLs start with RFR_PUBLIC_URL; one that has not polled for
 # RFR_DISPLAY_OFFLINE_MINUTES counts as offline; door actions are limited per display.
