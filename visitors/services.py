@@ -268,7 +268,7 @@ def check_out_visitor(*, visitor: Visitor, actor: User) -> Visitor:
 def register_walk_in(
     *, building: Building, host: User, actor: User, data: dict, minutes: int = 120
 ) -> Visitor:
-    """A visitor nobody registered, at the desk: arrived at once, the host told. Raises NotAllowed, InvalidBooking."""
+    """A walk-in at the desk: arrived at once, the host told. Raises NotAllowed, InvalidBooking."""
     if not works_reception(actor, building.site):
         raise NotAllowed(_("Only the reception of this site can register walk-ins."))
     if not host.is_active:
