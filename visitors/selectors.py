@@ -31,16 +31,10 @@ def _place(qs: QuerySet, site: Site, building: Building | None) -> QuerySet:
 def day_visitors(*, site: Site, day: date, building: Building | None = None, query: str = "") -> QuerySet:
     """The day's visitors at the site (or one building), cancelled ones left out, by time."""
     start, end = local_day(site, day)
-    qs = Visitor.objects.select_related(*RELATED).filter(
-        visit__start__lt=end,
-        visit__end__gt=start,
-        visit__cancelled_at__isnull=True,
-        anonymised_at__isnull=True,
-    )
+    on_the_day = Q(visit__start__lt=end, visit__end__gt=start, visit__cancelled_at__isnull=True)
     # Someone who arrived on an earlier day and never checked out is still in the building.
-    qs = qs | Visitor.objects.select_related(*RELATED).filter(
-        status=Visitor.Status.ARRIVED, visit__start__lt=end
-    )
+    still_here = Q(status=Visitor.Status.ARRIVED, visit__start__lt=end)
+    qs = Visitor.objects.select_related(*RELATED).filter(on_the_day | still_here, anonymised_at__isnull=True)
     qs = _place(qs.exclude(status=Visitor.Status.CANCELLED), site, building)
     query = " ".join(query.split())
     if query:
