@@ -9,9 +9,11 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -21,6 +23,7 @@ from bookings.views.errors import form_status
 
 from . import selectors, services
 from .access import reception_site_ids, works_reception
+from .badges import badges_pdf
 from .models import Reception, Visit, Visitor
 from .services import FIELDS
 
@@ -222,3 +225,26 @@ def present(request, site_id: int):
             "reception": Reception.objects.filter(site=site).first(),
         },
     )
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@login_required
+def badge(request, pk: int):
+    """One visitor's badge, for the reception of the visit's site."""
+    visitor = get_object_or_404(Visitor.objects.select_related("visit__building__site", "visit__host"), pk=pk)
+    _reception_site(request, visitor.visit.building.site_id)
+    return _pdf(badges_pdf([visitor], language=get_language()), f"badge-{visitor.pk}.pdf")
+
+
+@login_required
+def day_badges(request, site_id: int):
+    """Badges for the day's visitors not yet gone, one page each."""
+    site = _reception_site(request, site_id)
+    day = timezone.now().astimezone(site.tz).date()
+    visitors = selectors.day_visitors(site=site, day=day).exclude(status=Visitor.Status.LEFT)
+    return _pdf(badges_pdf(visitors, language=get_language()), f"badges-{day.isoformat()}.pdf")

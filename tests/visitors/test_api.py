@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bookings import services as booking_services
-from tests import factories
 from tests.helpers import assert_clean_error
 from tests.visitors.conftest import GUEST, GUEST_EN, thursday
 from visitors import services

@@ -98,6 +98,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
         )
+        from visitors.demo import seed_visitors  # the demo seeds the apps above bookings too
+
+        self.stdout.write(seed_visitors())
         self.stdout.write(f"Sign in as {ADMIN[0]} / {ADMIN[1]} (superuser) or {DEMO[0]} / {DEMO[1]} (staff).")
 
     def _equipment(self) -> list[Equipment]:
