@@ -158,6 +158,7 @@ INSTALLED_APPS = [
     "bookings",
     "displays",
     "orders",
+    "visitors",
     "integrations",
     "integrations.directory",
     "integrations.sap",
@@ -246,7 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     "flush-display-last-seen": {"task": "displays.tasks.flush_last_seen", "schedule": 60.0},
     "release-no-shows": {"task": "bookings.tasks.release_no_shows", "schedule": 60.0},
     "expire-approvals": {"task": "bookings.tasks.expire_approvals", "schedule": 60.0},
+    "erase-visitor-data": {"task": "visitors.tasks.erase_visitor_data_task", "schedule": 3600.0},
 }
+# Visitors' names and contacts are erased this many days after their visit (docs/privacy.md).
+RFR_VISITOR_RETENTION_DAYS = envint("RFR_VISITOR_RETENTION_DAYS", 30, minimum=0)
 CELERY_TIMEZONE = "UTC"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -318,6 +322,8 @@ RFR_OUTBOX_CHANNELS = {
     "mail": "bookings.notifications.mail.mail_sink",
     # Mail to service providers about their order lines (orders app).
     "provider_mail": "orders.mail.provider_mail_sink",
+    # Visits follow their bookings; invitations to visitors, arrivals to hosts.
+    "visitors": "visitors.sinks.deliver",
 }
 # Door displays: their URLs start with RFR_PUBLIC_URL; one that has not polled for
 # RFR_DISPLAY_OFFLINE_MINUTES counts as offline; door actions are limited per display.

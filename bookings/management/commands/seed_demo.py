@@ -99,6 +99,9 @@ class Command(BaseCommand):
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
         )
         self.stdout.write(__import__("orders.demo", fromlist=["seed"]).seed())  # by name: no import up
+        from visitors.demo import seed_visitors  # the demo seeds the apps above bookings too
+
+        self.stdout.write(seed_visitors())
         self.stdout.write(f"Sign in as {ADMIN[0]} / {ADMIN[1]} (superuser) or {DEMO[0]} / {DEMO[1]} (staff).")
 
     def _equipment(self) -> list[Equipment]:
