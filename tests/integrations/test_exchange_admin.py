@@ -24,8 +24,9 @@ def sync(*args) -> str:
 def test_it_syncs_by_hand_with_a_line_per_room(graph, spree, alice):
     start = later()
     graph.book(MAILBOX, "Vertrieb", start, start + timedelta(hours=1))
+    later_start = start + timedelta(hours=2)
     services.create_booking(
-        room=spree, organizer=alice, title="Planung", start=start + timedelta(hours=2), end=start + timedelta(hours=3)
+        room=spree, organizer=alice, title="Planung", start=later_start, end=later_start + timedelta(hours=1)
     )
     out = sync("--room", str(spree.pk))
     assert out.strip() == f"[1/1] {spree.pk} {spree} <{MAILBOX}>: ok (booked 1, echo 1)"
