@@ -75,3 +75,13 @@ def test_it_reconciles_on_the_admins_request(graph, spree, admin_client, alice):
     assert "1 Raum abgeglichen." in response.content.decode()
     assert [e["subject"] for e in graph.events(MAILBOX)] == ["Planung"]
     assert RoomSync.objects.get(room=spree).last_repairs == {"recreated": 1, "removed": 0}
+
+
+def test_it_seeds_demo_rooms_with_mailboxes_shown_as_not_configured(db, admin_client, settings):
+    settings.RFR_EXCHANGE = None
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # again: nothing doubled
+    assert RoomSync.objects.count() == 2
+    assert sorted(RoomSync.objects.values_list("mode", flat=True)) == ["both", "publish"]
+    page = admin_client.get("/admin/exchange/roomsync/").content.decode()
+    assert page.count("nicht eingerichtet") == 2
