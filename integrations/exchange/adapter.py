@@ -1,4 +1,4 @@
-"""The Calendar Protocol (integrations/base.py) over Microsoft Graph; ews.py holds the EWS one."""
+"""The Calendar Protocol (integrations/base.py) over Microsoft Graph."""
 
 from __future__ import annotations
 
@@ -117,13 +117,18 @@ class GraphCalendar:
         )
 
 
+_made: dict[ExchangeSettings, Calendar] = {}
+
+
 def calendar() -> Calendar | None:
-    """The configured back end, or None when the sync is off."""
+    """The configured back end, or None when the sync is off.
+
+    One per configuration and process: it keeps its token and its connections.
+    """
     conf = getattr(settings, "RFR_EXCHANGE", None)
     if conf is None:
         return None
-    if conf.backend == "graph":
-        return GraphCalendar(conf)
-    from .ews import EwsCalendar  # exchangelib loads only for EWS
-
-    return EwsCalendar(conf)
+    if conf not in _made:
+        _made.clear()
+        _made[conf] = GraphCalendar(conf)
+    return _made[conf]

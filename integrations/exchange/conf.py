@@ -1,5 +1,7 @@
 """The Exchange configuration, read once from the environment as Django starts.
 
+Only the Graph back end exists so far; ``ews`` is refused at start with a clear message.
+
 ``from_env()`` returns None when RFR_EXCHANGE_BACKEND is ``off`` (the default); apps.py
 keeps the result as ``settings.RFR_EXCHANGE``. Secrets are read from files, so they are
 never in the environment or a process listing. Nothing here imports models.
@@ -15,17 +17,12 @@ from raumfuerraum import env as env_config
 from raumfuerraum.env import ConfigError
 
 BACKENDS = ("off", "ews", "graph")
-ACCESS = ("impersonation", "delegate")
 
 
 @dataclass(frozen=True)
 class ExchangeSettings:
     backend: str  # "ews" or "graph"
     ca_file: str = ""  # a PEM bundle trusted for every request; "" means the system's
-    ews_url: str = ""
-    ews_username: str = ""
-    ews_password: str = ""
-    ews_access: str = "impersonation"
     graph_tenant_id: str = ""
     graph_client_id: str = ""
     graph_client_secret: str = ""
@@ -76,20 +73,9 @@ def from_env(env: Mapping[str, str] | None = None) -> ExchangeSettings | None:
         "days_ahead": env_config.integer("RFR_EXCHANGE_DAYS_AHEAD", 365, source, minimum=1),
     }
     if backend == "ews":
-        access = source.get("RFR_EWS_ACCESS", "impersonation").strip().lower() or "impersonation"
-        if access not in ACCESS:
-            raise ConfigError(f"RFR_EWS_ACCESS must be impersonation or delegate, not {access!r}")
-        conf = ExchangeSettings(
-            **common,
-            ews_url=source.get("RFR_EWS_URL", "").strip(),
-            ews_username=source.get("RFR_EWS_USERNAME", "").strip(),
-            ews_password=_read_file("RFR_EWS_PASSWORD_FILE", source),
-            ews_access=access,
-        )
-        for name, value in (("RFR_EWS_URL", conf.ews_url), ("RFR_EWS_USERNAME", conf.ews_username)):
-            if not value:
-                raise ConfigError(f"RFR_EXCHANGE_BACKEND=ews needs {name}")
-        return conf
+        # The EWS back end (exchangelib) is not part of this version yet: say so at start
+        # rather than run a sync that cannot talk to the server.
+        raise ConfigError("RFR_EXCHANGE_BACKEND=ews is not available in this version yet; use graph or off")
     conf = ExchangeSettings(
         **common,
         graph_tenant_id=source.get("RFR_GRAPH_TENANT_ID", "").strip(),
