@@ -193,8 +193,16 @@ def run(args: argparse.Namespace) -> int:
             start = day0 + timedelta(hours=n, minutes=30)
             double.book(room.exchange_mailbox, f"Outlook {n}", start, start + timedelta(minutes=30))
     started = time.monotonic()
+    if os.environ.get("RFR_BENCH_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     booked = sum(sync_room(cal, room).applied.get("booked", 0) for room in rooms)
     in_seconds = time.monotonic() - started
+    if os.environ.get("RFR_BENCH_PROFILE"):
+        profile.disable()
+        profile.dump_stats(os.environ["RFR_BENCH_PROFILE"])
 
     # --- idle ---
     requests_before = len(double.requests)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
@@ -13,7 +11,7 @@ from bookings.models import Room
 
 from .adapter import calendar
 from .models import RoomSync
-from .sync import RoomReport, sync_room
+from .sync import sync_room
 
 log = logging.getLogger("rfr.exchange")
 
@@ -21,15 +19,6 @@ log = logging.getLogger("rfr.exchange")
 def rooms(room_id: int | None = None):
     found = Room.objects.exclude(exchange_mailbox="").order_by("pk")
     return found.filter(pk=room_id) if room_id is not None else found
-
-
-def sync_rooms(*, room_id: int | None = None, full: bool = False) -> Iterator[RoomReport]:
-    """Sync each room with a mailbox in turn; one room's failure does not stop the others."""
-    cal = calendar()
-    if cal is None:
-        return
-    for room in rooms(room_id):
-        yield sync_room(cal, room, full=full)
 
 
 def _due_for_full(room: Room) -> bool:

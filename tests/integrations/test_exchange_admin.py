@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from bookings import services
 from bookings.models import Booking
 from integrations.exchange.models import RoomSync
+from integrations.exchange.tasks import sync_exchange_task
 
 from .exchange_fixtures import MAILBOX, later
 
@@ -85,3 +86,16 @@ def test_it_seeds_demo_rooms_with_mailboxes_shown_as_not_configured(db, admin_cl
     assert sorted(RoomSync.objects.values_list("mode", flat=True)) == ["both", "publish"]
     page = admin_client.get("/admin/exchange/roomsync/").content.decode()
     assert page.count("nicht eingerichtet") == 2
+
+
+def test_it_runs_the_scheduled_cycle_with_a_first_full_reconcile(graph, spree):
+    start = later()
+    graph.book(MAILBOX, "Vertrieb", start, start + timedelta(hours=1))
+    assert sync_exchange_task() == {"failed": 0}
+    state = RoomSync.objects.get(room=spree)
+    assert state.last_full_at is not None  # never reconciled: the first cycle is a full one
+    assert Booking.objects.filter(room=spree, title="Vertrieb", source="exchange").count() == 1
+    assert sync_exchange_task() == {"failed": 0}
+    assert (
+        RoomSync.objects.get(room=spree).last_full_at == state.last_full_at
+    )  # later cycles read changes only

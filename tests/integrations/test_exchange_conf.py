@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from integrations.exchange.conf import from_env
@@ -60,3 +64,31 @@ def test_it_names_the_variable_that_is_wrong(secret, extra, named):
 def test_it_says_that_ews_is_not_available_yet():
     with pytest.raises(ConfigError, match="ews is not available"):
         from_env({"RFR_EXCHANGE_BACKEND": "ews", "RFR_EWS_URL": "https://mail.firma.de/EWS/Exchange.asmx"})
+
+
+def test_it_adds_the_outbox_channel_and_the_schedule_only_when_switched_on(secret):
+    """The real start, in a child process: the channel and the beat entry follow the setting."""
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print('exchange' in s.RFR_OUTBOX_CHANNELS, "
+        "s.CELERY_BEAT_SCHEDULE.get('exchange-sync', {}).get('schedule'))"
+    )
+
+    def start(extra: dict) -> subprocess.CompletedProcess:
+        base = {
+            k: v for k, v in os.environ.items() if not k.startswith(("RFR_EXCHANGE", "RFR_GRAPH", "RFR_EWS"))
+        }
+        return subprocess.run(
+            [sys.executable, "-c", show],
+            env={**base, "DJANGO_SETTINGS_MODULE": "raumfuerraum.settings", **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert start({}).stdout.split() == ["False", "None"]
+    on = start({**graph_env(secret), "RFR_EXCHANGE_SYNC_SECONDS": "30"})
+    assert on.stdout.split() == ["True", "30.0"], on.stderr
+    refused = start({"RFR_EXCHANGE_BACKEND": "ews"})
+    assert refused.returncode != 0
+    assert "ews is not available" in refused.stderr
