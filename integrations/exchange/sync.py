@@ -88,10 +88,12 @@ def push_booking(cal: Calendar, booking_id: int, *, committed_at: datetime | Non
     """
     booking = Booking.objects.select_related("room", "organizer").get(pk=booking_id)
     room = booking.room
-    if mode_of(room) == RoomSync.Mode.OFF:
+    link = EventLink.objects.select_related("room").filter(booking=booking).first()
+    moved_out = link is not None and link.room_id != room.pk and bool(link.remote_id)
+    if mode_of(room) == RoomSync.Mode.OFF and not moved_out:
         return "off"
-    lock_room(room.pk)
-    link = EventLink.objects.filter(booking=booking).first()
+    for room_id in sorted({room.pk, link.room_id if link else room.pk}):
+        lock_room(room_id)  # in one order, so two moves between two rooms cannot deadlock
     if link is not None and link.pushed_version >= booking.version and not link.failed_permanently:
         return "current"
     try:
@@ -124,9 +126,14 @@ def push_booking(cal: Calendar, booking_id: int, *, committed_at: datetime | Non
 
 def _push_ours(cal: Calendar, booking: Booking, link: EventLink | None, *, key_suffix: str = "") -> str:
     mailbox = booking.room.exchange_mailbox
-    shown = booking.status in SHOWN
+    shown = booking.status in SHOWN and mode_of(booking.room) != RoomSync.Mode.OFF
     if link is None:
         link = EventLink(booking=booking, room=booking.room, origin=EventLink.Origin.OURS)
+    if link.room_id != booking.room_id:
+        # Moved to another room: the event leaves the old room's calendar.
+        if link.remote_id and link.room.exchange_mailbox:
+            cal.delete(link.room.exchange_mailbox, link.remote_id)
+        link.room, link.remote_id, link.change_key = booking.room, "", ""
     if shown and not link.remote_id:
         key = f"rfr-{booking.pk}-{booking.version}{key_suffix}"
         link.remote_id, link.change_key = cal.create(mailbox, draft_for(booking), key=key)

@@ -16,6 +16,7 @@ from bookings import outbox, services
 from bookings.models import Booking, OutboxMessage, Policy
 from bookings.services.approvals import approve_booking
 from integrations.exchange.models import EventLink, RoomSync
+from tests import factories
 
 from .exchange_fixtures import MAILBOX, deliver, inbound, later
 
@@ -284,3 +285,17 @@ def test_it_refuses_outlook_meetings_in_a_room_that_only_publishes(graph, spree)
     assert inbound(spree).applied == {"declined": 1}
     assert not Booking.objects.filter(room=spree).exists()
     assert graph.answer(event_id) == "decline"
+
+
+def test_it_moves_the_event_when_the_booking_moves_to_another_room(graph, spree, alice):
+    other = factories.room(spree.floor, exchange_mailbox="raum-havel@firma.de")
+    graph.add_mailbox(other.exchange_mailbox)
+    start = later()
+    booking = services.create_booking(
+        room=spree, organizer=alice, title="Planung", start=start, end=start + timedelta(hours=1)
+    )
+    deliver()
+    services.update_booking(booking=booking, actor=alice, room=other)
+    deliver()
+    assert graph.events(MAILBOX) == []
+    assert [e["subject"] for e in graph.events(other.exchange_mailbox)] == ["Planung"]
