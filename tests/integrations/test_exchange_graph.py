@@ -15,6 +15,7 @@ from django.utils import timezone
 from bookings import outbox, services
 from bookings.models import Booking, OutboxMessage, Policy
 from bookings.services.approvals import approve_booking
+from bookings.services.checkin import release_no_shows
 from integrations.exchange.models import EventLink, RoomSync
 from tests import factories
 
@@ -299,3 +300,19 @@ def test_it_moves_the_event_when_the_booking_moves_to_another_room(graph, spree,
     deliver()
     assert graph.events(MAILBOX) == []
     assert [e["subject"] for e in graph.events(other.exchange_mailbox)] == ["Planung"]
+
+
+def test_it_shortens_the_event_of_a_released_no_show(graph, spree, alice):
+    Policy.objects.create(room=spree, requires_check_in=True, check_in_grace_minutes=15)
+    start = later()
+    booking = services.create_booking(
+        room=spree, organizer=alice, title="Planung", start=start, end=start + timedelta(hours=2)
+    )
+    deliver()
+    with time_machine.travel(start + timedelta(minutes=20)):
+        assert release_no_shows() == [booking.pk]
+        deliver()
+    [event] = graph.events(MAILBOX)
+    assert event["end"]["dateTime"][11:16] == (start + timedelta(minutes=15)).astimezone(UTC).strftime(
+        "%H:%M"
+    )
