@@ -8,7 +8,6 @@ mailbox run at once, which is what Exchange Online allows an application.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from datetime import UTC, datetime
@@ -16,8 +15,6 @@ from urllib.parse import quote, urlsplit
 
 import msal
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from django.utils.translation import gettext as _
 
 from ..base import IntegrationError, ItemGone, SyncStateExpired
@@ -40,9 +37,8 @@ def _limit(mailbox: str) -> threading.BoundedSemaphore:
 def _credential(conf: ExchangeSettings) -> str | dict:
     if conf.graph_client_secret:
         return conf.graph_client_secret
-    cert = x509.load_pem_x509_certificate(conf.graph_certificate.encode())
-    thumbprint = hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest()  # noqa: S324 - the thumbprint is SHA-1
-    return {"private_key": conf.graph_certificate, "thumbprint": thumbprint}
+    # msal takes the SHA-256 thumbprint from the certificate and signs with PS256.
+    return {"private_key": conf.graph_certificate, "public_certificate": conf.graph_certificate}
 
 
 class TrustingSession(requests.Session):

@@ -13,6 +13,7 @@ with ``events``; ``throttle``, ``expire_delta_links``, ``stop``/``start`` and
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import socket
@@ -23,9 +24,18 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
 TENANT = "contoso-tenant"
 CLIENT_ID = "rfr-client"
 SECRET = "s3cret-value"
+
+
+def _b64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def stamp(moment: datetime) -> dict:
@@ -52,6 +62,7 @@ class GraphDouble:
         self.throttled = 0
         self.retry_after = "1"
         self.tokens: set[str] = set()
+        self.client_certificate: x509.Certificate | None = None  # the app's registered certificate
         self.port = 0
         self.created_at: dict[str, float] = {}  # event id -> time.time() it was made (the bench's lag)
         self.server: ThreadingHTTPServer | None = None
@@ -182,6 +193,26 @@ class GraphDouble:
         with self.lock:
             self.oldest_token[mailbox.lower()] = next(self.seq)
 
+    def assertion_valid(self, assertion: str) -> bool:
+        """A client assertion (JWT) signed with the key of ``client_certificate``, for our client."""
+        if self.client_certificate is None:
+            return False
+        head, claims, signature = assertion.split(".")
+        header = json.loads(_b64(head))
+        algorithm = header.get("alg")
+        key = self.client_certificate.public_key()
+        padder = (
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+            if algorithm == "PS256"
+            else padding.PKCS1v15()
+        )
+        try:
+            key.verify(_b64(signature), f"{head}.{claims}".encode(), padder, hashes.SHA256())
+        except InvalidSignature:
+            return False
+        payload = json.loads(_b64(claims))
+        return payload.get("iss") == CLIENT_ID and payload.get("sub") == CLIENT_ID
+
     def answer(self, event_id: str) -> str:
         found = [r["answer"] for r in self.responses if r["id"] == event_id]
         return found[-1] if found else ""
@@ -249,11 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
         if parts[1:] == ["oauth2", "v2.0", "token"] and method == "POST":
-            if (
-                parts[0] != TENANT
-                or body.get("client_id") != CLIENT_ID
-                or body.get("client_secret") != SECRET
-            ):
+            signed = "client_assertion" in body and double.assertion_valid(body["client_assertion"])
+            good = body.get("client_secret") == SECRET or signed
+            if parts[0] != TENANT or body.get("client_id") != CLIENT_ID or not good:
                 return self._send(
                     401, {"error": "invalid_client", "error_description": "bad client credentials"}
                 )

@@ -7,6 +7,7 @@ the outbox delivers to the ``exchange`` channel, and the exclusion constraint de
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, timedelta
 
 import time_machine
@@ -20,6 +21,7 @@ from integrations.exchange.models import EventLink, RoomSync
 from tests import factories
 
 from .exchange_fixtures import MAILBOX, deliver, inbound, later
+from .test_ca import make_client_certificate
 
 
 def test_it_puts_a_booking_made_here_into_the_room_calendar(graph, spree, alice):
@@ -316,3 +318,35 @@ def test_it_shortens_the_event_of_a_released_no_show(graph, spree, alice):
     assert event["end"]["dateTime"][11:16] == (start + timedelta(minutes=15)).astimezone(UTC).strftime(
         "%H:%M"
     )
+
+
+def test_it_signs_in_with_a_certificate_instead_of_a_secret(graph, spree, alice, settings, tmp_path):
+    pem, cert = make_client_certificate(tmp_path)
+    graph.client_certificate = cert
+    settings.RFR_EXCHANGE = replace(
+        settings.RFR_EXCHANGE, graph_client_secret="", graph_certificate=pem.read_text()
+    )
+    start = later()
+    services.create_booking(
+        room=spree, organizer=alice, title="Planung", start=start, end=start + timedelta(hours=1)
+    )
+    assert deliver() == [True]
+    assert [e["subject"] for e in graph.events(MAILBOX)] == ["Planung"]
+
+
+def test_it_is_refused_with_a_certificate_the_app_was_not_registered_with(
+    graph, spree, alice, settings, tmp_path
+):
+    pem, _cert = make_client_certificate(tmp_path)
+    (tmp_path / "other").mkdir()
+    graph.client_certificate = make_client_certificate(tmp_path / "other")[1]  # another key
+    settings.RFR_EXCHANGE = replace(
+        settings.RFR_EXCHANGE, graph_client_secret="", graph_certificate=pem.read_text()
+    )
+    start = later()
+    booking = services.create_booking(
+        room=spree, organizer=alice, title="Planung", start=start, end=start + timedelta(hours=1)
+    )
+    assert deliver() == [True]  # recorded, not retried
+    assert graph.events(MAILBOX) == []
+    assert "Anmeldung bei Microsoft Graph" in EventLink.objects.get(booking=booking).last_error
