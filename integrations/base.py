@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -94,4 +94,74 @@ class Sap(Protocol):
         lines: list[AllocationLine],
     ) -> str:
         """Post one CO document and return SAP's document number; raises IntegrationError."""
+        ...
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """An event in a room's Exchange calendar, as the sync needs it; never a raw item."""
+
+    remote_id: str
+    change_key: str = ""
+    subject: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    organizer_email: str = ""
+    organizer_name: str = ""
+    cancelled: bool = False  # the organizer cancelled it
+    removed: bool = False  # gone from the calendar (deleted, or declined by the room)
+    private: bool = False
+    booking_ref: str = ""  # "booking-42:v3" on events we wrote, where the back end reads it
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """What we write into a room's calendar for one of our bookings."""
+
+    subject: str
+    start: datetime
+    end: datetime
+    body: str
+    organizer_name: str
+    organizer_email: str
+    booking_ref: str  # stored on the event as an extended property
+    private: bool = False
+    tentative: bool = False
+
+
+class ItemGone(IntegrationError):
+    """The event is no longer in the calendar (permanent)."""
+
+
+class SyncStateExpired(IntegrationError):
+    """The delta link or sync state is no longer valid: read everything again."""
+
+
+class Calendar(Protocol):
+    """A room mailbox's calendar (Exchange via EWS or Graph). Every method raises IntegrationError."""
+
+    def create(self, mailbox: str, draft: EventDraft, *, key: str) -> tuple[str, str]:
+        """Create the event; ``key`` makes a retried create return the same one. (remote id, change key)."""
+        ...
+
+    def update(self, mailbox: str, remote_id: str, draft: EventDraft) -> str:
+        """Change the event; the new change key."""
+        ...
+
+    def delete(self, mailbox: str, remote_id: str) -> None:
+        """Remove the event; one already gone counts as removed."""
+        ...
+
+    def changes(
+        self, mailbox: str, *, state: str, start: datetime, end: datetime
+    ) -> tuple[list[Meeting], str]:
+        """What changed since ``state`` ("" reads everything) and the next state; SyncStateExpired."""
+        ...
+
+    def meetings(self, mailbox: str, *, start: datetime, end: datetime) -> list[Meeting]:
+        """Every event between start and end, with ``booking_ref`` (for the reconcile)."""
+        ...
+
+    def respond(self, mailbox: str, remote_id: str, *, answer: str, comment: str) -> None:
+        """Answer the organizer: ``accept``, ``tentative`` or ``decline`` with a comment."""
         ...

@@ -162,6 +162,7 @@ INSTALLED_APPS = [
     "integrations",
     "integrations.directory",
     "integrations.sap",
+    "integrations.exchange",
     "axes",
     "csp",
 ]
@@ -325,6 +326,14 @@ RFR_OUTBOX_CHANNELS = {
     # Visits follow their bookings; invitations to visitors, arrivals to hosts.
     "visitors": "visitors.sinks.deliver",
 }
+# Exchange calendar sync (integrations/exchange reads its RFR_EWS_*/RFR_GRAPH_* variables
+# itself): bookings go out through the outbox, Outlook's meetings come in on a schedule.
+if os.environ.get("RFR_EXCHANGE_BACKEND", "off").strip().lower() not in ("", "off"):
+    RFR_OUTBOX_CHANNELS["exchange"] = "integrations.exchange.sinks.exchange_sink"
+    CELERY_BEAT_SCHEDULE["exchange-sync"] = {
+        "task": "integrations.exchange.tasks.sync_exchange_task",
+        "schedule": float(envint("RFR_EXCHANGE_SYNC_SECONDS", 60, minimum=5)),
+    }
 # Door displays: their URLs start with RFR_PUBLIC_URL; one that has not polled for
 # RFR_DISPLAY_OFFLINE_MINUTES counts as offline; door actions are limited per display.
 RFR_PUBLIC_URL = os.environ.get("RFR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

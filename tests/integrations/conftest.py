@@ -173,3 +173,7 @@ class SyncTree:
 @pytest.fixture
 def sync_tree(slapd) -> Callable[[int], SyncTree]:
     return lambda people=45: SyncTree(slapd, people)
+
+
+# The Graph double and a room with a mailbox, for the Exchange tests.
+from .exchange_fixtures import graph, maria, pki, spree  # noqa: E402, F401

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -95,6 +96,7 @@ class Command(BaseCommand):
         users = self._users()
         self._rules(rooms)
         created = self._week_of_bookings(rng, rooms, users)
+        call_command("seed_exchange_demo")  # by name: bookings imports no app above it
         self.stdout.write(
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
         )

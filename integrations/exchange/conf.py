@@ -1,0 +1,104 @@
+"""The Exchange configuration, read once from the environment as Django starts.
+
+Only the Graph back end exists so far; ``ews`` is refused at start with a clear message.
+
+``from_env()`` returns None when RFR_EXCHANGE_BACKEND is ``off`` (the default); apps.py
+keeps the result as ``settings.RFR_EXCHANGE``. Secrets are read from files, so they are
+never in the environment or a process listing. Nothing here imports models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from raumfuerraum import env as env_config
+from raumfuerraum.env import ConfigError
+
+BACKENDS = ("off", "ews", "graph")
+
+
+@dataclass(frozen=True)
+class ExchangeSettings:
+    backend: str  # "ews" or "graph"
+    ca_file: str = ""  # a PEM bundle trusted for every request; "" means the system's
+    graph_tenant_id: str = ""
+    graph_client_id: str = ""
+    graph_client_secret: str = ""
+    graph_certificate: str = ""  # PEM with the private key and the certificate
+    graph_login_url: str = "https://login.microsoftonline.com"
+    graph_api_url: str = "https://graph.microsoft.com/v1.0"
+    sync_seconds: int = 60
+    reconcile_hours: int = 24
+    days_back: int = 30
+    days_ahead: int = 365
+    timeout: float = 20.0
+
+    @property
+    def verify(self) -> str | bool:
+        """What requests gets as ``verify`` on each request (never on the session)."""
+        return self.ca_file or True
+
+
+def _read_file(name: str, env: Mapping[str, str]) -> str:
+    path = env.get(name, "").strip()
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {path!r} ({exc.strerror})") from None
+
+
+def from_env(env: Mapping[str, str] | None = None) -> ExchangeSettings | None:
+    """The settings, or None when the sync is off; ConfigError names a malformed variable."""
+    import os
+
+    source = os.environ if env is None else env
+    backend = source.get("RFR_EXCHANGE_BACKEND", "off").strip().lower() or "off"
+    if backend not in BACKENDS:
+        raise ConfigError(f"RFR_EXCHANGE_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend == "off":
+        return None
+    ca_file = source.get("RFR_EXCHANGE_CA_FILE", "").strip()
+    if ca_file and not Path(ca_file).is_file():
+        raise ConfigError(f"RFR_EXCHANGE_CA_FILE: no such file {ca_file!r}")
+    common = {
+        "backend": backend,
+        "ca_file": ca_file,
+        "sync_seconds": env_config.integer("RFR_EXCHANGE_SYNC_SECONDS", 60, source, minimum=5),
+        "reconcile_hours": env_config.integer("RFR_EXCHANGE_RECONCILE_HOURS", 24, source, minimum=1),
+        "days_back": env_config.integer("RFR_EXCHANGE_DAYS_BACK", 30, source),
+        "days_ahead": env_config.integer("RFR_EXCHANGE_DAYS_AHEAD", 365, source, minimum=1),
+    }
+    if backend == "ews":
+        # The EWS back end (exchangelib) is not part of this version yet: say so at start
+        # rather than run a sync that cannot talk to the server.
+        raise ConfigError("RFR_EXCHANGE_BACKEND=ews is not available in this version yet; use graph or off")
+    conf = ExchangeSettings(
+        **common,
+        graph_tenant_id=source.get("RFR_GRAPH_TENANT_ID", "").strip(),
+        graph_client_id=source.get("RFR_GRAPH_CLIENT_ID", "").strip(),
+        graph_client_secret=_read_file("RFR_GRAPH_CLIENT_SECRET_FILE", source),
+        graph_certificate=_read_file("RFR_GRAPH_CERTIFICATE_FILE", source),
+        graph_login_url=(
+            source.get("RFR_GRAPH_LOGIN_URL", "").strip() or ExchangeSettings.graph_login_url
+        ).rstrip("/"),
+        graph_api_url=(source.get("RFR_GRAPH_API_URL", "").strip() or ExchangeSettings.graph_api_url).rstrip(
+            "/"
+        ),
+    )
+    for name, value in (
+        ("RFR_GRAPH_TENANT_ID", conf.graph_tenant_id),
+        ("RFR_GRAPH_CLIENT_ID", conf.graph_client_id),
+    ):
+        if not value:
+            raise ConfigError(f"RFR_EXCHANGE_BACKEND=graph needs {name}")
+    if not (conf.graph_client_secret or conf.graph_certificate):
+        raise ConfigError(
+            "RFR_EXCHANGE_BACKEND=graph needs RFR_GRAPH_CLIENT_SECRET_FILE or RFR_GRAPH_CERTIFICATE_FILE"
+        )
+    if not conf.graph_login_url.startswith("https://"):
+        raise ConfigError("RFR_GRAPH_LOGIN_URL must start with https:// (msal accepts no other authority)")
+    return conf

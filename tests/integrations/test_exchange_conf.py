@@ -1,0 +1,94 @@
+"""The Exchange settings: off by default, a malformed or missing variable named at start."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from integrations.exchange.conf import from_env
+from raumfuerraum.env import ConfigError
+
+
+@pytest.fixture
+def secret(tmp_path):
+    path = tmp_path / "secret"
+    path.write_text("s3cret\n")
+    return str(path)
+
+
+def graph_env(secret, **extra) -> dict:
+    return {
+        "RFR_EXCHANGE_BACKEND": "graph",
+        "RFR_GRAPH_TENANT_ID": "t",
+        "RFR_GRAPH_CLIENT_ID": "c",
+        "RFR_GRAPH_CLIENT_SECRET_FILE": secret,
+        **extra,
+    }
+
+
+def test_it_is_off_unless_a_backend_is_chosen():
+    assert from_env({}) is None
+    assert from_env({"RFR_EXCHANGE_BACKEND": "off"}) is None
+
+
+def test_it_reads_graph_with_microsofts_addresses_by_default(secret):
+    conf = from_env(graph_env(secret))
+    assert (conf.graph_login_url, conf.graph_api_url) == (
+        "https://login.microsoftonline.com",
+        "https://graph.microsoft.com/v1.0",
+    )
+    assert conf.graph_client_secret == "s3cret"
+    assert conf.verify is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"RFR_EXCHANGE_BACKEND": "exchange"}, "RFR_EXCHANGE_BACKEND"),
+        ({"RFR_GRAPH_TENANT_ID": ""}, "RFR_GRAPH_TENANT_ID"),
+        ({"RFR_GRAPH_CLIENT_SECRET_FILE": ""}, "RFR_GRAPH_CERTIFICATE_FILE"),
+        ({"RFR_GRAPH_CLIENT_SECRET_FILE": "/nonexistent/secret"}, "RFR_GRAPH_CLIENT_SECRET_FILE"),
+        ({"RFR_GRAPH_LOGIN_URL": "http://login.example"}, "RFR_GRAPH_LOGIN_URL"),
+        ({"RFR_EXCHANGE_CA_FILE": "/nonexistent/ca.pem"}, "RFR_EXCHANGE_CA_FILE"),
+        ({"RFR_EXCHANGE_SYNC_SECONDS": "soon"}, "RFR_EXCHANGE_SYNC_SECONDS"),
+    ],
+)
+def test_it_names_the_variable_that_is_wrong(secret, extra, named):
+    with pytest.raises(ConfigError, match=named):
+        from_env(graph_env(secret, **extra))
+
+
+def test_it_says_that_ews_is_not_available_yet():
+    with pytest.raises(ConfigError, match="ews is not available"):
+        from_env({"RFR_EXCHANGE_BACKEND": "ews", "RFR_EWS_URL": "https://mail.firma.de/EWS/Exchange.asmx"})
+
+
+def test_it_adds_the_outbox_channel_and_the_schedule_only_when_switched_on(secret):
+    """The real start, in a child process: the channel and the beat entry follow the setting."""
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print('exchange' in s.RFR_OUTBOX_CHANNELS, "
+        "s.CELERY_BEAT_SCHEDULE.get('exchange-sync', {}).get('schedule'))"
+    )
+
+    def start(extra: dict) -> subprocess.CompletedProcess:
+        base = {
+            k: v for k, v in os.environ.items() if not k.startswith(("RFR_EXCHANGE", "RFR_GRAPH", "RFR_EWS"))
+        }
+        return subprocess.run(
+            [sys.executable, "-c", show],
+            env={**base, "DJANGO_SETTINGS_MODULE": "raumfuerraum.settings", **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert start({}).stdout.split() == ["False", "None"]
+    on = start({**graph_env(secret), "RFR_EXCHANGE_SYNC_SECONDS": "30"})
+    assert on.stdout.split() == ["True", "30.0"], on.stderr
+    refused = start({"RFR_EXCHANGE_BACKEND": "ews"})
+    assert refused.returncode != 0
+    assert "ews is not available" in refused.stderr
