@@ -8,6 +8,7 @@ from django.views.static import serve
 
 from bookings.api import api
 from integrations.directory.forms import DirectoryAuthenticationForm
+from ops import metrics
 
 from . import health
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
