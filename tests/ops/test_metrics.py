@@ -6,8 +6,10 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import time_machine
+from django.test import override_settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -16,6 +18,7 @@ from bookings import outbox
 from bookings.models import Booking, OutboxMessage
 from displays.services import create_display
 from integrations.directory.models import SyncState
+from raumfuerraum import redis_store
 from tests import factories
 from tests.displays.conftest import clear_display_keys
 
@@ -161,6 +164,21 @@ def test_it_counts_pending_approvals_overdue_ones_and_upcoming_bookings(client, 
 
 
 @pytest.mark.django_db
+def test_it_reports_redis_down_and_still_counts_from_postgresql(client, room):
+    display, _raw = create_display(room=room, name="door")
+    type(display).objects.filter(pk=display.pk).update(last_seen_at=timezone.now())
+
+    with override_settings(REDIS_URL="unix:///nonexistent/rfr/redis.sock?db=0"):
+        redis_store.reset()
+        samples = scrape(client)
+    redis_store.reset()
+
+    assert samples["rfr_redis_up", ()] == 0
+    assert samples["rfr_database_up", ()] == 1
+    assert samples["rfr_displays", (("state", "online"),)] == 1
+
+
+@pytest.mark.django_db
 def test_it_costs_the_same_few_queries_however_much_there_is(
     client, room, alice, django_assert_max_num_queries
 ):
@@ -209,3 +227,38 @@ def test_it_is_not_passed_on_by_haproxy():
 
     assert re.search(r"^\s*http-request deny if \{ path_beg /metrics \}\s*$", frontend, re.M)
     assert frontend.index("path_beg /metrics") < frontend.index("default_backend app")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_one_figure_from_every_gunicorn_worker(gunicorn_server):
+    for _ in range(3):
+        outbox_message("mail", age=timedelta(minutes=2))
+
+    # Two workers, eight threads each: whichever answers, the figure comes from PostgreSQL.
+    with httpx.Client(base_url=gunicorn_server) as http:
+        answers = {
+            value
+            for _ in range(12)
+            for family in text_string_to_metric_families(http.get("/metrics").text)
+            for sample in family.samples
+            if sample.name == "rfr_outbox_pending_messages" and sample.labels == {"channel": "mail"}
+            for value in [sample.value]
+        }
+        proxied = http.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+
+    assert answers == {3}
+    assert proxied.status_code == 403
+
+
+@pytest.mark.django_db
+def test_it_documents_every_metric_it_answers_and_the_alerts_use_only_those(client):
+    SyncState.objects.create(name="default", last_run_at=timezone.now())
+    answered = {name for name, _labels in scrape(client)}
+    manual = (DEPLOY.parent / "docs" / "operations.md").read_text()
+    documented = set(re.findall(r"^\| `(rfr_\w+)` \|", manual, re.M))
+    rules = (DEPLOY / "prometheus" / "raumfuerraum-alerts.yml").read_text()
+    alerted = set(re.findall(r"\b(rfr_\w+)", "\n".join(re.findall(r"expr: (.*)", rules))))
+
+    assert documented == answered
+    assert alerted and alerted <= answered
