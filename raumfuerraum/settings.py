@@ -157,6 +157,7 @@ INSTALLED_APPS = [
     "ops",
     "bookings",
     "displays",
+    "reports",
     "integrations",
     "integrations.directory",
     "axes",
