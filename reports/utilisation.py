@@ -27,7 +27,10 @@ from decimal import Decimal
 
 from django.db import connection
 
-SQL = """
+from bookings.models import Room
+
+# Shared by every report: the rooms and their period, bookable time, what bookings held.
+BASE = """
 WITH rooms AS (
     SELECT r.id, r.name, r.capacity, s.time_zone AS tz, b.id AS building_id, s.id AS site_id,
            tstzrange(%(start)s::date::timestamp AT TIME ZONE s.time_zone,
@@ -97,7 +100,12 @@ held AS (
     FROM bookings_booking bk
     JOIN rooms ON rooms.id = bk.room_id
     WHERE bk.span && rooms.period AND bk.status IN ('confirmed', 'released', 'cancelled')
-),
+)
+"""
+
+PER_ROOM = (
+    BASE  # noqa: S608 (constant SQL; the input goes in as parameters)
+    + """,
 taken AS (
     SELECT held.room_id,
            range_agg(held.span) FILTER (WHERE held.status IN ('confirmed', 'released')) AS booked,
@@ -123,6 +131,7 @@ JOIN bookable ON bookable.room_id = rooms.id
 LEFT JOIN taken ON taken.room_id = rooms.id
 ORDER BY rooms.name, rooms.id
 """
+)
 
 
 @dataclass(frozen=True)
@@ -164,7 +173,7 @@ def _hours(duration: timedelta) -> Decimal:
 def per_room(*, room_ids: list[int], start: date, end: date) -> list[RoomFigures]:
     """Figures per room for the site-local days start (inclusive) to end (exclusive)."""
     with connection.cursor() as cursor:
-        cursor.execute(SQL, {"rooms": room_ids, "start": start, "end": end})
+        cursor.execute(PER_ROOM, {"rooms": room_ids, "start": start, "end": end})
         rows = cursor.fetchall()
     return [
         RoomFigures(
@@ -180,3 +189,103 @@ def per_room(*, room_ids: list[int], start: date, end: date) -> list[RoomFigures
         )
         for row in rows
     ]
+
+
+# Weekday × hour of the site's wall clock, over all the rooms: bookable and booked hours
+# in each cell. On the night the clocks go forward the hour 02:00 is empty; when they go
+# back, the repeated hour is counted once more in the 02:00 cell.
+HEAT_MAP = (
+    BASE  # noqa: S608 (constant SQL; the input goes in as parameters)
+    + """,
+booked AS (
+    SELECT room_id, range_agg(span) AS time FROM held
+    WHERE status IN ('confirmed', 'released') GROUP BY room_id
+),
+cells AS (
+    SELECT extract(isodow FROM days.day)::int AS weekday, h AS hour,
+           bookable.time * tstzmultirange(tstzrange(
+               (days.day + make_time(h, 0, 0)) AT TIME ZONE rooms.tz,
+               (days.day + make_time(h, 0, 0) + interval '1 hour') AT TIME ZONE rooms.tz, '[)')) AS open,
+           coalesce(booked.time, '{}'::tstzmultirange) AS booked
+    FROM rooms
+    CROSS JOIN days
+    CROSS JOIN generate_series(0, 23) AS h
+    JOIN bookable ON bookable.room_id = rooms.id
+    LEFT JOIN booked ON booked.room_id = rooms.id
+)
+SELECT weekday, hour,
+       sum((SELECT coalesce(sum(upper(r) - lower(r)), '0') FROM unnest(open) AS r)),
+       sum((SELECT coalesce(sum(upper(r) - lower(r)), '0') FROM unnest(open * booked) AS r))
+FROM cells
+GROUP BY weekday, hour
+ORDER BY weekday, hour
+"""
+)
+
+# People per used meeting (the organizer and the attendees), against the seats.
+SIZES = (
+    BASE
+    + """
+SELECT rooms.id, count(bk.id),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY cardinality(bk.attendees) + 1)
+FROM rooms
+LEFT JOIN bookings_booking bk
+    ON bk.room_id = rooms.id AND bk.status = 'confirmed' AND lower(bk.span) <@ rooms.period
+GROUP BY rooms.id
+"""
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    weekday: int  # 1 = Monday, as PolicyHours
+    hour: int
+    bookable_hours: Decimal
+    booked_hours: Decimal
+
+    @property
+    def booked_share(self) -> Decimal | None:
+        return _share(self.booked_hours, self.bookable_hours)
+
+
+def heat_map(*, room_ids: list[int], start: date, end: date) -> list[Cell]:
+    """Every weekday × hour cell (168) with its bookable and booked hours over the rooms."""
+    with connection.cursor() as cursor:
+        cursor.execute(HEAT_MAP, {"rooms": room_ids, "start": start, "end": end})
+        found = {(row[0], row[1]): (row[2], row[3]) for row in cursor.fetchall()}
+    zero = timedelta(0)
+    return [
+        Cell(weekday, hour, *(_hours(v) for v in found.get((weekday, hour), (zero, zero))))
+        for weekday in range(1, 8)
+        for hour in range(24)
+    ]
+
+
+@dataclass(frozen=True)
+class Size:
+    room_id: int
+    capacity: int
+    meetings: int
+    median_people: Decimal | None
+
+    @property
+    def oversized(self) -> bool:
+        """The median meeting uses less than a third of the seats."""
+        return self.median_people is not None and self.median_people * 3 < self.capacity
+
+
+def sizes(*, room_ids: list[int], start: date, end: date) -> dict[int, Size]:
+    """Per room: how many used meetings started in the period, and their median head count."""
+    capacities = dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "capacity"))
+    with connection.cursor() as cursor:
+        cursor.execute(SIZES, {"rooms": room_ids, "start": start, "end": end})
+        rows = cursor.fetchall()
+    return {
+        room_id: Size(
+            room_id,
+            capacities[room_id],
+            meetings,
+            None if median is None else Decimal(str(median)).quantize(Decimal("0.1")),
+        )
+        for room_id, meetings, median in rows
+    }

@@ -10,7 +10,7 @@ import pytest
 
 from bookings.models import Blocking, Booking, BookingEvent, Policy, PolicyHours
 from bookings.spans import make_span
-from reports.utilisation import per_room
+from reports.utilisation import heat_map, per_room, sizes
 from tests import factories
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -144,3 +144,51 @@ def test_it_counts_a_weekly_meeting_only_inside_the_period(berlin_room, alice):
 
     assert figures.booked_hours == Decimal("1.50")
     assert figures.bookings == 1
+
+
+@pytest.mark.django_db
+def test_it_maps_booked_hours_by_weekday_and_hour_of_the_sites_clock(berlin_room, alice):
+    office_hours(berlin_room)
+    factories.booking(berlin_room, alice, at(0, 9, 30), minutes=90)  # Monday 09:30–11:00
+
+    cells = {
+        (c.weekday, c.hour): c
+        for c in heat_map(room_ids=[berlin_room.pk], start=MONDAY, end=MONDAY + timedelta(days=7))
+    }
+
+    assert len(cells) == 7 * 24
+    assert cells[1, 9].bookable_hours == Decimal("1.00")
+    assert cells[1, 9].booked_share == Decimal("0.5000")
+    assert cells[1, 10].booked_share == Decimal("1.0000")
+    assert cells[2, 10].booked_share == Decimal("0.0000")
+    assert cells[1, 7].bookable_hours == Decimal("0.00")  # before opening: not empty, closed
+    assert cells[1, 7].booked_share is None
+    assert cells[7, 12].bookable_hours == Decimal("0.00")  # Sunday
+
+
+@pytest.mark.django_db
+def test_it_has_no_hour_two_on_the_night_the_clocks_go_forward(berlin_room):
+    cells = {
+        (c.weekday, c.hour): c
+        for c in heat_map(room_ids=[berlin_room.pk], start=date(2026, 3, 29), end=date(2026, 3, 30))
+    }
+
+    assert cells[7, 1].bookable_hours == Decimal("1.00")
+    assert cells[7, 2].bookable_hours == Decimal("0.00")
+    assert cells[7, 3].bookable_hours == Decimal("1.00")
+    assert sum(c.bookable_hours for c in cells.values()) == Decimal("23.00")
+
+
+@pytest.mark.django_db
+def test_it_finds_rooms_whose_median_meeting_uses_less_than_a_third_of_the_seats(berlin_room, alice):
+    small = factories.room(berlin_room.floor, capacity=4)
+    for day, attendees in enumerate([[], ["a@x.de"], ["a@x.de", "b@x.de"]]):  # 1, 2 and 3 people
+        factories.booking(berlin_room, alice, at(day, 9), attendees=attendees)
+        factories.booking(small, alice, at(day, 9), attendees=attendees)
+    factories.booking(berlin_room, alice, at(3, 9), attendees=["a@x.de"] * 9, status=Booking.Status.CANCELLED)
+
+    found = sizes(room_ids=[berlin_room.pk, small.pk], start=MONDAY, end=MONDAY + timedelta(days=7))
+
+    assert (found[berlin_room.pk].meetings, found[berlin_room.pk].median_people) == (3, Decimal("2.0"))
+    assert found[berlin_room.pk].oversized  # 2 of 10 seats
+    assert not found[small.pk].oversized  # 2 of 4 seats
