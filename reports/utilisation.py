@@ -289,3 +289,69 @@ def sizes(*, room_ids: list[int], start: date, end: date) -> dict[int, Size]:
         )
         for room_id, meetings, median in rows
     }
+
+
+# Week by week (weeks start on Monday, in the site's calendar), over all the rooms.
+WEEKLY = (
+    BASE  # noqa: S608 (constant SQL; the input goes in as parameters)
+    + """,
+booked AS (
+    SELECT room_id, range_agg(span) AS time FROM held
+    WHERE status IN ('confirmed', 'released') GROUP BY room_id
+),
+weeks AS (
+    SELECT rooms.id AS room_id, w::date AS week,
+           bookable.time * tstzmultirange(tstzrange(
+               w AT TIME ZONE rooms.tz, (w + interval '7 days') AT TIME ZONE rooms.tz, '[)')) AS open,
+           coalesce(booked.time, '{}'::tstzmultirange) AS booked
+    FROM rooms
+    CROSS JOIN generate_series(
+        date_trunc('week', %(start)s::date::timestamp), %(end)s::date::timestamp - interval '1 day',
+        interval '7 days') AS w
+    JOIN bookable ON bookable.room_id = rooms.id
+    LEFT JOIN booked ON booked.room_id = rooms.id
+)
+SELECT week,
+       sum((SELECT coalesce(sum(upper(r) - lower(r)), '0') FROM unnest(open) AS r)),
+       sum((SELECT coalesce(sum(upper(r) - lower(r)), '0') FROM unnest(open * booked) AS r))
+FROM weeks
+GROUP BY week
+ORDER BY week
+"""
+)
+
+# A year before, on the same weekdays: 52 weeks back.
+YEAR_BEFORE = timedelta(weeks=52)
+
+
+@dataclass(frozen=True)
+class Week:
+    monday: date
+    bookable_hours: Decimal
+    booked_hours: Decimal
+    # The same week 52 weeks before; None without bookable hours or any booking then.
+    booked_share_year_before: Decimal | None = None
+
+    @property
+    def booked_share(self) -> Decimal | None:
+        return _share(self.booked_hours, self.bookable_hours)
+
+
+def _weeks(room_ids: list[int], start: date, end: date) -> list[tuple[date, Decimal, Decimal]]:
+    with connection.cursor() as cursor:
+        cursor.execute(WEEKLY, {"rooms": room_ids, "start": start, "end": end})
+        return [(row[0], _hours(row[1]), _hours(row[2])) for row in cursor.fetchall()]
+
+
+def weekly(*, room_ids: list[int], start: date, end: date) -> list[Week]:
+    """Booked share per week of the period, beside the same week a year before."""
+    earlier = _weeks(room_ids, start - YEAR_BEFORE, end - YEAR_BEFORE)
+    # Not a single booking then: the system was not in use yet, which is not 0 %.
+    in_use = any(booked for _monday, _bookable, booked in earlier)
+    before = {
+        monday + YEAR_BEFORE: _share(booked, bookable) for monday, bookable, booked in earlier if in_use
+    }
+    return [
+        Week(monday, bookable, booked, before.get(monday))
+        for monday, bookable, booked in _weeks(room_ids, start, end)
+    ]

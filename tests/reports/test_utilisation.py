@@ -10,7 +10,7 @@ import pytest
 
 from bookings.models import Blocking, Booking, BookingEvent, Policy, PolicyHours
 from bookings.spans import make_span
-from reports.utilisation import heat_map, per_room, sizes
+from reports.utilisation import heat_map, per_room, sizes, weekly
 from tests import factories
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -192,3 +192,28 @@ def test_it_finds_rooms_whose_median_meeting_uses_less_than_a_third_of_the_seats
     assert (found[berlin_room.pk].meetings, found[berlin_room.pk].median_people) == (3, Decimal("2.0"))
     assert found[berlin_room.pk].oversized  # 2 of 10 seats
     assert not found[small.pk].oversized  # 2 of 4 seats
+
+
+@pytest.mark.django_db
+def test_it_shows_each_week_beside_the_same_week_a_year_before(berlin_room, alice):
+    office_hours(berlin_room)
+    factories.booking(berlin_room, alice, at(0, 8), minutes=600)  # this Monday: 10 of 50 h
+    factories.booking(berlin_room, alice, at(7, 8), minutes=300)  # next Monday: 5 of 50 h
+    factories.booking(berlin_room, alice, at(-364, 8), minutes=600)  # a year before: 2 days
+    factories.booking(berlin_room, alice, at(-363, 8), minutes=600)
+
+    weeks = weekly(room_ids=[berlin_room.pk], start=MONDAY, end=MONDAY + timedelta(days=14))
+
+    assert [w.monday for w in weeks] == [MONDAY, MONDAY + timedelta(days=7)]
+    assert [w.booked_share for w in weeks] == [Decimal("0.2000"), Decimal("0.1000")]
+    assert [w.booked_share_year_before for w in weeks] == [Decimal("0.4000"), Decimal("0.0000")]
+
+
+@pytest.mark.django_db
+def test_it_shows_no_year_before_when_nothing_was_booked_then(berlin_room, alice):
+    office_hours(berlin_room)
+    factories.booking(berlin_room, alice, at(0, 8), minutes=600)
+
+    weeks = weekly(room_ids=[berlin_room.pk], start=MONDAY, end=MONDAY + timedelta(days=7))
+
+    assert [(w.booked_share, w.booked_share_year_before) for w in weeks] == [(Decimal("0.2000"), None)]
