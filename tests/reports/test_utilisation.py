@@ -7,10 +7,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
+from django.test import override_settings
 
 from bookings.models import Blocking, Booking, BookingEvent, Policy, PolicyHours
 from bookings.spans import make_span
-from reports.utilisation import heat_map, per_room, sizes, weekly
+from reports.utilisation import by_group, heat_map, per_room, sizes, weekly
 from tests import factories
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -217,3 +219,33 @@ def test_it_shows_no_year_before_when_nothing_was_booked_then(berlin_room, alice
     weeks = weekly(room_ids=[berlin_room.pk], start=MONDAY, end=MONDAY + timedelta(days=7))
 
     assert [(w.booked_share, w.booked_share_year_before) for w in weeks] == [(Decimal("0.2000"), None)]
+
+
+def group_of(name: str, size: int):
+    """A group with ``size`` members; returns its first member."""
+    group = Group.objects.create(name=name)
+    members = [factories.user() for _ in range(size)]
+    group.user_set.set(members)
+    return members[0]
+
+
+@pytest.mark.django_db
+def test_it_shows_no_shows_per_group_and_merges_groups_below_the_minimum_size(berlin_room, alice):
+    sales = group_of("Vertrieb", 5)
+    board = group_of("Vorstand", 2)
+    factories.booking(berlin_room, sales, at(0, 9))
+    released(berlin_room, sales, at(1, 9), minutes=60)
+    factories.booking(
+        berlin_room, sales, at(2, 9), status=Booking.Status.CANCELLED, cancelled_at=at(2, 8, 30)
+    )
+    released(berlin_room, board, at(3, 9), minutes=60)  # two people: not shown on their own
+    factories.booking(berlin_room, alice, at(4, 9))  # in no group
+
+    with override_settings(RFR_REPORT_MIN_GROUP_SIZE=5):
+        rows = by_group(room_ids=[berlin_room.pk], start=MONDAY, end=MONDAY + timedelta(days=7))
+
+    assert [(r.name, r.bookings, r.released, r.late_cancelled) for r in rows] == [
+        ("Vertrieb", 3, 1, 1),
+        (None, 2, 1, 0),
+    ]
+    assert rows[0].no_show_rate == Decimal("0.6667")
