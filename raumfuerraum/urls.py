@@ -35,6 +35,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("ops.urls")),
+    path("", include("reports.urls")),
     path("", include("displays.urls")),
     path("", include("bookings.urls")),
     # Media is write-once and content-addressed; a reverse proxy may serve it instead.

@@ -408,3 +408,18 @@ def by_group(*, room_ids: list[int], start: date, end: date) -> list[GroupFigure
     if merged[0]:
         shown.append(GroupFigures(None, *merged))
     return shown
+
+
+def total(rooms: list[RoomFigures]) -> RoomFigures:
+    """The rooms together (a building, a site): hours and counts added, shares recomputed."""
+    return RoomFigures(
+        room_id=0,
+        name="",
+        capacity=sum(r.capacity for r in rooms),
+        bookable_hours=sum((r.bookable_hours for r in rooms), Decimal(0)),
+        booked_hours=sum((r.booked_hours for r in rooms), Decimal(0)),
+        used_hours=sum((r.used_hours for r in rooms), Decimal(0)),
+        bookings=sum(r.bookings for r in rooms),
+        released=sum(r.released for r in rooms),
+        late_cancelled=sum(r.late_cancelled for r in rooms),
+    )
