@@ -1,3 +1,5 @@
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import template
 from django.utils.formats import number_format
 
@@ -9,7 +11,8 @@ def pct(share) -> str:
     """0.1234 → "12,3 %" (in the active language's number format); "–" when there is none."""
     if share is None:
         return "–"
-    return f"{number_format(share * 100, 1)} %"
+    # Rounded here (number_format would cut 16.66 to 16.6).
+    return f"{number_format((Decimal(share) * 100).quantize(Decimal('0.1'), ROUND_HALF_UP), 1)} %"
 
 
 @register.filter

@@ -107,3 +107,13 @@ def test_it_opens_on_last_month_of_the_first_place(client, analyst, atlas):
 
     assert response.status_code == 200
     assert "Booked and used, per room" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_it_rounds_shares_once_and_half_up(client, analyst, atlas, alice):
+    released(atlas, alice, at(4, 10), minutes=60)  # 2 of 3 bookings released: 66.666… %
+    client.force_login(analyst)
+
+    page = client.get("/reports/", {"place": f"room:{atlas.pk}", **WEEK}, headers=EN).content.decode()
+
+    assert "66.7 %" in page
