@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from bookings.models import PolicyHours
 
-from . import charts, scope, utilisation
+from . import charts, export, scope, utilisation
 
 HOURS = range(6, 22)  # the heat map's columns; bookable time outside is rare and still in the tables
 
@@ -63,11 +65,44 @@ def report(request):
         raise PermissionDenied(_("You may not see utilisation reports."))
     data = request.GET.copy() if "place" in request.GET else _defaults(places)
     form = ReportForm(data, places=places)
-    context = {"form": form, "nav": "reports"}
+    # The downloads repeat the page's question.
+    query = urlencode({k: data.get(k) or "" for k in ("place", "period", "start", "end")})
+    context = {"form": form, "nav": "reports", "query": query}
     if form.is_valid():
         start, end = form.cleaned_data["days"]
         context.update(figures(scope.room_ids(request.user, form.cleaned_data["place"]), start, end))
     return render(request, "reports/report.html", context, status=200 if form.is_valid() else 400)
+
+
+@login_required
+def download(request, table: str, kind: str):
+    """One table as CSV, or every table as XLSX, for the same place and period as the page."""
+    places = scope.places(request.user)
+    if not places:
+        raise PermissionDenied(_("You may not see utilisation reports."))
+    if kind not in ("csv", "xlsx") or (kind == "csv" and table not in export.TABLES):
+        raise Http404
+    form = ReportForm(request.GET, places=places)
+    if not form.is_valid():
+        return HttpResponse(
+            "\n".join(str(e) for errors in form.errors.values() for e in errors),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    start, end = form.cleaned_data["days"]
+    found = export.tables(figures(scope.room_ids(request.user, form.cleaned_data["place"]), start, end))
+    name = f"utilisation-{start:%Y-%m-%d}"
+    if kind == "csv":
+        _title, header, rows = found[table]
+        response = HttpResponse(export.as_csv(header, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}-{table}.csv"'
+        return response
+    response = HttpResponse(
+        export.as_xlsx(found),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
 
 
 def figures(room_ids: list[int], start: date, end: date) -> dict:
@@ -90,6 +125,7 @@ def figures(room_ids: list[int], start: date, end: date) -> dict:
         "groups": groups,
         "busiest": list(reversed(by_share[-3:])),
         "least_used": by_share[:3],
+        "cells": cells,
         "heat_rows": [
             (label, [share.get((day, hour)) for hour in HOURS]) for day, label in enumerate(weekdays, 1)
         ],

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from openpyxl import load_workbook
 
 from bookings.models import Policy
 from tests import factories
@@ -117,3 +119,44 @@ def test_it_rounds_shares_once_and_half_up(client, analyst, atlas, alice):
     page = client.get("/reports/", {"place": f"room:{atlas.pk}", **WEEK}, headers=EN).content.decode()
 
     assert "66.7 %" in page
+
+
+@pytest.mark.django_db
+def test_it_exports_the_rooms_as_csv_with_the_same_numbers(client, analyst, atlas):
+    client.force_login(analyst)
+
+    response = client.get("/reports/rooms.csv", {"place": f"room:{atlas.pk}", **WEEK}, headers=EN)
+    lines = response.content.decode("utf-8-sig").splitlines()
+
+    assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="utilisation-2026-03-23-rooms.csv"' in response["Content-Disposition"]
+    assert lines[0].startswith("Room,Bookable hours,Booked hours,Used hours,booked,used,Bookings")
+    assert lines[1] == "Atlas,50.00,4.00,2.00,0.0800,0.0400,2,1,0,0.5000,12,1.0"
+
+
+@pytest.mark.django_db
+def test_it_exports_every_table_as_an_excel_workbook(client, analyst, atlas):
+    client.force_login(analyst)
+
+    response = client.get("/reports/all.xlsx", {"place": f"room:{atlas.pk}", **WEEK})
+    book = load_workbook(io.BytesIO(response.content))
+
+    assert book.sheetnames == ["Räume", "Wochen", "Wochentag und Stunde", "Gruppen"]
+    rooms = book["Räume"]
+    assert [c.value for c in rooms[2]][:6] == ["Atlas", 50, 4, 2, 0.08, 0.04]
+    assert rooms["E2"].number_format == "0.0%"
+    assert book["Wochentag und Stunde"].max_row == 1 + 7 * 24
+
+
+@pytest.mark.django_db
+def test_it_refuses_exports_to_people_without_the_permission_and_explains_bad_periods(
+    client, alice, analyst, atlas
+):
+    client.force_login(alice)
+    assert client.get("/reports/rooms.csv", {"place": f"room:{atlas.pk}", **WEEK}).status_code == 403
+
+    client.force_login(analyst)
+    bad = client.get("/reports/rooms.csv", {"place": f"room:{atlas.pk}", "period": "week"}, headers=EN)
+    assert bad.status_code == 400
+    assert "This field is required." in bad.content.decode()
+    assert client.get("/reports/nothing.csv", {"place": f"room:{atlas.pk}", **WEEK}).status_code == 404
