@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
 from bookings.spans import make_span
+from reports.demo import seed_past_weeks  # the demo command seeds every app's data
 
 ADMIN = ("admin", "admin-demo-2026")
 DEMO = ("demo", "demo-demo-2026")
@@ -95,6 +96,7 @@ class Command(BaseCommand):
         users = self._users()
         self._rules(rooms)
         created = self._week_of_bookings(rng, rooms, users)
+        seed_past_weeks()  # reports/demo.py: past weeks with check-ins and no-shows
         self.stdout.write(
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
         )
