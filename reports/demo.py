@@ -23,8 +23,9 @@ def seed_past_weeks(weeks: int = 6) -> int:
     rng = random.Random(18)  # noqa: S311 (demo data, not secrets)
     users = list(get_user_model().objects.filter(is_active=True, display__isnull=True)[:20])
     demo = get_user_model().objects.filter(username="demo").first()
-    if demo is not None:
-        demo.user_permissions.add(Permission.objects.get(codename="view_reports"))
+    permission = Permission.objects.filter(content_type__app_label="reports", codename="view_reports").first()
+    if demo is not None and permission is not None:
+        demo.user_permissions.add(permission)
     now = timezone.now()
     created = 0
     for room in Room.objects.filter(bookable=True).select_related("floor__building__site"):
