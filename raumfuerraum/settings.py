@@ -159,6 +159,7 @@ INSTALLED_APPS = [
     "displays",
     "orders",
     "visitors",
+    "reports",
     "integrations",
     "integrations.directory",
     "integrations.sap",
@@ -345,6 +346,9 @@ RFR_API_AUTH_FAILURES_PER_MINUTE = envint("RFR_API_AUTH_FAILURES_PER_MINUTE", 20
 RFR_READ_ONLY = envbool("RFR_READ_ONLY")
 # A series' owner hears of its no-shows (released occurrences) at this many, and each multiple.
 RFR_NO_SHOW_REPORT_AFTER = envint("RFR_NO_SHOW_REPORT_AFTER", 3)
+# Utilisation reports show a group's figures only from this many members; smaller groups
+# are merged into one row (works councils ask that no figure points at a few people).
+RFR_REPORT_MIN_GROUP_SIZE = envint("RFR_REPORT_MIN_GROUP_SIZE", 5, minimum=1)
 # The domain part of calendar UIDs (booking-42@DOMAIN): set once, never change it, or
 # calendar clients would see every booking as a new one.
 RFR_CALENDAR_DOMAIN = os.environ.get("RFR_CALENDAR_DOMAIN", "raumfuerraum.invalid")

@@ -8,6 +8,7 @@ from django.views.static import serve
 
 from bookings.api import api
 from integrations.directory.forms import DirectoryAuthenticationForm
+from ops import metrics
 
 from . import health
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("services/", include("orders.urls")),
@@ -33,6 +35,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("ops.urls")),
+    path("", include("reports.urls")),
     path("", include("displays.urls")),
     path("", include("visitors.urls")),
     path("", include("bookings.urls")),

@@ -30,6 +30,12 @@ class OutboxMessage(models.Model):
                 name="outbox_due",
                 condition=Q(delivered_at__isnull=True, given_up_at__isnull=True),
             ),
+            # /metrics counts given-up messages at every scrape; delivered ones pile up.
+            models.Index(
+                fields=["channel", "given_up_at"],
+                name="outbox_given_up",
+                condition=Q(given_up_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

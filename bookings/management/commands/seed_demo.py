@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
 from bookings.spans import make_span
+from reports.demo import seed_past_weeks  # the demo command seeds every app's data
 
 ADMIN = ("admin", "admin-demo-2026")
 DEMO = ("demo", "demo-demo-2026")
@@ -97,6 +98,7 @@ class Command(BaseCommand):
         self._rules(rooms)
         created = self._week_of_bookings(rng, rooms, users)
         call_command("seed_exchange_demo")  # by name: bookings imports no app above it
+        seed_past_weeks()  # reports/demo.py: past weeks with check-ins and no-shows
         self.stdout.write(
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
         )

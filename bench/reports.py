@@ -1,0 +1,148 @@
+"""The utilisation report benchmark: millions of bookings made inside PostgreSQL, a year's report timed.
+
+    .venv/bin/python bench/reports.py --rooms 1000 --days 1000     # 10 million bookings
+    .venv/bin/python bench/reports.py --rooms 100 --days 1000      # 1 million
+
+Uses the embedded PostgreSQL of var/bench-reports (never another data dir), migrates,
+and fills one site's rooms with ten one-hour bookings on each of the last ``--days``
+weekdays (08:00–18:00 Berlin; every tenth released for a missing check-in, every tenth
+cancelled half an hour before, 1–8 people) with INSERT ... SELECT over generate_series,
+batch by batch of rooms, through the real table with its exclusion constraints and
+trigger. Idempotent: bookings already there are kept and counted. Then times each report
+query (reports/utilisation.py) for the last 365 days of all the rooms and of one room,
+each three times, and prints a table; the embedded servers are stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["RFR_DATA_DIR"] = str(ROOT / "var" / "bench-reports")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "raumfuerraum.settings")
+
+import django  # noqa: E402
+
+from ops import runtime  # noqa: E402
+
+runtime.ensure_services()
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from bookings.models import Booking, Building, Floor, Policy, PolicyHours, Room, Site  # noqa: E402
+from reports import utilisation  # noqa: E402
+
+INSERT = """
+INSERT INTO bookings_booking (room_id, organizer_id, title, span, status, source, attendees, private,
+    version, buffer_before, buffer_after, series_exception, created_at, updated_at, cancelled_at)
+SELECT r.id, %(organizer)s, 'Besprechung', tstzrange(start, start + interval '1 hour', '[)'),
+       CASE WHEN n %% 10 = 0 THEN 'released' WHEN n %% 10 = 1 THEN 'cancelled' ELSE 'confirmed' END,
+       'web', array_fill('gast@example.com'::varchar, ARRAY[n %% 8]), false,
+       1, interval '0', interval '0', false, now(), now(),
+       CASE WHEN n %% 10 = 1 THEN start - interval '30 minutes' END
+FROM unnest(%(rooms)s::bigint[]) AS r(id)
+CROSS JOIN generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d
+CROSS JOIN generate_series(8, 17) AS h
+CROSS JOIN LATERAL (SELECT (d::date + make_time(h, 0, 0)) AT TIME ZONE 'Europe/Berlin' AS start,
+                           (r.id * 31 + extract(doy FROM d)::int * 7 + h)::int AS n) AS s
+WHERE extract(isodow FROM d) < 6
+"""
+
+
+def places(rooms: int) -> list[int]:
+    site, _ = Site.objects.get_or_create(name="Bench Berlin", defaults={"time_zone": "Europe/Berlin"})
+    building, _ = Building.objects.get_or_create(site=site, name="Bench Haus")
+    floor, _ = Floor.objects.get_or_create(building=building, name="Bench EG")
+    have = Room.objects.filter(floor=floor).count()
+    Room.objects.bulk_create(
+        Room(floor=floor, name=f"Bench {n:05d}", capacity=4 + n % 16) for n in range(have, rooms)
+    )
+    policy, created = Policy.objects.get_or_create(site=site)
+    if created:
+        PolicyHours.objects.bulk_create(
+            PolicyHours(policy=policy, weekday=d, opens="07:00", closes="19:00") for d in range(1, 6)
+        )
+    return list(Room.objects.filter(floor=floor).order_by("pk").values_list("pk", flat=True)[:rooms])
+
+
+def fill(room_ids: list[int], days: int, batch: int) -> None:
+    organizer, _ = User.objects.get_or_create(username="bench-organizer")
+    today = timezone.localdate()
+    # Weekdays only: ``days`` weekdays back needs about 7/5 as many calendar days.
+    first, last = today - timedelta(days=days * 7 // 5), today - timedelta(days=1)
+    with_bookings = set(
+        Booking.objects.filter(room_id__in=room_ids).values_list("room_id", flat=True).distinct()
+    )
+    todo = [pk for pk in room_ids if pk not in with_bookings]
+    started = time.monotonic()
+    for n in range(0, len(todo), batch):
+        chunk = todo[n : n + batch]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(INSERT, {"organizer": organizer.pk, "rooms": chunk, "first": first, "last": last})
+            made = cursor.rowcount
+        elapsed = time.monotonic() - started
+        print(f"  rooms {n + len(chunk)}/{len(todo)}: +{made} bookings, {elapsed:.0f} s", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE bookings_booking")
+
+
+def timed(label: str, run, repeat: int = 3) -> tuple[str, float, float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return label, min(times), max(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rooms", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=1000, help="weekdays of bookings, back from yesterday")
+    parser.add_argument("--batch", type=int, default=20, help="rooms per INSERT")
+    args = parser.parse_args()
+    try:
+        call_command("migrate", verbosity=0)
+        room_ids = places(args.rooms)
+        started = time.monotonic()
+        fill(room_ids, args.days, args.batch)
+        loaded = time.monotonic() - started
+        total = Booking.objects.filter(room_id__in=room_ids).count()
+        end = timezone.localdate()
+        start = end - timedelta(days=365)
+        year = {"room_ids": room_ids, "start": start, "end": end}
+        one = {"room_ids": room_ids[:1], "start": start, "end": end}
+        rows = [
+            timed("per room, all rooms", lambda: utilisation.per_room(**year)),
+            timed("week by week + a year before, all rooms", lambda: utilisation.weekly(**year)),
+            timed("right-sizing, all rooms", lambda: utilisation.sizes(**year)),
+            timed("no-shows per group, all rooms", lambda: utilisation.by_group(**year)),
+            timed("weekday × hour, all rooms", lambda: utilisation.heat_map(**year), repeat=1),
+            timed("per room, one room", lambda: utilisation.per_room(**one)),
+            timed("weekday × hour, one room", lambda: utilisation.heat_map(**one)),
+        ]
+        print()
+        print(
+            f"{total:,} bookings in {len(room_ids)} rooms (this run loaded for {loaded:.0f} s); "
+            f"report {start} to {end - timedelta(days=1)}"
+        )
+        print(f"| {'query (365 days)':<42} | {'best s':>7} | {'worst s':>7} |")
+        print(f"|{'-' * 44}|{'-' * 9}|{'-' * 9}|")
+        for label, best, worst in rows:
+            print(f"| {label:<42} | {best:7.2f} | {worst:7.2f} |")
+    finally:
+        call_command("embedded", "stop")
+
+
+if __name__ == "__main__":
+    main()
