@@ -116,6 +116,7 @@ class RoomOut(Schema):
     capacity: int
     bookable: bool
     equipment: list[str]
+    parts: list[int] = Field(description="A combined room's parts (room ids), booked with it; empty for a plain room")
     floor: PlaceRef
     building: PlaceRef
     site: SiteRef

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from ..combinations import sharing_map
 from ..models import Blocking, Policy, Room
 from ..models.policies import BOOKING_PLACE, PLACE_LEVELS, place_chain
 from .resolve import Access, Rules, access_of, ids
@@ -108,8 +109,10 @@ def closed_rooms(user: User, rooms: Iterable[Room], start: datetime, end: dateti
         if not mine & {g.pk for g in b.allowed_groups.all()}
     ]
     hidden = set()
+    shared = sharing_map() if closing else {}
     for room in rooms:
-        chain = place_chain(room)
+        # A blocking of a part closes its combinations too, and the other way round.
+        chain = list(place_chain(room)) + [("room", pk) for pk in shared.get(room.pk, ())]
         if any(b.place_key in chain for b in closing):
             hidden.add(room.pk)
     return hidden

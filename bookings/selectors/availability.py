@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
+from ..combinations import spread
 from ..models import Booking, Room
 from ..rules.groups import closed_rooms, read_only_rooms
 from ..spans import make_span
@@ -37,9 +38,10 @@ def free_rooms(*, start: datetime, end: datetime, **filters: Any) -> QuerySet[Ro
     ``filters`` are those of ``places.rooms()``.
     """
     busy = Booking.objects.filter(
-        room=OuterRef("pk"), status__in=Booking.ACTIVE, blocked_span__overlap=make_span(start, end)
-    )
-    return rooms(bookable_only=True, **filters).exclude(Exists(busy))
+        status__in=Booking.ACTIVE, blocked_span__overlap=make_span(start, end)
+    ).values_list("room_id", flat=True)
+    # A part is busy while its combination is booked, and the combination while a part is.
+    return rooms(bookable_only=True, **filters).exclude(pk__in=spread(set(busy)))
 
 
 # The catalogue's key and the rooms busy at some time, read in one snapshot.
@@ -74,7 +76,7 @@ def free_room_rows(
         equipment=equipment,
         bookable_only=True,
         key=(server_start, version),
-        leave_out=set(busy),
+        leave_out=spread(busy),
     )
 
 

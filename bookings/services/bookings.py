@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..combinations import physical_parts
 from ..conflicts import conflict_error, is_overlap_violation
 from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
 from ..models import Booking, BookingEvent, Room, Series
@@ -62,10 +63,12 @@ def lock_room(room_id: int) -> None:
     meets C) sent at the same instant can each wait for another's uncommitted row in
     the exclusion constraint's check, and PostgreSQL breaks the cycle by failing one
     with a deadlock. Taken outside the savepoint below: a rolled-back savepoint would
-    release it.
+    release it. A combined room's booking takes the lock of each physical part, in id
+    order, so it and a booking of a part take turns without a deadlock.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROOM_LOCK, room_id])
+        for part_id in physical_parts(room_id):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROOM_LOCK, part_id])
 
 
 def save_or_conflict(booking: Booking, *, now: datetime) -> None:
