@@ -7,14 +7,16 @@ show the guarantee holds whatever the code does.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from bookings import services
 from bookings.errors import BookingConflict, PolicyViolation
-from bookings.models import Blocking, Booking, BookingHold, Policy, RoomPart
+from bookings.models import Blocking, Booking, BookingHold, Policy, Room, RoomPart
 from bookings.selectors.availability import free_room_rows, free_rooms
 from bookings.selectors.dayplan import day_plan
 from tests import factories
@@ -204,3 +206,54 @@ def test_it_refuses_a_combination_of_combinations_in_the_database(hall):
 
     with pytest.raises(IntegrityError, match="combined room cannot be a part"), transaction.atomic():
         RoomPart.objects.create(combined=bigger, part=both)
+
+
+def test_it_seeds_a_divisible_hall_for_the_demo(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    hall = Room.objects.get(name="Saal 1+2")
+    assert sorted(RoomPart.objects.filter(combined=hall).values_list("part__name", flat=True)) == [
+        "Saal 1",
+        "Saal 2",
+    ]
+    assert Booking.objects.filter(room=hall, title="Betriebsversammlung").count() == 1
+
+
+def room_form(room, parts) -> dict:
+    """The admin's change form of a room with these parts (and nothing else changed)."""
+    data = {
+        "floor": room.floor_id,
+        "name": room.name,
+        "capacity": room.capacity,
+        "bookable": "on",
+        "part_links-TOTAL_FORMS": len(parts),
+        "part_links-INITIAL_FORMS": 0,
+        "part_links-MIN_NUM_FORMS": 0,
+        "part_links-MAX_NUM_FORMS": 1000,
+    }
+    for n, part in enumerate(parts):
+        data[f"part_links-{n}-part"] = part.pk
+    return data
+
+
+def test_it_lets_an_admin_combine_rooms(admin_client, hall):
+    saal1, saal2, _both = hall
+    third = factories.room(saal1.floor, "Saal 3")
+    bigger = factories.room(saal1.floor, "Saal 2+3")
+
+    response = admin_client.post(f"/admin/bookings/room/{bigger.pk}/change/", room_form(bigger, [saal2, third]))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert set(RoomPart.objects.filter(combined=bigger).values_list("part", flat=True)) == {saal2.pk, third.pk}
+
+
+def test_it_refuses_a_combined_room_as_a_part_in_the_admin(admin_client, hall):
+    saal1, _saal2, both = hall
+    bigger = factories.room(saal1.floor, "Alles")
+
+    response = admin_client.post(f"/admin/bookings/room/{bigger.pk}/change/", room_form(bigger, [both]))
+
+    assert response.status_code == 200
+    assert "Saal 1+2 ist selbst ein kombinierter Raum" in response.content.decode()
+    assert not RoomPart.objects.filter(combined=bigger).exists()

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
+from bookings.demo_combined import seed_divisible_hall
 from bookings.spans import make_span
 
 ADMIN = ("admin", "admin-demo-2026")
@@ -95,6 +96,7 @@ class Command(BaseCommand):
         users = self._users()
         self._rules(rooms)
         created = self._week_of_bookings(rng, rooms, users)
+        seed_divisible_hall(users[0])
         self.stdout.write(
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
         )
