@@ -86,12 +86,23 @@ class RoomPartFormSet(BaseInlineFormSet):
                 )
         if kept and combined.pk and RoomPart.objects.filter(part=combined).exists():
             raise ValidationError(_("This room is a part of a combined room and cannot have parts itself."))
-        before = set(RoomPart.objects.filter(combined=combined).values_list("part_id", flat=True)) if combined.pk else set()
-        if before != {p.pk for p in kept} and combined.pk and Booking.objects.filter(
-            room=combined, status__in=Booking.ACTIVE, span__endswith__gt=timezone.now()
-        ).exists():
+        before = (
+            set(RoomPart.objects.filter(combined=combined).values_list("part_id", flat=True))
+            if combined.pk
+            else set()
+        )
+        if (
+            before != {p.pk for p in kept}
+            and combined.pk
+            and Booking.objects.filter(
+                room=combined, status__in=Booking.ACTIVE, span__endswith__gt=timezone.now()
+            ).exists()
+        ):
             raise ValidationError(
-                _("The parts cannot change while the combined room has bookings ahead; cancel or move them first.")
+                _(
+                    "The parts cannot change while the combined room has bookings ahead; "
+                    "cancel or move them first."
+                )
             )
 
 

@@ -32,7 +32,9 @@ def find_conflicts(
     """Active bookings of the room, or of a room sharing a part with it, in the way of the
     span and its buffers (and theirs)."""
     qs = Booking.objects.filter(
-        room_id__in=sharing(room_id), status__in=Booking.ACTIVE, blocked_span__overlap=blocked(span, before, after)
+        room_id__in=sharing(room_id),
+        status__in=Booking.ACTIVE,
+        blocked_span__overlap=blocked(span, before, after),
     )
     if exclude is not None:
         qs = qs.exclude(pk=exclude)

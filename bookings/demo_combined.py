@@ -50,6 +50,10 @@ def seed_divisible_hall(organizer) -> Room | None:
         except IntegrityError:
             continue  # a part or the hall is already taken then
         BookingEvent.objects.create(
-            booking=booking, kind=BookingEvent.Kind.CREATED, actor=organizer, at=now, changes={"source": "seed_demo"}
+            booking=booking,
+            kind=BookingEvent.Kind.CREATED,
+            actor=organizer,
+            at=now,
+            changes={"source": "seed_demo"},
         )
     return hall

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from bookings.models import BookingEvent, OutboxMessage
 from bookings.combinations import spread
+from bookings.models import BookingEvent, OutboxMessage
 from bookings.outbox import DeliveryError
 
 from . import cache, push

@@ -116,7 +116,9 @@ class RoomOut(Schema):
     capacity: int
     bookable: bool
     equipment: list[str]
-    parts: list[int] = Field(description="A combined room's parts (room ids), booked with it; empty for a plain room")
+    parts: list[int] = Field(
+        description="A combined room's parts (room ids), booked with it; empty for a plain room"
+    )
     floor: PlaceRef
     building: PlaceRef
     site: SiteRef

@@ -59,3 +59,6 @@ class BookingHold(models.Model):
                 expressions=[("room", RangeOperators.EQUAL), ("blocked_span", RangeOperators.OVERLAPS)],
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.room} ({self.booking_id})"

@@ -74,8 +74,8 @@ def alternatives(
         busy[room_id].append((span.lower, span.upper))
     # A booking of a combined room keeps its parts busy, and one of a part its combinations.
     own = {room_id: list(spans) for room_id, spans in busy.items()}
-    for room_id, others in sharing_map().items():
-        for other in others:
+    for room_id, neighbours in sharing_map().items():
+        for other in neighbours:
             busy[room_id].extend(own.get(other, []))
 
     def is_free(r: Room, s: datetime, e: datetime) -> bool:

@@ -171,7 +171,9 @@ def test_it_shows_the_combination_booking_on_the_day_plan_of_each_part(hall, ali
     saal1, saal2, both = hall
     taken = book(both, alice, at(10))
 
-    plans = {p.room.pk: [b["id"] for b in p.bookings] for p in day_plan(day=day, building=saal1.floor.building_id)}
+    plans = {
+        p.room.pk: [b["id"] for b in p.bookings] for p in day_plan(day=day, building=saal1.floor.building_id)
+    }
 
     assert plans[saal1.pk] == plans[saal2.pk] == plans[both.pk] == [taken.pk]
 
@@ -242,10 +244,15 @@ def test_it_lets_an_admin_combine_rooms(admin_client, hall):
     third = factories.room(saal1.floor, "Saal 3")
     bigger = factories.room(saal1.floor, "Saal 2+3")
 
-    response = admin_client.post(f"/admin/bookings/room/{bigger.pk}/change/", room_form(bigger, [saal2, third]))
+    response = admin_client.post(
+        f"/admin/bookings/room/{bigger.pk}/change/", room_form(bigger, [saal2, third])
+    )
 
     assert response.status_code == 302, response.content.decode()[:3000]
-    assert set(RoomPart.objects.filter(combined=bigger).values_list("part", flat=True)) == {saal2.pk, third.pk}
+    assert set(RoomPart.objects.filter(combined=bigger).values_list("part", flat=True)) == {
+        saal2.pk,
+        third.pk,
+    }
 
 
 def test_it_refuses_a_combined_room_as_a_part_in_the_admin(admin_client, hall):

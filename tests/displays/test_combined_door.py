@@ -29,7 +29,9 @@ def hall(db):
 
 
 def book(room, who, start, title):
-    return services.create_booking(room=room, organizer=who, title=title, start=start, end=start + timedelta(hours=1))
+    return services.create_booking(
+        room=room, organizer=who, title=title, start=start, end=start + timedelta(hours=1)
+    )
 
 
 @pytest.mark.django_db
@@ -47,7 +49,9 @@ def test_it_shows_the_combinations_booking_at_the_door_of_a_part(client, make_di
 
 
 @pytest.mark.django_db
-def test_it_checks_in_the_combinations_booking_at_the_door_of_a_part(client, make_display, hall, alice, frozen):
+def test_it_checks_in_the_combinations_booking_at_the_door_of_a_part(
+    client, make_display, hall, alice, frozen
+):
     saal1, _saal2, both = hall
     _display, raw = make_display(saal1)
     booking = book(both, alice, at(9), "Betriebsversammlung")

@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
 from bookings.demo_combined import seed_divisible_hall
+from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
 from bookings.spans import make_span
 
 ADMIN = ("admin", "admin-demo-2026")
