@@ -14,6 +14,7 @@ from .models import (
     BookingEvent,
     Building,
     CalendarFeed,
+    Delegation,
     Equipment,
     Floor,
     OutboxMessage,
@@ -114,6 +115,22 @@ class RoomPartInline(admin.TabularInline):
     extra = 0
     verbose_name = _("part")
     verbose_name_plural = _("parts (a combined room, e.g. a divisible hall: the rooms it joins)")
+
+
+@admin.register(Delegation)
+class DelegationAdmin(admin.ModelAdmin):
+    """Who may book in whose name: a person, or every member of a (directory) group."""
+
+    list_display = ["principal", "delegate", "group", "granted_by", "created_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["principal__username", "delegate__username", "group__name"]
+    autocomplete_fields = ["principal", "delegate"]
+    readonly_fields = ["granted_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.granted_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Room)

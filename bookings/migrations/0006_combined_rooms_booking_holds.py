@@ -8,6 +8,7 @@ expiry, and the previous release's code during an upgrade) keeps the holds true.
 
 import django.contrib.postgres.constraints
 import django.contrib.postgres.fields.ranges
+import django.contrib.postgres.indexes
 import django.db.models.deletion
 from django.db import migrations, models
 
@@ -128,6 +129,12 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'parts (for a combined room: the rooms it joins)',
                 'constraints': [models.UniqueConstraint(fields=('combined', 'part'), name='roompart_unique'), models.CheckConstraint(condition=models.Q(('combined', models.F('part')), _negated=True), name='roompart_not_itself')],
             },
+        ),
+        migrations.AddIndex(
+            model_name="bookinghold",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["blocked_span"], include=("room",), name="bookinghold_span"
+            ),
         ),
         migrations.RunSQL(HOLD_TRIGGERS, DROP_HOLD_TRIGGERS),
     ]

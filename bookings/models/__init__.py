@@ -2,6 +2,7 @@
 
 from .bookings import Booking, BookingEvent, Series
 from .combined import BookingHold, RoomPart
+from .delegation import Delegation
 from .feeds import CalendarFeed
 from .places import Building, Equipment, Floor, Room, Site, validate_time_zone
 from .policies import Blocking, Policy, PolicyHours
@@ -15,6 +16,7 @@ __all__ = [
     "BookingHold",
     "Building",
     "CalendarFeed",
+    "Delegation",
     "Equipment",
     "Floor",
     "IdempotencyKey",

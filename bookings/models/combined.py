@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -59,6 +60,9 @@ class BookingHold(models.Model):
                 expressions=[("room", RangeOperators.EQUAL), ("blocked_span", RangeOperators.OVERLAPS)],
             ),
         ]
+        # Which rooms are held at some time, across rooms (the free-room search): the
+        # constraint's index leads with the room.
+        indexes = [GistIndex(fields=["blocked_span"], include=["room"], name="bookinghold_span")]
 
     def __str__(self) -> str:
         return f"{self.room} ({self.booking_id})"

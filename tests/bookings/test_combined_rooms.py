@@ -19,6 +19,7 @@ from bookings.errors import BookingConflict, PolicyViolation
 from bookings.models import Blocking, Booking, BookingHold, Policy, Room, RoomPart
 from bookings.selectors.availability import free_room_rows, free_rooms
 from bookings.selectors.dayplan import day_plan
+from bookings.selectors.suggestions import alternatives
 from tests import factories
 from tests.helpers import bearer, make_series
 
@@ -264,3 +265,14 @@ def test_it_refuses_a_combined_room_as_a_part_in_the_admin(admin_client, hall):
     assert response.status_code == 200
     assert "Saal 1+2 ist selbst ein kombinierter Raum" in response.content.decode()
     assert not RoomPart.objects.filter(combined=bigger).exists()
+
+
+def test_it_suggests_no_part_of_a_booked_combination_elsewhere(hall, alice, at):
+    saal1, saal2, both = hall
+    book(both, alice, at(10))
+    other = factories.room(saal1.floor, "Kleiner Raum")
+
+    found = alternatives(site_id=saal1.floor.building.site_id, start=at(10), end=at(11), now=at(8), room=both)
+
+    assert [s.room for s in found.elsewhere] == [other]
+    assert all(s.room != saal2 for s in found.shifted + found.shorter)
