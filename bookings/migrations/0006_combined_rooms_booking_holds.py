@@ -99,35 +99,92 @@ class Migration(migrations.Migration):
     backward_compatible = "new tables, and triggers and a backfill the old code never sees"
 
     dependencies = [
-        ('bookings', '0005_policies_blockings_feeds'),
+        ("bookings", "0005_policies_blockings_feeds"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BookingHold',
+            name="BookingHold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('blocked_span', django.contrib.postgres.fields.ranges.DateTimeRangeField(verbose_name='blocked time span')),
-                ('booking', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holds', to='bookings.booking', verbose_name='booking')),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='holds', to='bookings.room', verbose_name='room')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "blocked_span",
+                    django.contrib.postgres.fields.ranges.DateTimeRangeField(
+                        verbose_name="blocked time span"
+                    ),
+                ),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="holds",
+                        to="bookings.booking",
+                        verbose_name="booking",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="holds",
+                        to="bookings.room",
+                        verbose_name="room",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'held room',
-                'verbose_name_plural': 'held rooms',
-                'constraints': [django.contrib.postgres.constraints.ExclusionConstraint(expressions=[('room', '='), ('blocked_span', '&&')], name='booking_hold_no_overlap')],
+                "verbose_name": "held room",
+                "verbose_name_plural": "held rooms",
+                "constraints": [
+                    django.contrib.postgres.constraints.ExclusionConstraint(
+                        expressions=[("room", "="), ("blocked_span", "&&")], name="booking_hold_no_overlap"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RoomPart',
+            name="RoomPart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('combined', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='part_links', to='bookings.room', verbose_name='combined room')),
-                ('part', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='combination_links', to='bookings.room', verbose_name='part')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "combined",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="part_links",
+                        to="bookings.room",
+                        verbose_name="combined room",
+                    ),
+                ),
+                (
+                    "part",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="combination_links",
+                        to="bookings.room",
+                        verbose_name="part",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'part of a combined room',
-                'verbose_name_plural': 'parts (for a combined room: the rooms it joins)',
-                'constraints': [models.UniqueConstraint(fields=('combined', 'part'), name='roompart_unique'), models.CheckConstraint(condition=models.Q(('combined', models.F('part')), _negated=True), name='roompart_not_itself')],
+                "verbose_name": "part of a combined room",
+                "verbose_name_plural": "parts (for a combined room: the rooms it joins)",
+                "constraints": [
+                    models.UniqueConstraint(fields=("combined", "part"), name="roompart_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("combined", models.F("part")), _negated=True),
+                        name="roompart_not_itself",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(

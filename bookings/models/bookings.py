@@ -89,6 +89,9 @@ class Booking(models.Model):
         blank=True,
         related_name="bookings_made_for_others",
         verbose_name=_("booked by"),
+        # No index: building one would lock bookings during the upgrade, and nothing
+        # searches by it yet (add it with AddIndexConcurrently when something does).
+        db_index=False,
     )
     private = models.BooleanField(_("private"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CONFIRMED)

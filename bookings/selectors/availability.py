@@ -47,7 +47,7 @@ def free_rooms(*, start: datetime, end: datetime, **filters: Any) -> QuerySet[Ro
 
 # The catalogue's key and the rooms busy at some time (held themselves, or through a
 # part: BookingHold), read in one snapshot.
-BUSY_ROOMS_SQL = f"""
+BUSY_ROOMS_SQL = """
 SELECT pg_postmaster_start_time(), v.n,
        ARRAY(SELECT h.room_id FROM bookings_bookinghold h WHERE h.blocked_span && %s
              UNION
