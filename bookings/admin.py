@@ -1,6 +1,9 @@
 """Django admin: everything facility admins configure, bookings read-mostly, the log read-only."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -11,10 +14,12 @@ from .models import (
     BookingEvent,
     Building,
     CalendarFeed,
+    Delegation,
     Equipment,
     Floor,
     OutboxMessage,
     Room,
+    RoomPart,
     Series,
     Site,
 )
@@ -62,8 +67,75 @@ class EquipmentAdmin(admin.ModelAdmin):
     prepopulated_fields = {"code": ["name_en"]}
 
 
+class RoomPartFormSet(BaseInlineFormSet):
+    """A combined room joins plain rooms; its parts stay as they are while it has bookings ahead."""
+
+    def clean(self):
+        super().clean()
+        combined = self.instance
+        kept = [
+            f.cleaned_data["part"]
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("part")
+        ]
+        for part in kept:
+            if part.pk == combined.pk:
+                raise ValidationError(_("A room cannot be a part of itself."))
+            if RoomPart.objects.filter(combined=part).exists():
+                raise ValidationError(
+                    _("%(room)s is itself a combined room; choose its parts instead.") % {"room": part.name}
+                )
+        if kept and combined.pk and RoomPart.objects.filter(part=combined).exists():
+            raise ValidationError(_("This room is a part of a combined room and cannot have parts itself."))
+        before = (
+            set(RoomPart.objects.filter(combined=combined).values_list("part_id", flat=True))
+            if combined.pk
+            else set()
+        )
+        if (
+            before != {p.pk for p in kept}
+            and combined.pk
+            and Booking.objects.filter(
+                room=combined, status__in=Booking.ACTIVE, span__endswith__gt=timezone.now()
+            ).exists()
+        ):
+            raise ValidationError(
+                _(
+                    "The parts cannot change while the combined room has bookings ahead; "
+                    "cancel or move them first."
+                )
+            )
+
+
+class RoomPartInline(admin.TabularInline):
+    model = RoomPart
+    fk_name = "combined"
+    formset = RoomPartFormSet
+    autocomplete_fields = ["part"]
+    extra = 0
+    verbose_name = _("part")
+    verbose_name_plural = _("parts (a combined room, e.g. a divisible hall: the rooms it joins)")
+
+
+@admin.register(Delegation)
+class DelegationAdmin(admin.ModelAdmin):
+    """Who may book in whose name: a person, or every member of a (directory) group."""
+
+    list_display = ["principal", "delegate", "group", "granted_by", "created_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["principal__username", "delegate__username", "group__name"]
+    autocomplete_fields = ["principal", "delegate"]
+    readonly_fields = ["granted_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.granted_by = request.user
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
+    inlines = [RoomPartInline]
     list_display = ["name", "capacity", "floor", "building", "bookable"]
     list_filter = ["bookable", "floor__building__site", "floor__building", "equipment"]
     search_fields = ["name", "floor__building__name", "exchange_mailbox", "sap_id"]

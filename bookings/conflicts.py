@@ -11,12 +11,14 @@ from django.db import IntegrityError
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils.translation import gettext as _
 
+from .combinations import sharing
 from .errors import BookingConflict
 from .models import Booking
 from .spans import blocked
 
-# The plain overlap and the one counting setup and cleanup buffers.
-OVERLAP_CONSTRAINTS = {"booking_no_overlap", "booking_no_overlap_buffered"}
+# The plain overlap, the one counting setup and cleanup buffers, and the one over the
+# physical parts a booking holds (a combined room and its parts).
+OVERLAP_CONSTRAINTS = {"booking_no_overlap", "booking_no_overlap_buffered", "booking_hold_no_overlap"}
 
 
 def find_conflicts(
@@ -27,9 +29,12 @@ def find_conflicts(
     before: timedelta = timedelta(0),
     after: timedelta = timedelta(0),
 ) -> list[Booking]:
-    """Active bookings of the room in the way of the span and its buffers (and theirs)."""
+    """Active bookings of the room, or of a room sharing a part with it, in the way of the
+    span and its buffers (and theirs)."""
     qs = Booking.objects.filter(
-        room_id=room_id, status__in=Booking.ACTIVE, blocked_span__overlap=blocked(span, before, after)
+        room_id__in=sharing(room_id),
+        status__in=Booking.ACTIVE,
+        blocked_span__overlap=blocked(span, before, after),
     )
     if exclude is not None:
         qs = qs.exclude(pk=exclude)

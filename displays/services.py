@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bookings.combinations import sharing
 from bookings.errors import InvalidBooking, NotAllowed
 from bookings.models import Booking, Room
 from bookings.services import create_booking
@@ -173,7 +174,7 @@ def check_in_at_door(*, display: Display, booking_id: int, now: datetime | None 
     display = _locked(display)
     if not display.allow_check_in:
         raise NotAllowed(_("Check-in is not available at this display."))
-    booking = Booking.objects.filter(pk=booking_id, room_id=display.room_id).first()
+    booking = Booking.objects.filter(pk=booking_id, room_id__in=sharing(display.room_id)).first()
     if booking is None:
         raise InvalidBooking(_("There is no booking to check in right now."), field="booking")
     user = ensure_service_user(display)

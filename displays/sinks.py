@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from bookings.combinations import spread
 from bookings.models import BookingEvent, OutboxMessage
 from bookings.outbox import DeliveryError
 
@@ -29,7 +30,8 @@ def rooms_of(message: OutboxMessage) -> set[int]:
             booking_id=payload["id"], changes__has_key="room"
         ).values_list("changes", flat=True):
             rooms.update(r for r in changes["room"] if r)
-    return rooms
+    # A combined room's booking changes the day of its parts, and a part's its combinations.
+    return spread(rooms) if rooms else rooms
 
 
 def bump_room_version(message: OutboxMessage) -> None:

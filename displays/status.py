@@ -105,7 +105,7 @@ def build(info: dict, now: datetime) -> Snapshot:
     tz = zoneinfo.ZoneInfo(info["tz"])
     day_start, day_end = day_span(now.astimezone(tz).date(), tz)
     rows = list(
-        bookings_in_range(room_id=info["room"], start=day_start, end=day_end).values(
+        bookings_in_range(room_id=info["room"], start=day_start, end=day_end, shared=True).values(
             "id", "span", "title", "private", "checked_in_at"
         )
     )

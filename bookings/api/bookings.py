@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated
 
+from django.contrib.auth import get_user_model
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -64,6 +65,13 @@ def _room(room_id: int) -> Room:
     return room
 
 
+def _principal(username: str):
+    principal = get_user_model().objects.filter(username=username).first()
+    if principal is None:
+        raise InvalidBooking(_("There is no person with this user name."), field="on_behalf_of")
+    return principal
+
+
 def _idempotent(request, key: str | None, payload: dict, action) -> JsonResponse:
     """Run the write once per Idempotency-Key; a retry gets the first answer back."""
     if key is None:
@@ -77,7 +85,9 @@ def _idempotent(request, key: str | None, payload: dict, action) -> JsonResponse
     return response
 
 
-@api.post("/bookings", response={201: BookingOut, 409: ConflictOut, 422: Error}, tags=["bookings"])
+@api.post(
+    "/bookings", response={201: BookingOut, 403: Error, 409: ConflictOut, 422: Error}, tags=["bookings"]
+)
 def create_booking(request, payload: BookingIn, idempotency_key: IdempotencyKey = None):
     """Book a room. Send an Idempotency-Key so a retry never books twice."""
     user = request.auth
@@ -85,7 +95,8 @@ def create_booking(request, payload: BookingIn, idempotency_key: IdempotencyKey 
     def action():
         booking = services.create_booking(
             room=_room(payload.room),
-            organizer=user,
+            organizer=_principal(payload.on_behalf_of) if payload.on_behalf_of else user,
+            actor=user,
             title=payload.title,
             start=payload.start,
             end=payload.end,

@@ -116,6 +116,9 @@ class RoomOut(Schema):
     capacity: int
     bookable: bool
     equipment: list[str]
+    parts: list[int] = Field(
+        description="A combined room's parts (room ids), booked with it; empty for a plain room"
+    )
     floor: PlaceRef
     building: PlaceRef
     site: SiteRef
@@ -151,6 +154,11 @@ class BookingIn(Strict):
     end: IsoDatetime
     private: bool = False
     attendees: list[Attendee] = Field(default_factory=list, max_length=200)
+    on_behalf_of: Text(min_length=1, max_length=150) | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Book for someone else (their username): they are the organizer, you are recorded as "
+        "the one who booked. Allowed for their delegates, room managers and facility admins; 403 otherwise.",
+    )
 
 
 class BookingPatch(Strict):

@@ -43,6 +43,7 @@ def room_dict(room) -> dict:
         "capacity": room.capacity,
         "bookable": room.bookable,
         "equipment": [e.code for e in room.equipment.all()],
+        "parts": sorted(link.part_id for link in room.part_links.all()),
         "floor": {"id": floor.pk, "name": floor.name},
         "building": {"id": building.pk, "name": building.name},
         "site": {"id": site.pk, "name": site.name, "time_zone": site.time_zone},

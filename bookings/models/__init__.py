@@ -1,6 +1,8 @@
 """The booking domain's models, one module per topic; import them from here."""
 
 from .bookings import Booking, BookingEvent, Series
+from .combined import BookingHold, RoomPart
+from .delegation import Delegation
 from .feeds import CalendarFeed
 from .places import Building, Equipment, Floor, Room, Site, validate_time_zone
 from .policies import Blocking, Policy, PolicyHours
@@ -11,8 +13,10 @@ __all__ = [
     "Blocking",
     "Booking",
     "BookingEvent",
+    "BookingHold",
     "Building",
     "CalendarFeed",
+    "Delegation",
     "Equipment",
     "Floor",
     "IdempotencyKey",
@@ -20,6 +24,7 @@ __all__ = [
     "Policy",
     "PolicyHours",
     "Room",
+    "RoomPart",
     "Series",
     "Site",
     "validate_time_zone",

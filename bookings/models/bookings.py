@@ -81,6 +81,18 @@ class Booking(models.Model):
     attendees = ArrayField(
         models.CharField(max_length=254), default=list, blank=True, verbose_name=_("attendees")
     )
+    # A delegate who booked for the organizer (the principal); null when they booked themselves.
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bookings_made_for_others",
+        verbose_name=_("booked by"),
+        # No index: building one would lock bookings during the upgrade, and nothing
+        # searches by it yet (add it with AddIndexConcurrently when something does).
+        db_index=False,
+    )
     private = models.BooleanField(_("private"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CONFIRMED)
     series = models.ForeignKey(

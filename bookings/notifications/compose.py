@@ -72,7 +72,9 @@ def _at_change(booking: Booking, payload: dict, rooms: dict[int, Room]) -> Booki
 
 def bookings_at_change(payloads: list[dict]) -> list[Booking]:
     """The bookings as the payloads describe them, in their order; unknown ids are left out."""
-    found = Booking.objects.select_related(PLACE, "organizer").in_bulk([p["id"] for p in payloads])
+    found = Booking.objects.select_related(PLACE, "organizer", "booked_by").in_bulk(
+        [p["id"] for p in payloads]
+    )
     rooms = {b.room_id: b.room for b in found.values()}
     return [_at_change(found[p["id"]], p, rooms) for p in payloads if p["id"] in found]
 
@@ -235,15 +237,20 @@ def booking_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
         # The release cut the booking short; its owner knows it by the time it was booked for.
         booking.span = make_span(booking.span.lower, datetime.fromisoformat(cut[0]))
     mails = []
-    organizer = booking.organizer
-    if reachable(organizer, message):
-        facts = details(booking, organizer)
+    # The organizer, and the delegate who booked in their name: both hear of every change.
+    recipients = [booking.organizer]
+    if booking.booked_by_id and booking.booked_by_id != booking.organizer_id:
+        recipients.append(booking.booked_by)
+    for recipient in recipients:
+        if not reachable(recipient, message):
+            continue
+        facts = details(booking, recipient)
         changes = latest_changes(booking, message.topic.removeprefix("booking.")) if method == CANCEL else {}
         reason = str(changes.get("reason", ""))
         body = render(
             "booking.txt",
             {
-                "name": name_of(organizer),
+                "name": name_of(recipient),
                 "lead": lead(),
                 **facts,
                 "reason": reason,
@@ -252,10 +259,10 @@ def booking_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
         )
         mails.append(
             Mail(
-                organizer,
+                recipient,
                 subject() % facts,
                 body,
-                calendars=[invitation([booking], method, organizer, sender)],
+                calendars=[invitation([booking], method, recipient, sender)],
             )
         )
     if message.topic == "booking.created" and booking.status == Booking.Status.PENDING:

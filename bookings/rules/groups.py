@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from ..combinations import sharing_map
 from ..models import Blocking, Policy, Room
 from ..models.policies import BOOKING_PLACE, PLACE_LEVELS, place_chain
 from .resolve import Access, Rules, access_of, ids
@@ -119,8 +120,10 @@ def closures(
         if user is None or not mine & {g.pk for g in b.allowed_groups.all()}
     ]
     found_by_room: dict[int, list[Blocking]] = {}
+    shared = sharing_map() if closing else {}
     for room in rooms:
-        chain = place_chain(room)
+        # A blocking of a part closes its combinations too, and the other way round.
+        chain = list(place_chain(room)) + [("room", pk) for pk in shared.get(room.pk, ())]
         hits = [b for b in closing if b.place_key in chain]
         if hits:
             found_by_room[room.pk] = hits

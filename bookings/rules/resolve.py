@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
+from ..combinations import sharing
 from ..models import Blocking, Policy, Room
 from ..models.policies import place_chain
 
@@ -172,8 +173,13 @@ def rules_for(room: Room) -> Rules:
 
 
 def active_blockings(room: Room, start: datetime, end: datetime) -> list[Blocking]:
-    """The blockings of the room, its building or its site that meet [start, end)."""
-    where, params = _at_any(place_chain(room))
+    """The blockings of the room, its building or its site that meet [start, end).
+
+    A blocking of a part closes its combinations, and one of a combination its parts:
+    the same walls, the same closure.
+    """
+    chain = list(place_chain(room)) + [("room", pk) for pk in sorted(sharing(room.pk) - {room.pk})]
+    where, params = _at_any(chain)
     meets = "cancelled_at IS NULL AND span && tstzrange(%s, %s, '[)')"
     sql = f"SELECT id FROM bookings_blocking WHERE {meets} AND ({where})"  # noqa: S608 (no user input)
     found = ids(sql, [start, end, *params])

@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
-from ..models import Booking, Room
+from ..models import BookingHold, Room
 from ..rules.groups import closed_rooms, read_only_rooms
 from ..spans import make_span
 from .catalogue import Catalogue, RoomRow, room_rows
 from .places import rooms
-from .sql import ACTIVE_STATUSES
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -36,19 +35,27 @@ def free_rooms(*, start: datetime, end: datetime, **filters: Any) -> QuerySet[Ro
 
     ``filters`` are those of ``places.rooms()``.
     """
-    busy = Booking.objects.filter(
-        room=OuterRef("pk"), status__in=Booking.ACTIVE, blocked_span__overlap=make_span(start, end)
+    # The physical rooms held then (BookingHold): a room is busy when it is held itself or
+    # one of its parts is, so a part is busy while its combination is booked and the
+    # combination while a part is.
+    held = BookingHold.objects.filter(blocked_span__overlap=make_span(start, end))
+    busy = Exists(held.filter(room=OuterRef("pk"))) | Exists(
+        held.filter(room__combination_links__combined=OuterRef("pk"))
     )
-    return rooms(bookable_only=True, **filters).exclude(Exists(busy))
+    return rooms(bookable_only=True, **filters).exclude(busy)
 
 
-# The catalogue's key and the rooms busy at some time, read in one snapshot.
-BUSY_ROOMS_SQL = f"""
+# The catalogue's key and the rooms busy at some time (held themselves, or through a
+# part: BookingHold), read in one snapshot.
+BUSY_ROOMS_SQL = """
 SELECT pg_postmaster_start_time(), v.n,
-       ARRAY(SELECT DISTINCT bk.room_id FROM bookings_booking bk
-              WHERE bk.status IN {ACTIVE_STATUSES} AND bk.span && %s)
+       ARRAY(SELECT h.room_id FROM bookings_bookinghold h WHERE h.blocked_span && %s
+             UNION
+             SELECT rp.combined_id FROM bookings_bookinghold h
+               JOIN bookings_roompart rp ON rp.part_id = h.room_id
+              WHERE h.blocked_span && %s)
   FROM bookings_catalogueversion v
-"""  # noqa: S608 (ACTIVE_STATUSES is the model's constant, not input)
+"""
 
 
 def free_room_rows(
@@ -65,7 +72,7 @@ def free_room_rows(
     The rooms busy then come from PostgreSQL in the same statement as the catalogue's key.
     """
     with connection.cursor() as cursor:
-        cursor.execute(BUSY_ROOMS_SQL, [make_span(start, end)])
+        cursor.execute(BUSY_ROOMS_SQL, [make_span(start, end)] * 2)
         server_start, version, busy = cursor.fetchone()
     return room_rows(
         building=building,

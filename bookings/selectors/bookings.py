@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
+from ..combinations import sharing
 from ..models import Booking
 from ..spans import make_span
 
@@ -15,9 +16,12 @@ if TYPE_CHECKING:
 
 
 def bookings_in_range(
-    *, room_id: int, start: datetime, end: datetime, include_inactive: bool = False
+    *, room_id: int, start: datetime, end: datetime, include_inactive: bool = False, shared: bool = False
 ) -> QuerySet[Booking]:
-    qs = Booking.objects.filter(room_id=room_id, span__overlap=make_span(start, end))
+    """The room's bookings meeting [start, end); ``shared``: with those of the rooms sharing
+    a part with it (a door display of a part shows its combination's booking)."""
+    rooms = sharing(room_id) if shared else {room_id}
+    qs = Booking.objects.filter(room_id__in=rooms, span__overlap=make_span(start, end))
     if not include_inactive:
         qs = qs.filter(status__in=Booking.ACTIVE)
     return qs.select_related("organizer").order_by("span")

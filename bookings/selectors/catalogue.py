@@ -33,6 +33,7 @@ class RoomRow(NamedTuple):
     site_name: str
     time_zone: str
     equipment: list[str]  # codes, by equipment name
+    parts: list[int]  # a combined room's parts, by id; empty for a plain room
 
     def as_dict(self) -> dict:
         """What ``api.serialize.room_dict`` answers for the same room, no model instances."""
@@ -42,6 +43,7 @@ class RoomRow(NamedTuple):
             "capacity": self.capacity,
             "bookable": self.bookable,
             "equipment": self.equipment,
+            "parts": self.parts,
             "floor": {"id": self.floor_id, "name": self.floor_name},
             "building": {"id": self.building_id, "name": self.building_name},
             "site": {"id": self.site_id, "name": self.site_name, "time_zone": self.time_zone},
@@ -78,7 +80,7 @@ KEY_SQL = "SELECT pg_postmaster_start_time(), n FROM bookings_catalogueversion"
 CATALOGUE_SQL = """
 SELECT pg_postmaster_start_time(), v.n,
        r.id, r.name, r.capacity, r.bookable, f.id, f.name, b.id, b.name, s.id, s.name, s.time_zone,
-       coalesce(eq.codes, '{}')
+       coalesce(eq.codes, '{}'), coalesce(pt.parts, '{}')
   FROM bookings_catalogueversion v
   LEFT JOIN (bookings_room r
              JOIN bookings_floor f ON f.id = r.floor_id
@@ -87,7 +89,10 @@ SELECT pg_postmaster_start_time(), v.n,
              LEFT JOIN (SELECT re.room_id, array_agg(e.code ORDER BY e.name, e.id) AS codes
                           FROM bookings_room_equipment re
                           JOIN bookings_equipment e ON e.id = re.equipment_id
-                         GROUP BY re.room_id) eq ON eq.room_id = r.id) ON TRUE
+                         GROUP BY re.room_id) eq ON eq.room_id = r.id
+             LEFT JOIN (SELECT rp.combined_id, array_agg(rp.part_id ORDER BY rp.part_id) AS parts
+                          FROM bookings_roompart rp
+                         GROUP BY rp.combined_id) pt ON pt.combined_id = r.id) ON TRUE
  ORDER BY r.capacity, r.name, r.id
 """
 # This process's copy, the only cache of the read side: replaced whole (one reference

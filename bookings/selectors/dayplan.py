@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from django.db import connection
 from django.db.models import Q
 
+from ..combinations import share_bookings
 from ..models import Booking, Room
 from ..spans import make_span
 from .places import rooms
@@ -72,6 +73,7 @@ def day_plan(*, day: date, building: int | None = None, site: int | None = None)
         .values("id", "room_id", "span", "title", "private", "status", "organizer_id", "organizer__username")
     ):
         by_room[row["room_id"]].append(row)
+    share_bookings(by_room, lambda row: row["span"].lower)
     for plan in plans:
         plan.bookings = [
             b
@@ -172,6 +174,7 @@ def day_plan_rows(
         by_room: dict[int, list[DayBooking]] = defaultdict(list)
         for booking in map(DayBooking._make, cursor.fetchall()):
             by_room[booking.room_id].append(booking)
+    share_bookings(by_room, lambda booking: booking.start_us)
     if len(windows) == 1:  # one zone: the query already cut out exactly that day
         return [(room, by_room.get(room.id, [])) for room in room_list]
     plans = []

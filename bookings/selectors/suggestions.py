@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..combinations import sharing_map
 from ..models import Booking, Room
 from ..spans import START_GRACE, make_span
 from .availability import MIN_GAP
@@ -71,6 +72,11 @@ def alternatives(
         room__floor__building__site_id=site_id, status__in=Booking.ACTIVE, span__overlap=window
     ).values_list("room_id", "span"):
         busy[room_id].append((span.lower, span.upper))
+    # A booking of a combined room keeps its parts busy, and one of a part its combinations.
+    own = {room_id: list(spans) for room_id, spans in busy.items()}
+    for room_id, neighbours in sharing_map().items():
+        for other in neighbours:
+            busy[room_id].extend(own.get(other, []))
 
     def is_free(r: Room, s: datetime, e: datetime) -> bool:
         return all(not (b0 < e and s < b1) for b0, b1 in busy[r.pk])

@@ -6,13 +6,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import hooks
+from ..combinations import physical_parts
 from ..conflicts import conflict_error, is_overlap_violation
 from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
-from ..models import Booking, BookingEvent, Room, Series
+from ..models import Booking, BookingEvent, Delegation, Room, Series
 from ..rules.catalogue import cancel_reason, verdict
 from ..rules.groups import is_manager, may_override
 from ..rules.resolve import Rules, rules_for
@@ -63,10 +65,12 @@ def lock_room(room_id: int) -> None:
     meets C) sent at the same instant can each wait for another's uncommitted row in
     the exclusion constraint's check, and PostgreSQL breaks the cycle by failing one
     with a deadlock. Taken outside the savepoint below: a rolled-back savepoint would
-    release it.
+    release it. A combined room's booking takes the lock of each physical part, in id
+    order, so it and a booking of a part take turns without a deadlock.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROOM_LOCK, room_id])
+        for part_id in physical_parts(room_id):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROOM_LOCK, part_id])
 
 
 def save_or_conflict(booking: Booking, *, now: datetime) -> None:
@@ -154,9 +158,33 @@ def apply_rules(booking: Booking, rules: Rules, *, user: User, now: datetime) ->
     booking.check_in_deadline = start + rules.check_in_grace if rules.requires_check_in else None
 
 
+def check_on_behalf(actor: User, principal: User, rules: Rules) -> None:
+    """Raise NotAllowed unless ``actor`` may book in ``principal``'s name.
+
+    Room managers and facility admins may book for anyone; others only for whoever named
+    them (or a group of theirs) a delegate. Nobody books in the name of someone who left.
+    """
+    name = principal.get_full_name() or principal.get_username()
+    if not principal.is_active:
+        raise NotAllowed(_("%(name)s is no longer active; nobody can book in their name.") % {"name": name})
+    if actor.has_perm("bookings.change_booking") or is_manager(actor, rules):
+        return
+    delegated = Delegation.objects.filter(principal=principal, revoked_at__isnull=True).filter(
+        Q(delegate=actor) | Q(group__in=actor.groups.all())
+    )
+    if not delegated.exists():
+        raise NotAllowed(
+            _("You may not book for %(name)s: only their delegates, room managers and facility admins may.")
+            % {"name": name}
+        )
+
+
 def can_manage(user: User, booking: Booking) -> bool:
-    """The organizer, facility admins with the permission, and the room's managers."""
+    """The organizer, the delegate who booked for them, facility admins with the permission,
+    and the room's managers."""
     if booking.organizer_id == user.pk or user.has_perm("bookings.change_booking"):
+        return True
+    if booking.booked_by_id is not None and booking.booked_by_id == user.pk:
         return True
     return bool(user.pk) and is_manager(user, rules_for(booking.room))
 
@@ -196,12 +224,16 @@ def create_booking(
     )
     rules = rules_for(room)
     user = actor or organizer
+    if user.pk != organizer.pk:
+        check_on_behalf(user, organizer, rules)
+        booking.booked_by = user
     overridden = enforce(rules, user=user, organizer_id=organizer.pk, start=start, end=end, now=now)
     apply_rules(booking, rules, user=user, now=now)
     save_or_conflict(booking, now=now)
-    audit.record(
-        booking, kind=BookingEvent.Kind.CREATED, actor=user, at=now, changes=overridden_note(overridden)
-    )
+    changes = overridden_note(overridden)
+    if booking.booked_by_id:
+        changes["on_behalf_of"] = organizer.get_username()
+    audit.record(booking, kind=BookingEvent.Kind.CREATED, actor=user, at=now, changes=changes)
     return booking
 
 

@@ -598,9 +598,10 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(client, alice, b
         f"/?date={day_s}&start=09:00&end=10:00": 10,
         f"/?date={day_s}&start=09:00&end=10:00&people=999": 10,  # nothing fits: alternatives
         # The plan also reads the policies (who may book) and, like every page, asks
-        # whether the viewer manages a room (the approvals link).
-        f"/plan/?building={building.pk}&date={day_s}": 10,
-        f"/plan/?place=site-{building.site_id}&date={day_s}": 10,
+        # whether the viewer manages a room (the approvals link), and which rooms share a
+        # part (combinable rooms).
+        f"/plan/?building={building.pk}&date={day_s}": 11,
+        f"/plan/?place=site-{building.site_id}&date={day_s}": 11,
         "/my/": 6,
         f"/rooms/{room.pk}/?week={day_s}": 7,
         f"/book/?room={room.pk}": 5,

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bookings.demo_combined import seed_divisible_hall
 from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
 from bookings.spans import make_span
 from reports.demo import seed_past_weeks  # the demo command seeds every app's data
@@ -99,6 +100,7 @@ class Command(BaseCommand):
         created = self._week_of_bookings(rng, rooms, users)
         call_command("seed_exchange_demo")  # by name: bookings imports no app above it
         seed_past_weeks()  # reports/demo.py: past weeks with check-ins and no-shows
+        seed_divisible_hall(users[0])
         self.stdout.write(
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
         )

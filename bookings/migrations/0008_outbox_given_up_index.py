@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("bookings", "0005_policies_blockings_feeds"),
+        ("bookings", "0007_delegates_booked_by"),
     ]
 
     operations = [
