@@ -57,13 +57,15 @@ def test_it_seeds_two_sites_in_different_time_zones_with_enough_rooms(seeded):
 def test_it_seeds_an_admin_and_a_demo_user_whose_printed_passwords_work(client, seeded):
     logins = dict(re.findall(r"(\w+) / (\S+) \(", seeded))
 
-    assert set(logins) == {"admin", "demo"}
+    assert set(logins) == {"admin", "demo", "empfang"}  # empfang: the reception (visitors/demo.py)
     admin, demo = User.objects.get(username="admin"), User.objects.get(username="demo")
     assert (admin.is_superuser, admin.is_staff) == (True, True)
     assert (demo.is_superuser, demo.is_staff) == (False, True)
     for username, password in logins.items():
         assert client.login(username=username, password=password), username
-        assert client.get("/admin/").status_code == 200
+        # The reception user works the reception's pages, not the admin.
+        page = client.get("/admin/" if username != "empfang" else "/reception/", follow=True)
+        assert page.status_code == 200
         client.logout()
     assert not client.login(username="admin", password="wrong")
 

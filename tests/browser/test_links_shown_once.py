@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from playwright.sync_api import expect
 
 from bookings.models import Booking, Policy
 from displays.models import Display
@@ -32,7 +33,8 @@ def test_it_copies_a_new_calendar_address_with_one_click(gunicorn_server, page, 
     address = page.locator("#feed-url").input_value()
     assert "/calendar/" in address and address.endswith(".ics")
     page.get_by_role("button", name=copy, exact=True).click()
-    assert page.locator("[data-copy-status=feed-url]").inner_text() == copied
+    # The copy resolves asynchronously (navigator.clipboard): wait for the spoken status.
+    expect(page.locator("[data-copy-status=feed-url]")).to_have_text(copied)
     assert page.evaluate("navigator.clipboard.readText()") == address
 
 
@@ -59,7 +61,7 @@ def assert_url_shown_once(page, copied: str) -> str:
     assert url.startswith("http://") and "/d/" in url
     assert message.locator(".display-qr svg").is_visible()
     message.get_by_role("button").click()
-    assert message.locator("[role=status]").inner_text() == copied
+    expect(message.locator("[role=status]")).to_have_text(copied)
     assert page.evaluate("navigator.clipboard.readText()") == url
     return url
 
