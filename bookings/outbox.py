@@ -41,15 +41,26 @@ def log_sink(message: OutboxMessage) -> None:
 
 
 def enqueue(*, topic: str, payload: dict) -> list[OutboxMessage]:
-    """Write one message per channel; must run inside the change's transaction."""
+    """Write one message per channel that takes the topic; must run inside the change's transaction."""
     now = timezone.now()
     messages = OutboxMessage.objects.bulk_create(
         OutboxMessage(channel=channel, topic=topic, payload=payload, available_at=now)
         for channel in settings.RFR_OUTBOX_CHANNELS
+        if takes(channel, topic)
     )
     ids = [m.pk for m in messages]
     transaction.on_commit(lambda: kick(ids))
     return messages
+
+
+def takes(channel: str, topic: str) -> bool:
+    """Whether a channel takes a topic: RFR_OUTBOX_TOPICS lists prefixes; unlisted take all.
+
+    A message row per channel and topic is a worker's round trip each: a channel that
+    ignores most topics (provider mail) would otherwise slow every other channel down.
+    """
+    prefixes = settings.RFR_OUTBOX_TOPICS.get(channel)
+    return prefixes is None or topic.startswith(tuple(prefixes))
 
 
 def kick(ids: list[int]) -> None:

@@ -327,6 +327,12 @@ RFR_OUTBOX_CHANNELS = {
     # Visits follow their bookings; invitations to visitors, arrivals to hosts.
     "visitors": "visitors.sinks.deliver",
 }
+# The topic prefixes a channel takes (a channel not listed takes every topic): one outbox
+# row per channel that acts on the change, not one per channel.
+RFR_OUTBOX_TOPICS = {
+    "provider_mail": ("order.",),
+    "visitors": ("booking.", "series.", "blocking.", "visitor."),
+}
 # Exchange calendar sync (integrations/exchange reads its RFR_EWS_*/RFR_GRAPH_* variables
 # itself): bookings go out through the outbox, Outlook's meetings come in on a schedule.
 if os.environ.get("RFR_EXCHANGE_BACKEND", "off").strip().lower() not in ("", "off"):

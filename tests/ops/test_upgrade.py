@@ -463,7 +463,7 @@ def test_it_upgrades_under_load_with_a_migration_and_no_failed_request(deploymen
         )
         _assert_every_acknowledged_booking_once(db, load.tally)
         # The worker was restarted from B and delivered everything, also what A queued.
-        _assert_outbox_delivered(db)
+        _assert_outbox_delivered(db, worker_log=deployment.logs / "worker.log")
     assert deployment.worker_starts > worker_starts
 
 
@@ -521,7 +521,7 @@ def _assert_every_acknowledged_booking_once(db: psycopg.Connection, tally: Tally
     assert api_bookings == len(ids)
 
 
-def _assert_outbox_delivered(db: psycopg.Connection, timeout: float = 90) -> None:
+def _assert_outbox_delivered(db: psycopg.Connection, worker_log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while True:
         (waiting,) = db.execute(
@@ -529,7 +529,13 @@ def _assert_outbox_delivered(db: psycopg.Connection, timeout: float = 90) -> Non
         ).fetchone()
         if waiting == 0:
             break
-        assert time.monotonic() < deadline, f"{waiting} outbox messages still undelivered"
+        if time.monotonic() >= deadline:
+            stuck = db.execute(
+                "SELECT channel, count(*), max(attempts), max(last_error) FROM bookings_outboxmessage"
+                " WHERE delivered_at IS NULL AND given_up_at IS NULL GROUP BY channel"
+            ).fetchall()
+            tail = worker_log.read_text(errors="replace")[-3000:] if worker_log.exists() else "(no log)"
+            raise AssertionError(f"{waiting} outbox messages still undelivered: {stuck}\nworker log:\n{tail}")
         time.sleep(1)
     (given_up,) = db.execute(
         "SELECT count(*) FROM bookings_outboxmessage WHERE given_up_at IS NOT NULL"
