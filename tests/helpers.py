@@ -227,3 +227,12 @@ def send_all(base: str, calls: list[tuple[str, str, dict, dict | None]]) -> list
         t.join(timeout=60)
     assert all(r is not None for r in responses), "a client got no answer"
     return responses
+
+
+def booking_channels() -> list[str]:
+    """The outbox channels that take booking and series topics (RFR_OUTBOX_TOPICS), sorted."""
+    from django.conf import settings
+
+    from bookings import outbox
+
+    return sorted(c for c in settings.RFR_OUTBOX_CHANNELS if outbox.takes(c, "booking.created"))

@@ -5,12 +5,11 @@ else's booking, and private titles that never reach a colleague.
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 from bookings.models import ApiToken, Booking, BookingEvent, OutboxMessage
 from bookings.services.tokens import revoke_token
 from tests import factories
-from tests.helpers import assert_clean_error, field_of, send, written_with_keys
+from tests.helpers import assert_clean_error, booking_channels, field_of, send, written_with_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +145,7 @@ def test_it_lets_a_facility_admin_cancel_alices_booking(client, fiona, token_for
     event = BookingEvent.objects.get(kind="cancelled")
     assert event.actor == fiona
     channels = OutboxMessage.objects.filter(topic="booking.cancelled").values_list("channel", flat=True)
-    assert sorted(channels) == sorted(settings.RFR_OUTBOX_CHANNELS)
+    assert sorted(channels) == booking_channels()
 
 
 def test_it_lets_a_facility_admin_move_alices_booking(client, fiona, token_for, alices, at):

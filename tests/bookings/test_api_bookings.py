@@ -10,12 +10,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from bookings.models import Booking, BookingEvent, OutboxMessage
 from tests import factories
-from tests.helpers import written_with_keys
+from tests.helpers import booking_channels, written_with_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,7 @@ def patch(client, headers, booking_id, payload):
 def announced(topic: str) -> list[OutboxMessage]:
     """The outbox messages of one change: exactly one per configured channel."""
     messages = list(OutboxMessage.objects.filter(topic=topic))
-    assert sorted(m.channel for m in messages) == sorted(settings.RFR_OUTBOX_CHANNELS)
+    assert sorted(m.channel for m in messages) == booking_channels()
     assert len({json.dumps(m.payload, sort_keys=True) for m in messages}) == 1
     return messages
 
