@@ -521,22 +521,37 @@ def _assert_every_acknowledged_booking_once(db: psycopg.Connection, tally: Tally
     assert api_bookings == len(ids)
 
 
-def _assert_outbox_delivered(db: psycopg.Connection, worker_log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
+def _assert_outbox_delivered(db: psycopg.Connection, worker_log: Path, stall: float = 60) -> None:
+    """Every message gets delivered: fails when the backlog stops shrinking for ``stall`` s.
+
+    The claim is "nothing is lost", not a speed: on a loaded two-core machine the one
+    solo worker may still be working off the load's backlog, which is fine while it shrinks.
+    """
+    started = time.monotonic()
+    first = best = None
+    progress_at = started
     while True:
         (waiting,) = db.execute(
             "SELECT count(*) FROM bookings_outboxmessage WHERE delivered_at IS NULL AND given_up_at IS NULL"
         ).fetchone()
+        first = waiting if first is None else first
         if waiting == 0:
             break
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if best is None or waiting < best:
+            best, progress_at = waiting, now
+        if now - progress_at >= stall:
             stuck = db.execute(
                 "SELECT channel, count(*), max(attempts), max(last_error) FROM bookings_outboxmessage"
                 " WHERE delivered_at IS NULL AND given_up_at IS NULL GROUP BY channel"
             ).fetchall()
             tail = worker_log.read_text(errors="replace")[-3000:] if worker_log.exists() else "(no log)"
-            raise AssertionError(f"{waiting} outbox messages still undelivered: {stuck}\nworker log:\n{tail}")
+            raise AssertionError(
+                f"{waiting} outbox messages undelivered, none delivered for {stall:.0f}s "
+                f"({first - waiting} in {now - started:.0f}s before): {stuck}\nworker log:\n{tail}"
+            )
         time.sleep(1)
+    print(f"outbox: {first} messages waiting after the load, delivered in {time.monotonic() - started:.1f}s")
     (given_up,) = db.execute(
         "SELECT count(*) FROM bookings_outboxmessage WHERE given_up_at IS NOT NULL"
     ).fetchone()
