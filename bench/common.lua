@@ -44,6 +44,8 @@ function M.get_requests(tokens, paths, offset)
          end
       end
       headers["Accept-Language"] = "en"
+      -- As every browser and HTTP library sends it: the bytes on the wire are the compressed ones.
+      headers["Accept-Encoding"] = "gzip"
       requests[#requests + 1] = wrk.format("GET", paths[(i % #paths) + 1], headers)
    end
    return requests
@@ -69,6 +71,7 @@ function M.report(summary, latency, extra)
    end
    local seconds = summary.duration / 1e6
    fields[#fields + 1] = string.format('"requests": %d', summary.requests)
+   fields[#fields + 1] = string.format('"bytes": %d', summary.bytes)
    fields[#fields + 1] = '"seconds": ' .. json_number(seconds)
    fields[#fields + 1] = '"rps": ' .. json_number(summary.requests / seconds)
    fields[#fields + 1] = string.format('"socket_errors": %d', socket_errors)

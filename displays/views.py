@@ -55,10 +55,11 @@ def _not_found() -> JsonResponse:
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match compares weakly (RFC 9110 13.1.2): the gzip middleware sends W/"…"."""
     if not header:
         return False
-    candidates = [c.strip() for c in header.split(",")]
-    return "*" in candidates or etag in candidates
+    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
+    return "*" in candidates or etag.removeprefix("W/") in candidates
 
 
 @require_safe

@@ -179,3 +179,20 @@ def test_it_falls_back_to_postgresql_when_redis_is_down(client, door, alice, fro
     assert first["ETag"] == with_redis["ETag"]
     assert second.status_code == 304
     assert page.status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_answers_304_to_the_weak_etag_of_a_compressed_answer(client, door, alice, frozen):
+    # A browser asks for gzip; the compressing middleware turns the tag weak (W/"…"), and
+    # the browser sends that back: it must still match, or every poll rebuilds the status.
+    factories.booking(door.display.room, alice, at(10), minutes=60, title="Sprint-Review " * 12)
+    response = client.get(door.status, headers={"Accept-Encoding": "gzip"})
+    assert response["Content-Encoding"] == "gzip"
+    weak = response["ETag"]
+    assert weak.startswith('W/"')
+
+    again = poll(client, door, weak)
+
+    assert again.status_code == 304
+    assert again["ETag"].removeprefix("W/") == weak.removeprefix("W/")
+    assert poll(client, door, 'W/"something-else"').status_code == 200
