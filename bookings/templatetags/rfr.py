@@ -62,6 +62,12 @@ def timespan(start: datetime, end: datetime, tz) -> str:
 
 
 @register.filter
+def city(tz) -> str:
+    """A time zone by its city, as people name it: Europe/Berlin → Berlin, America/New_York → New York."""
+    return str(tz).rsplit("/", 1)[-1].replace("_", " ")
+
+
+@register.filter
 def quoted(value) -> str:
     """A title in the reader's quotation marks: “Jour fixe” / „Jour fixe“."""
     return format_html(pgettext("quotation marks", "“{}”"), value)

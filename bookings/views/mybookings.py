@@ -27,6 +27,9 @@ from ..services.checkin import check_in_open
 from ..templatetags.rfr import mediumdate
 from .errors import DATABASE_UNAVAILABLE, conflict_context, db_unavailable, refuse_form, taken_dates
 
+# How far back My bookings counts the bookings released for a missing check-in.
+NO_SHOW_NOTICE = timedelta(days=30)
+
 
 @login_required
 @require_GET
@@ -36,7 +39,9 @@ def mine(request):
     upcoming, past = my_bookings(user=request.user, now=now)
     # Check-in by web link: offered where the room requires it and the window is open.
     check_in_now = {b.pk for b in upcoming if b.check_in_deadline and check_in_open(b, now=now)}
-    no_shows = no_show_counts(organizer=request.user).get(request.user.pk, 0)
+    # Recent ones only: a notice about releases of years ago would never go away.
+    since = now - NO_SHOW_NOTICE
+    no_shows = no_show_counts(organizer=request.user, since=since).get(request.user.pk, 0)
     return render(
         request,
         "bookings/mine.html",
@@ -47,6 +52,9 @@ def mine(request):
             "now": now,
             "check_in_now": check_in_now,
             "no_shows": no_shows,
+            "no_show_days": NO_SHOW_NOTICE.days,
+            # Rooms in several time zones: each time says its zone ("10:00–11:30 New York").
+            "several_zones": len({b.room.floor.building.site.time_zone for b in [*upcoming, *past]}) > 1,
         },
     )
 

@@ -451,7 +451,10 @@ def test_it_shows_the_no_show_count_to_the_user_and_to_admins(clock, client, mee
     release_no_shows()
 
     page = text(client.get("/my/"))
-    assert '<p class="card" id="no-shows">1 ' in page
+    assert "In den letzten 30 Tagen wurde 1 Ihrer Buchungen freigegeben" in page
+    # Only recent ones: a month later the notice is gone (the admin still counts it).
+    clock.move_to(at(9, 15, days=31))
+    assert 'id="no-shows"' not in text(client.get("/my/"))
 
     client.force_login(fiona)
     admin = text(client.get("/admin/bookings/booking/?o=6"))

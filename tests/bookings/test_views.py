@@ -462,6 +462,21 @@ def test_it_lists_my_upcoming_and_past_bookings_only(client, alice, bob, house, 
 
 
 @pytest.mark.django_db
+def test_it_names_the_zone_of_each_time_when_my_rooms_are_in_several(client, alice, house, day):
+    factories.booking(house["small"], alice, factories.on(day, 9), title="Berlin")
+    client.force_login(alice)
+    assert 'class="tz"' not in text(client.get("/my/"))  # one zone: nothing to say
+
+    new_york = factories.site("Hudson Yards", time_zone="America/New_York")
+    room = factories.room(factories.floor(factories.building(new_york)), name="H1.03")
+    factories.booking(room, alice, factories.on(day, 10, tz=ZoneInfo("America/New_York")), title="New York")
+    page = text(client.get("/my/"))
+
+    assert '09:00–10:00 <span class="tz">Berlin</span>' in page
+    assert '10:00–11:00 <span class="tz">New York</span>' in page
+
+
+@pytest.mark.django_db
 def test_it_changes_a_booking_through_the_service(client, alice, house, day):
     booking = factories.booking(house["small"], alice, factories.on(day, 9))
     client.force_login(alice)
