@@ -232,3 +232,15 @@ def test_it_does_not_let_bob_cancel_through_the_admin(client, bob, planning):
     assert response["Location"].startswith(reverse("admin:login"))
     planning.refresh_from_db()
     assert planning.status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_the_admin_s_two_box_picker_speaks_german(client, fiona):
+    # Django 5.2 ships these strings of the picker untranslated; locale/de/…/djangojs.po has them.
+    client.force_login(fiona)
+    german = client.get("/admin/jsi18n/", headers={"Accept-Language": "de"}).content.decode()
+    english = client.get("/admin/jsi18n/", headers={"Accept-Language": "en"}).content.decode()
+
+    assert '"Choose all %s": "Alle %s ausw\\u00e4hlen"' in german
+    assert '"Remove all %s": "Alle %s entfernen"' in german
+    assert "Alle %s" not in english
