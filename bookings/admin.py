@@ -1,9 +1,11 @@
 """Django admin: everything facility admins configure, bookings read-mostly, the log read-only."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -22,10 +24,31 @@ from .models import (
     RoomPart,
     Series,
     Site,
+    zone_city,
 )
 from .selectors.noshows import no_show_count_of_organizer
 from .services.feeds import revoke_feed
 from .services.tokens import revoke_token
+
+
+def local_time(value, site: Site) -> str:
+    """A time in the room's own zone, as people there read it; the zone named if it is not the server's."""
+    text = date_format(timezone.localtime(value, site.tz), "DATETIME_FORMAT")
+    if site.time_zone != settings.TIME_ZONE:
+        text += f" ({zone_city(site.time_zone)})"
+    return text
+
+
+class RoomLabelsMixin:
+    """Room selects name each room by its place (Room.place_label): two "H0.01 Spree" in
+    different buildings can no longer be confused. Works for model admins and inlines."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and db_field.related_model is Room:
+            field.queryset = field.queryset.select_related(Room.PLACE)
+            field.label_from_instance = lambda room: room.place_label
+        return field
 
 
 class ReadOnlyMixin:
@@ -107,7 +130,7 @@ class RoomPartFormSet(BaseInlineFormSet):
             )
 
 
-class RoomPartInline(admin.TabularInline):
+class RoomPartInline(RoomLabelsMixin, admin.TabularInline):
     model = RoomPart
     fk_name = "combined"
     formset = RoomPartFormSet
@@ -136,9 +159,21 @@ class DelegationAdmin(admin.ModelAdmin):
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
     inlines = [RoomPartInline]
+
+    def get_queryset(self, request):
+        # The autocomplete of other admins reads rooms here and labels them by place.
+        return super().get_queryset(request).select_related(Room.PLACE)
+
     list_display = ["name", "capacity", "floor", "building", "bookable"]
     list_filter = ["bookable", "floor__building__site", "floor__building", "equipment"]
-    search_fields = ["name", "floor__building__name", "exchange_mailbox", "sap_id"]
+    search_fields = [
+        "name",
+        "floor__name",
+        "floor__building__name",
+        "floor__building__site__name",
+        "exchange_mailbox",
+        "sap_id",
+    ]
     list_select_related = ["floor__building"]
     filter_horizontal = ["equipment"]
 
@@ -162,10 +197,19 @@ class BookingEventInline(admin.TabularInline):
 class BookingAdmin(admin.ModelAdmin):
     """Read-mostly: bookings change through the services, here only by the cancel action."""
 
-    list_display = ["title", "room", "start", "end", "organizer", "organizer_no_shows", "status", "source"]
+    list_display = [
+        "title",
+        "room_place",
+        "start",
+        "end",
+        "organizer",
+        "organizer_no_shows",
+        "status",
+        "source",
+    ]
     list_filter = ["status", "source", "room__floor__building__site", "room__floor__building"]
-    search_fields = ["title", "organizer__username", "room__name"]
-    list_select_related = ["room", "organizer"]
+    search_fields = ["title", "organizer__username", "room__name", "room__floor__building__name"]
+    list_select_related = ["room__floor__building__site", "organizer"]
     readonly_fields = [
         "room",
         "span",
@@ -192,13 +236,17 @@ class BookingAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description=_("room"), ordering="room__name")
+    def room_place(self, booking):
+        return booking.room.place_label
+
     @admin.display(description=_("start"), ordering="span")
     def start(self, booking):
-        return booking.span.lower
+        return local_time(booking.span.lower, booking.room.floor.building.site)
 
     @admin.display(description=_("end"))
     def end(self, booking):
-        return booking.span.upper
+        return local_time(booking.span.upper, booking.room.floor.building.site)
 
     def get_queryset(self, request):
         no_shows = no_show_count_of_organizer()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from .admin import RoomLabelsMixin
 from .models import Blocking, Policy, PolicyHours
 from .services.blockings import announce_blocking, lift_blocking
 
@@ -15,7 +16,7 @@ class PolicyHoursInline(admin.TabularInline):
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(RoomLabelsMixin, admin.ModelAdmin):
     """Empty fields inherit from the wider place: room → building → site."""
 
     list_display = [
@@ -72,7 +73,7 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Blocking)
-class BlockingAdmin(admin.ModelAdmin):
+class BlockingAdmin(RoomLabelsMixin, admin.ModelAdmin):
     """Blockings are lifted, not deleted; owners of affected bookings are told when one is saved."""
 
     list_display = ["reason", "place_name", "start", "end", "created_by", "cancelled_at"]

@@ -145,7 +145,7 @@ PERMISSIONS_POLICY = {
 }
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "raumfuerraum.apps.AdminConfig",  # django.contrib.admin, with room labels in autocompletes
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

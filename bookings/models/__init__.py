@@ -4,7 +4,7 @@ from .bookings import Booking, BookingEvent, Series
 from .combined import BookingHold, RoomPart
 from .delegation import Delegation
 from .feeds import CalendarFeed
-from .places import Building, Equipment, Floor, Room, Site, validate_time_zone
+from .places import Building, Equipment, Floor, Room, Site, validate_time_zone, zone_city
 from .policies import Blocking, Policy, PolicyHours
 from .records import ApiToken, IdempotencyKey, OutboxMessage
 
@@ -28,4 +28,5 @@ __all__ = [
     "Series",
     "Site",
     "validate_time_zone",
+    "zone_city",
 ]

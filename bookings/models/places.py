@@ -10,6 +10,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
+def zone_city(zone) -> str:
+    """A time zone by its city, as people name it: Europe/Berlin → Berlin, America/New_York → New York."""
+    return str(zone).rsplit("/", 1)[-1].replace("_", " ")
+
+
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
@@ -105,5 +110,14 @@ class Room(models.Model):
             models.CheckConstraint(condition=Q(capacity__gte=1), name="room_capacity_positive"),
         ]
 
+    # What a query must select_related for place_label.
+    PLACE = "floor__building__site"
+
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def place_label(self) -> str:
+        """The room as nobody can mistake it where one is picked: "Berlin · Haus A · EG · H0.01 Spree"."""
+        building = self.floor.building
+        return " · ".join((building.site.name, building.name, self.floor.name, self.name))

@@ -14,6 +14,7 @@ from django.utils.translation import gettext, pgettext
 from raumfuerraum import read_only
 
 from .. import plan_geometry
+from ..models import zone_city
 
 register = template.Library()
 
@@ -63,8 +64,8 @@ def timespan(start: datetime, end: datetime, tz) -> str:
 
 @register.filter
 def city(tz) -> str:
-    """A time zone by its city, as people name it: Europe/Berlin → Berlin, America/New_York → New York."""
-    return str(tz).rsplit("/", 1)[-1].replace("_", " ")
+    """A time zone by its city: Europe/Berlin → Berlin, America/New_York → New York."""
+    return zone_city(tz)
 
 
 @register.filter

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from bookings import services
-from bookings.models import ApiToken, Booking, BookingEvent, OutboxMessage
+from bookings.models import ApiToken, Booking, BookingEvent, OutboxMessage, Policy
 from bookings.services.tokens import issue_token
 from tests import factories
 
@@ -244,3 +244,39 @@ def test_the_admin_s_two_box_picker_speaks_german(client, fiona):
     assert '"Choose all %s": "Alle %s ausw\\u00e4hlen"' in german
     assert '"Remove all %s": "Alle %s entfernen"' in german
     assert "Alle %s" not in english
+
+
+@pytest.mark.django_db
+def test_it_names_rooms_by_their_place_and_times_in_the_room_s_zone(client, fiona, alice):
+    # Two rooms of the same name in different buildings, one of them in New York.
+    berlin = factories.building(factories.site("Berlin"), name="Haus A")
+    new_york = factories.building(factories.site("New York", time_zone="America/New_York"), name="Hudson")
+    spree_berlin = factories.room(factories.floor(berlin, name="EG"), name="H0.01 Spree")
+    spree_ny = factories.room(factories.floor(new_york, name="Ground"), name="H0.01 Spree")
+    day = factories.days_ahead(3)
+    factories.booking(spree_ny, alice, factories.on(day, 9, tz=spree_ny.floor.building.site.tz), title="NY")
+    client.force_login(fiona)
+
+    bookings = client.get(changelist("booking") + "?q=NY").content.decode()
+    assert "New York · Hudson · Ground · H0.01 Spree" in bookings
+    assert "9:00 (New York)" in bookings or "09:00 (New York)" in bookings
+
+    # A chosen room shows its place in the form, too.
+    policy = Policy.objects.create(room=spree_ny, requires_approval=True)
+    form = client.get(reverse("admin:bookings_policy_change", args=[policy.pk])).content.decode()
+    assert "New York · Hudson · Ground · H0.01 Spree</option>" in form
+    found = client.get(
+        reverse("admin:autocomplete"),
+        {"term": "Spree", "app_label": "bookings", "model_name": "blocking", "field_name": "room"},
+    ).json()["results"]
+    assert {r["text"] for r in found} == {
+        "Berlin · Haus A · EG · H0.01 Spree",
+        "New York · Hudson · Ground · H0.01 Spree",
+    }
+    assert {int(r["id"]) for r in found} == {spree_berlin.pk, spree_ny.pk}
+    # Searching by building finds the room too.
+    by_building = client.get(
+        reverse("admin:autocomplete"),
+        {"term": "Hudson", "app_label": "bookings", "model_name": "blocking", "field_name": "room"},
+    ).json()["results"]
+    assert [r["text"] for r in by_building] == ["New York · Hudson · Ground · H0.01 Spree"]
