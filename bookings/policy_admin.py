@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .admin import RoomLabelsMixin
 from .models import Blocking, Policy, PolicyHours
-from .services.blockings import announce_blocking, lift_blocking
+from .services.blockings import affected_bookings, announce_blocking, cancel_for_blocking, lift_blocking
 
 
 class PolicyHoursInline(admin.TabularInline):
@@ -72,6 +76,69 @@ class PolicyAdmin(RoomLabelsMixin, admin.ModelAdmin):
     ]
 
 
+class BlockingForm(forms.ModelForm):
+    """A blocking that meets bookings is saved only after the admin has seen them listed
+    and said what happens to them: kept (their owners are told and decide) or cancelled
+    with a message to each organizer."""
+
+    KEEP, CANCEL = "keep", "cancel"
+    affected = forms.ChoiceField(
+        label=_("Bookings in this time"),
+        choices=[
+            (KEEP, _("Keep them; their organizers are told and decide")),
+            (CANCEL, _("Cancel them; each organizer gets your message")),
+        ],
+        initial=KEEP,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    message = forms.CharField(
+        label=_("Message to the organizers"),
+        help_text=_("Required when you cancel: it is the reason in their cancellation mail."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+        required=False,
+    )
+    confirmed = forms.BooleanField(
+        label=_("I have checked the bookings listed above"),
+        required=False,
+    )
+
+    class Meta:
+        model = Blocking
+        fields = ["site", "building", "room", "span", "reason", "allowed_groups"]
+
+    def clean(self):
+        cleaned = super().clean()
+        self.impact: list = []
+        place = [f for f in ("site", "building", "room") if cleaned.get(f)]
+        span = cleaned.get("span")
+        if len(place) != 1 or not span or self.errors:
+            return cleaned  # the model's own checks say what is wrong
+        probe = Blocking(span=span, **{place[0]: cleaned[place[0]]})
+        self.impact = list(
+            affected_bookings(probe)
+            .filter(span__endswith__gt=timezone.now())
+            .select_related("room__floor__building__site", "organizer")[:200]
+        )
+        if not self.impact:
+            return cleaned
+        if not cleaned.get("confirmed"):
+            raise forms.ValidationError(
+                ngettext(
+                    "This blocking meets %(n)d active booking, listed above. Choose what happens "
+                    "to it and confirm that you have checked it.",
+                    "This blocking meets %(n)d active bookings, listed above. Choose what happens "
+                    "to them and confirm that you have checked them.",
+                    len(self.impact),
+                )
+                % {"n": len(self.impact)}
+            )
+        if cleaned.get("affected") == self.CANCEL and not (cleaned.get("message") or "").strip():
+            self.add_error("message", _("Please write the organizers why their bookings are cancelled."))
+        return cleaned
+
+
 @admin.register(Blocking)
 class BlockingAdmin(RoomLabelsMixin, admin.ModelAdmin):
     """Blockings are lifted, not deleted; owners of affected bookings are told when one is saved."""
@@ -82,9 +149,15 @@ class BlockingAdmin(RoomLabelsMixin, admin.ModelAdmin):
     list_select_related = ["site", "building", "room", "created_by"]
     autocomplete_fields = ["room"]
     filter_horizontal = ["allowed_groups"]
+    form = BlockingForm
+    change_form_template = "bookings/admin/blocking_change_form.html"
     fields = ["site", "building", "room", "span", "reason", "allowed_groups", "created_by", "cancelled_at"]
     readonly_fields = ["created_by", "cancelled_at"]
     actions = ["lift_selected"]
+
+    def get_fields(self, request, obj=None):
+        # The decision about affected bookings is asked once there are some (see BlockingForm).
+        return [*super().get_fields(request, obj), "affected", "message", "confirmed"]
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -101,10 +174,25 @@ class BlockingAdmin(RoomLabelsMixin, admin.ModelAdmin):
     def end(self, blocking):
         return blocking.span.upper
 
+    @transaction.atomic
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         obj.save()
+        if form.impact and form.cleaned_data.get("affected") == BlockingForm.CANCEL:
+            cancelled = cancel_for_blocking(
+                blocking=obj, actor=request.user, message=form.cleaned_data["message"]
+            )
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d booking was cancelled; its organizer gets your message.",
+                    "%(n)d bookings were cancelled; their organizers get your message.",
+                    cancelled,
+                )
+                % {"n": cancelled},
+                messages.WARNING,
+            )
         if not change or "span" in form.changed_data or {"site", "building", "room"} & set(form.changed_data):
             told = announce_blocking(obj)
             if told:

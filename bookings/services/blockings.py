@@ -2,7 +2,8 @@
 
 A blocking refuses new bookings there except for its allowed groups (rules.catalogue.check
 names it). Bookings it meets are not cancelled behind their owners' backs: each owner
-is told through the outbox (topic ``blocking.created``) and decides.
+is told through the outbox (topic ``blocking.created``) and decides, unless the admin,
+after seeing them listed, cancels them with a message to each (``cancel_for_blocking``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..errors import InvalidBooking
 from ..models import Blocking, Booking, Building, Room, Site
 from ..outbox import enqueue
 from ..spans import make_span, storable, validate_span
+from .bookings import mark_cancelled
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import Group, User
@@ -50,6 +52,26 @@ def announce_blocking(blocking: Blocking) -> list[int]:
     if ids:
         enqueue(topic="blocking.created", payload={"blocking": blocking.pk, "bookings": ids})
     return ids
+
+
+@transaction.atomic
+def cancel_for_blocking(*, blocking: Blocking, actor: User, message: str, now: datetime | None = None) -> int:
+    """Cancel the active bookings a blocking meets, each with ``message`` as its reason.
+
+    An admin's decision for the building, so the organizers' cancellation cut-off does not
+    apply; each organizer gets the cancellation mail with the message. Returns how many.
+    """
+    now = now or timezone.now()
+    message = (message or "").strip()
+    if not message:
+        raise InvalidBooking(
+            _("Please write the organizers why their bookings are cancelled."), field="message"
+        )
+    done = 0
+    for booking in affected_bookings(blocking).filter(span__endswith__gt=now).select_for_update():
+        mark_cancelled(booking, actor=actor, now=now, reason=message[:500])
+        done += 1
+    return done
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from bookings import services
-from bookings.models import ApiToken, Booking, BookingEvent, OutboxMessage, Policy
+from bookings.models import ApiToken, Blocking, Booking, BookingEvent, OutboxMessage, Policy
 from bookings.services.tokens import issue_token
 from tests import factories
 
@@ -280,3 +280,68 @@ def test_it_names_rooms_by_their_place_and_times_in_the_room_s_zone(client, fion
         {"term": "Hudson", "app_label": "bookings", "model_name": "blocking", "field_name": "room"},
     ).json()["results"]
     assert [r["text"] for r in by_building] == ["New York · Hudson · Ground · H0.01 Spree"]
+
+
+def blocking_form(room, day, **extra) -> dict:
+    return {
+        "room": room.pk,
+        "span_0": f"{day} 08:00",
+        "span_1": f"{day} 18:00",
+        "reason": "Wasserschaden",
+        **extra,
+    }
+
+
+@pytest.mark.django_db
+def test_a_blocking_that_meets_nothing_is_saved_at_once(client, fiona, room):
+    client.force_login(fiona)
+    form = blocking_form(room, factories.days_ahead(3))
+    response = client.post(reverse("admin:bookings_blocking_add"), form)
+    assert response.status_code == 302
+    assert Blocking.objects.filter(room=room, reason="Wasserschaden").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_blocking_lists_the_bookings_it_meets_and_waits_for_a_decision(client, fiona, alice, room):
+    day = factories.days_ahead(3)
+    meeting = factories.booking(room, alice, factories.on(day, 10), title="Planung Q3")
+    client.force_login(fiona)
+    add = reverse("admin:bookings_blocking_add")
+
+    first = client.post(add, blocking_form(room, day))
+    page = first.content.decode()
+    assert first.status_code == 200 and not Blocking.objects.exists()
+    assert 'id="blocking-impact"' in page and "Planung Q3" in page and meeting.room.place_label in page
+    assert "Diese Sperrung trifft 1 aktive Buchung" in page
+
+    # Cancelling needs a message to the organizers; without one nothing is written.
+    no_message = client.post(add, blocking_form(room, day, confirmed="on", affected="cancel"))
+    assert no_message.status_code == 200 and not Blocking.objects.exists()
+    assert "Bitte schreiben Sie den Organisatoren" in no_message.content.decode()
+
+    done = client.post(
+        add, blocking_form(room, day, confirmed="on", affected="cancel", message="Wasserschaden im Raum")
+    )
+    assert done.status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.status == Booking.Status.CANCELLED
+    event = BookingEvent.objects.get(booking=meeting, kind=BookingEvent.Kind.CANCELLED)
+    assert event.changes == {"reason": "Wasserschaden im Raum"} and event.actor == fiona
+    assert OutboxMessage.objects.filter(topic="booking.cancelled", payload__id=meeting.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_blocking_can_keep_the_bookings_it_meets_and_tell_their_owners(client, fiona, alice, room):
+    day = factories.days_ahead(3)
+    meeting = factories.booking(room, alice, factories.on(day, 10), title="Planung Q3")
+    client.force_login(fiona)
+
+    done = client.post(
+        reverse("admin:bookings_blocking_add"), blocking_form(room, day, confirmed="on", affected="keep")
+    )
+
+    assert done.status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.status == Booking.Status.CONFIRMED
+    told = OutboxMessage.objects.filter(topic="blocking.created").values_list("payload", flat=True)
+    assert {tuple(p["bookings"]) for p in told} == {(meeting.pk,)}
