@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -259,14 +261,34 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Cancel selected bookings"), permissions=["change"])
     def cancel_selected(self, request, queryset):
+        """First a page listing the bookings (whose, when, where) and asking for a reason to
+        the organizers; only its confirmation cancels, each through the service."""
+        chosen = list(queryset.select_related("room__floor__building__site", "organizer").order_by("span"))
+        reason = (request.POST.get("reason") or "").strip()
+        if request.POST.get("confirmed") != "yes" or not reason or len(reason) > 500:
+            return TemplateResponse(
+                request,
+                "bookings/admin/cancel_bookings.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Cancel bookings"),
+                    "opts": self.model._meta,
+                    "bookings": chosen,
+                    "organizers": len({b.organizer_id for b in chosen}),
+                    "reason": reason,
+                    "reason_missing": request.POST.get("confirmed") == "yes",
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
         done = 0
-        for booking in queryset:
+        for booking in chosen:
             try:
-                services.cancel_booking(booking=booking, actor=request.user)
+                services.cancel_booking(booking=booking, actor=request.user, reason=reason)
                 done += 1
             except BookingError as exc:
                 self.message_user(request, f"{booking}: {exc.message}", messages.WARNING)
         self.message_user(request, _("%(n)d bookings cancelled.") % {"n": done}, messages.SUCCESS)
+        return None
 
 
 @admin.register(Series)

@@ -138,10 +138,21 @@ def test_it_cancels_through_the_service(client, fiona, alice, planning):
     second = booking_at(planning.room, alice, 13, "Kundentermin")
     client.force_login(fiona)
 
+    chosen = {"action": "cancel_selected", "_selected_action": [planning.pk, second.pk]}
+    preview = client.post(changelist("booking"), chosen)
+    # First the list of what would go, and nothing cancelled yet.
+    page = preview.content.decode()
+    assert preview.status_code == 200 and 'id="cancel-impact"' in page
+    assert "Planung Q3" in page and "Kundentermin" in page and planning.room.place_label in page
+    assert "2 Buchungen von 1 Organisator" in page
+    assert Booking.objects.filter(status="cancelled").count() == 0
+    # A confirmation without a reason is asked again.
+    again = client.post(changelist("booking"), {**chosen, "confirmed": "yes", "reason": " "})
+    assert again.status_code == 200 and "Bitte geben Sie einen Grund" in again.content.decode()
+    assert Booking.objects.filter(status="cancelled").count() == 0
+
     response = client.post(
-        changelist("booking"),
-        {"action": "cancel_selected", "_selected_action": [planning.pk, second.pk]},
-        follow=True,
+        changelist("booking"), {**chosen, "confirmed": "yes", "reason": "Umzug der Abteilung"}, follow=True
     )
 
     assert response.status_code == 200
@@ -152,7 +163,7 @@ def test_it_cancels_through_the_service(client, fiona, alice, planning):
         assert booking.cancelled_at is not None
         assert booking.version == 2
         event = BookingEvent.objects.get(booking=booking, kind="cancelled")
-        assert event.actor == fiona
+        assert event.actor == fiona and event.changes == {"reason": "Umzug der Abteilung"}
         assert OutboxMessage.objects.filter(topic="booking.cancelled", payload__id=booking.pk).exists()
 
 
@@ -164,7 +175,12 @@ def test_it_reports_bookings_the_cancel_action_could_not_cancel(client, fiona, a
 
     response = client.post(
         changelist("booking"),
-        {"action": "cancel_selected", "_selected_action": [ended.pk, running.pk]},
+        {
+            "action": "cancel_selected",
+            "_selected_action": [ended.pk, running.pk],
+            "confirmed": "yes",
+            "reason": "Cleanup",
+        },
         follow=True,
         headers={"Accept-Language": "en"},
     )
@@ -225,7 +241,8 @@ def test_it_does_not_let_bob_cancel_through_the_admin(client, bob, planning):
     client.force_login(bob)
 
     response = client.post(
-        changelist("booking"), {"action": "cancel_selected", "_selected_action": [planning.pk]}
+        changelist("booking"),
+        {"action": "cancel_selected", "_selected_action": [planning.pk], "confirmed": "yes", "reason": "x"},
     )
 
     assert response.status_code == 302
