@@ -111,16 +111,16 @@ class BlockingForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         self.impact: list = []
+        self.impact_count = 0
         place = [f for f in ("site", "building", "room") if cleaned.get(f)]
         span = cleaned.get("span")
         if len(place) != 1 or not span or self.errors:
             return cleaned  # the model's own checks say what is wrong
         probe = Blocking(span=span, **{place[0]: cleaned[place[0]]})
-        self.impact = list(
-            affected_bookings(probe)
-            .filter(span__endswith__gt=timezone.now())
-            .select_related("room__floor__building__site", "organizer")[:200]
-        )
+        affected = affected_bookings(probe).filter(span__endswith__gt=timezone.now())
+        # The first 200 are listed; the count is of all.
+        self.impact = list(affected.select_related("room__floor__building__site", "organizer")[:200])
+        self.impact_count = affected.count() if len(self.impact) == 200 else len(self.impact)
         if not self.impact:
             return cleaned
         if not cleaned.get("confirmed"):
@@ -130,9 +130,9 @@ class BlockingForm(forms.ModelForm):
                     "to it and confirm that you have checked it.",
                     "This blocking meets %(n)d active bookings, listed above. Choose what happens "
                     "to them and confirm that you have checked them.",
-                    len(self.impact),
+                    self.impact_count,
                 )
-                % {"n": len(self.impact)}
+                % {"n": self.impact_count}
             )
         if cleaned.get("affected") == self.CANCEL and not (cleaned.get("message") or "").strip():
             self.add_error("message", _("Please write the organizers why their bookings are cancelled."))
