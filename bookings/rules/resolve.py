@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.db.models import Q
 
 from ..combinations import sharing
 from ..models import Blocking, Policy, Room
@@ -170,6 +171,37 @@ def rules_for(room: Room) -> Rules:
         quota_places=quota_places,
         **limits,
     )
+
+
+def limits_of_rooms(rooms: Sequence[Room], names: Sequence[str]) -> dict[int, dict[str, Any]]:
+    """Some of the LIMITS of many rooms at once, nearest place first as rules_for resolves
+    them, in one query: for lists (the finder's badges) where rules_for per room would cost
+    a query each. Rooms need their floor and building loaded."""
+    unknown = set(names) - set(LIMITS)
+    if unknown:
+        raise ValueError(f"not a limit: {sorted(unknown)}")
+    chains = {room.pk: place_chain(room) for room in rooms}
+    places = {key for chain in chains.values() for key in chain}
+    if not places:
+        return {}
+    where: dict[str, set[int]] = {}
+    for level, pk in places:
+        where.setdefault(level, set()).add(pk)
+    condition = Q()
+    for level, pks in where.items():
+        condition |= Q(**{f"{level}_id__in": pks})
+    rows = Policy.objects.filter(condition).values("site_id", "building_id", "room_id", *names)
+    at: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in rows:
+        level = next(level for level in ("room", "building", "site") if row[f"{level}_id"])
+        at[(level, row[f"{level}_id"])] = row
+    return {
+        room_id: {
+            name: next((at[key][name] for key in chain if key in at and at[key][name] is not None), None)
+            for name in names
+        }
+        for room_id, chain in chains.items()
+    }
 
 
 def active_blockings(room: Room, start: datetime, end: datetime) -> list[Blocking]:

@@ -27,7 +27,7 @@ from ..forms import BookingForm, FinderForm, new_key
 from ..models import Booking, Room
 from ..rules.catalogue import describe, obstacles
 from ..rules.groups import may_book
-from ..rules.resolve import rules_for
+from ..rules.resolve import limits_of_rooms, rules_for
 from ..selectors import places
 from ..selectors.availability import free_rooms_to_offer
 from ..selectors.series import series_preview
@@ -61,6 +61,9 @@ class Offer:
     start: datetime
     end: datetime
     kind: str = ""
+    # Said before booking: a manager decides (the button reads "Request"), or one checks in.
+    needs_approval: bool = False
+    needs_check_in: bool = False
 
     def __post_init__(self):
         self.tz = self.room.floor.building.site.tz
@@ -73,6 +76,16 @@ class Offer:
 
 def offers(slots) -> list[Offer]:
     return [Offer(s.room, s.start, s.end, s.kind) for s in slots]
+
+
+def with_flags(*groups: list[Offer]) -> None:
+    """Mark the offers whose rooms need approval or a check-in (one query for all)."""
+    every = [offer for group in groups for offer in group]
+    limits = limits_of_rooms([o.room for o in every], ("requires_approval", "requires_check_in"))
+    for offer in every:
+        found = limits.get(offer.room.pk, {})
+        offer.needs_approval = bool(found.get("requires_approval"))
+        offer.needs_check_in = bool(found.get("requires_check_in"))
 
 
 # --- find a room ------------------------------------------------------------------------
@@ -129,6 +142,7 @@ def home(request):
                 "shorter": offers(alt.shorter),
                 "elsewhere": offers(alt.elsewhere),
             }
+        with_flags(context["results"], *context.get("alternatives", {}).values())
         place = data.get("place", "")
         if place and request.session.get(SESSION_PLACE) != place:
             request.session[SESSION_PLACE] = place
@@ -356,6 +370,7 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
             "shorter": offers(alt.shorter),
             "elsewhere": offers(alt.elsewhere),
         }
+        with_flags(*context["alternatives"].values())
     # A new key: the refused request left the old one unused, but the offers are new forms.
     data = form.data.copy()
     data["key"] = new_key()

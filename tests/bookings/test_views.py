@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
-from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Series
+from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Policy, Series
 from tests import factories
 from tests.helpers import post_booking, text
 
@@ -112,6 +112,27 @@ def test_it_lists_free_rooms_smallest_fitting_first(client, alice, bob, house, d
     names = [o.room.name for o in response.context["results"]]
     assert names == ["Spree", "Elbe"]  # Havel is taken
     assert "2 freie Räume" in text(response)
+
+
+@pytest.mark.django_db
+def test_it_says_before_booking_which_rooms_need_approval_or_a_check_in(client, alice, house, day):
+    # Approval set on the building, check-in on one room: each room inherits like the rules do.
+    Policy.objects.create(building=house["building"], requires_approval=True)
+    Policy.objects.create(room=house["small"], requires_approval=False, requires_check_in=True)
+    client.force_login(alice)
+    query = {"place": f"building-{house['building'].pk}", "date": day, "start": "09:00", "end": "10:00"}
+
+    response = client.get("/", query)
+
+    flags = {o.room.name: (o.needs_approval, o.needs_check_in) for o in response.context["results"]}
+    assert flags == {"Spree": (False, True), "Havel": (True, False), "Elbe": (True, False)}
+    page = text(response)
+    assert page.count(">Anfragen<") == 2 and page.count(">Buchen<") == 1
+    assert page.count("Mit Freigabe") == 2 and page.count("Check-in nötig") == 1
+    # Booking one that needs approval says "requested" plainly.
+    booked = post_booking(client, house["middle"], day, title="Jour fixe")
+    assert booked.status_code == 302
+    assert "„Jour fixe“ angefragt: Havel" in text(client.get("/my/"))
 
 
 @pytest.mark.django_db
