@@ -253,6 +253,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Visitors' names and contacts are erased this many days after their visit (docs/privacy.md).
 RFR_VISITOR_RETENTION_DAYS = envint("RFR_VISITOR_RETENTION_DAYS", 30, minimum=0)
+# A TrueType font for badges (any script); unset: DejaVu Sans where the OS has it, else
+# the PDF's built-in Helvetica, which holds Latin-1 only (visitors/badges.py).
+RFR_BADGE_FONT = os.environ.get("RFR_BADGE_FONT", "")
+if RFR_BADGE_FONT and not Path(RFR_BADGE_FONT).is_file():
+    raise ImproperlyConfigured(f"RFR_BADGE_FONT: no font file at {RFR_BADGE_FONT}")
 CELERY_TIMEZONE = "UTC"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -22,7 +22,7 @@ from bookings.models import Booking, Building, Site
 from bookings.views.errors import form_status
 
 from . import selectors, services
-from .access import reception_site_ids, works_reception
+from .access import reception_site_ids, visible_visitors, visible_visits, works_reception
 from .badges import badges_pdf
 from .models import Reception, Visit, Visitor
 from .services import FIELDS
@@ -97,7 +97,7 @@ def mine(request):
 @login_required
 @require_POST
 def cancel(request, pk: int):
-    visit = get_object_or_404(Visit, pk=pk)
+    visit = get_object_or_404(visible_visits(request.user), pk=pk)
     try:
         services.cancel_visit(visit=visit, actor=request.user)
     except BookingError as exc:
@@ -186,7 +186,7 @@ def _back(request, visitor: Visitor):
 @login_required
 @require_POST
 def check_in(request, pk: int):
-    visitor = get_object_or_404(Visitor.objects.select_related("visit__building__site"), pk=pk)
+    visitor = get_object_or_404(visible_visitors(request.user).select_related("visit__building__site"), pk=pk)
     try:
         services.check_in_visitor(visitor=visitor, actor=request.user)
     except BookingError as exc:
@@ -199,7 +199,7 @@ def check_in(request, pk: int):
 @login_required
 @require_POST
 def check_out(request, pk: int):
-    visitor = get_object_or_404(Visitor.objects.select_related("visit__building__site"), pk=pk)
+    visitor = get_object_or_404(visible_visitors(request.user).select_related("visit__building__site"), pk=pk)
     try:
         services.check_out_visitor(visitor=visitor, actor=request.user)
     except BookingError as exc:
@@ -236,7 +236,9 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
 @login_required
 def badge(request, pk: int):
     """One visitor's badge, for the reception of the visit's site."""
-    visitor = get_object_or_404(Visitor.objects.select_related("visit__building__site", "visit__host"), pk=pk)
+    visitor = get_object_or_404(
+        visible_visitors(request.user).select_related("visit__building__site", "visit__host"), pk=pk
+    )
     _reception_site(request, visitor.visit.building.site_id)
     return _pdf(badges_pdf([visitor], language=get_language()), f"badge-{visitor.pk}.pdf")
 
