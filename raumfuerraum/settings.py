@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "orders",
     "visitors",
     "reports",
+    "privacy",
     "integrations",
     "integrations.directory",
     "integrations.sap",
