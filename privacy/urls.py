@@ -6,6 +6,7 @@ app_name = "privacy"
 urlpatterns = [
     path("my/data/", views.my_data, name="mine"),
     path("privacy/people/", views.people, name="people"),
+    path("privacy/people/<int:pk>/erase/", views.erase, name="erase"),
 ]
 for kind in views.KINDS:
     urlpatterns += [

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking
 from bookings.spans import make_span
+from privacy.models import PrivacyEvent
 from tests.helpers import text
 from tests.privacy.conftest import MONDAY, read_json, read_zip
 
@@ -39,6 +40,7 @@ def test_it_offers_my_data_from_my_bookings(client, alice):
 def test_it_exports_everything_about_me_as_json(client, alice, alices_world):
     client.force_login(alice)
     response = client.get("/my/data.json")
+    assert not PrivacyEvent.objects.exists()  # her own data: nothing to record
     assert response["Content-Type"] == "application/json"
     assert "attachment" in response["Content-Disposition"]
     data = read_json(response)
@@ -105,6 +107,9 @@ def test_an_admin_exports_someone_elses_data(client, petra, alice, alices_world)
     assert [b["title"] for b in data["bookings"]] == ["Strategie Müller"]
     assert "bookings.csv" in read_zip(client.get(f"/privacy/people/{alice.pk}/data.zip"))
     assert client.get("/privacy/people/999999/data.json").status_code == 404
+    # Each download of someone else's data is on record, without its content.
+    events = PrivacyEvent.objects.filter(kind="exported", subject=alice, actor=petra)
+    assert sorted(e.changes["format"] for e in events) == ["json", "zip"]
 
 
 def test_a_colleague_cannot_export_someone_else(client, bob, alice, alices_world):
