@@ -250,9 +250,11 @@ CELERY_BEAT_SCHEDULE = {
     "flush-display-last-seen": {"task": "displays.tasks.flush_last_seen", "schedule": 60.0},
     "release-no-shows": {"task": "bookings.tasks.release_no_shows", "schedule": 60.0},
     "expire-approvals": {"task": "bookings.tasks.expire_approvals", "schedule": 60.0},
-    "erase-visitor-data": {"task": "visitors.tasks.erase_visitor_data_task", "schedule": 3600.0},
+    # Every retention rule set in the admin (privacy.RetentionRule), visitors' data included.
+    "apply-retention": {"task": "privacy.tasks.apply_retention_task", "schedule": 3600.0},
 }
-# Visitors' names and contacts are erased this many days after their visit (docs/privacy.md).
+# Visitors' names and contacts are erased this many days after their visit (docs/privacy.md):
+# the first value of the admin's retention rule for visitors, which wins from then on.
 RFR_VISITOR_RETENTION_DAYS = envint("RFR_VISITOR_RETENTION_DAYS", 30, minimum=0)
 # A TrueType font for badges (any script); unset: DejaVu Sans where the OS has it, else
 # the PDF's built-in Helvetica, which holds Latin-1 only (visitors/badges.py).
