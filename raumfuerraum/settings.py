@@ -256,6 +256,8 @@ CELERY_BEAT_SCHEDULE = {
 # Visitors' names and contacts are erased this many days after their visit (docs/privacy.md):
 # the first value of the admin's retention rule for visitors, which wins from then on.
 RFR_VISITOR_RETENTION_DAYS = envint("RFR_VISITOR_RETENTION_DAYS", 30, minimum=0)
+# Codes a self check-in kiosk may send per minute (visitors/kiosk.py): guessing stays hopeless.
+RFR_KIOSK_ATTEMPTS_PER_MINUTE = envint("RFR_KIOSK_ATTEMPTS_PER_MINUTE", 10, minimum=1)
 # A TrueType font for badges (any script); unset: DejaVu Sans where the OS has it, else
 # the PDF's built-in Helvetica, which holds Latin-1 only (visitors/badges.py).
 RFR_BADGE_FONT = os.environ.get("RFR_BADGE_FONT", "")

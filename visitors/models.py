@@ -179,3 +179,33 @@ class VisitEvent(AuditEvent):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.visit_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Kiosk(models.Model):
+    """A tablet at a site's reception where visitors check themselves in with the code from
+    their invitation. Registered like a door display: known by a secret token in its URL,
+    of which only the sha256 is stored; rotating or revoking it takes effect at once."""
+
+    class Language(models.TextChoices):
+        GERMAN = "de", _("German")
+        ENGLISH = "en", _("English")
+
+    site = models.ForeignKey(Site, models.PROTECT, related_name="kiosks", verbose_name=_("site"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default="de")
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(_("token prefix"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("self check-in kiosk")
+        verbose_name_plural = _("self check-in kiosks")
+        ordering = ["site__name", "name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.site} #{self.pk}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -9,9 +9,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -19,11 +19,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from bookings.errors import BookingError, InvalidBooking
 from bookings.models import Booking, Building, Site
+from bookings.notifications.compose import name_of
 from bookings.views.errors import form_status
 
 from . import selectors, services
 from .access import reception_site_ids, visible_visitors, visible_visits, works_reception
 from .badges import badges_pdf
+from .kiosk import TooManyAttempts, check_in_by_code, kiosk_for_token
 from .models import Reception, Visit, Visitor
 from .services import FIELDS
 
@@ -250,3 +252,34 @@ def day_badges(request, site_id: int):
     day = timezone.now().astimezone(site.tz).date()
     visitors = selectors.day_visitors(site=site, day=day).exclude(status=Visitor.Status.LEFT)
     return _pdf(badges_pdf(visitors, language=get_language()), f"badges-{day.isoformat()}.pdf")
+
+
+@require_http_methods(["GET", "POST"])
+def kiosk(request, token: str):
+    """The self check-in tablet: a visitor types the code from their invitation, nothing else."""
+    place = kiosk_for_token(token)
+    if place is None:
+        raise Http404
+    language = request.GET.get("lang") if request.GET.get("lang") in ("de", "en") else place.language
+    with translation.override(language):
+        status, error, welcome = 200, "", None
+        if request.method == "POST":
+            try:
+                welcome = check_in_by_code(kiosk=place, code=request.POST.get("code", ""), now=timezone.now())
+            except TooManyAttempts:
+                status = 429
+                error = _("Too many attempts. Please wait a minute or ask at the reception desk.")
+            except BookingError as exc:
+                status, error = form_status(exc), exc.message
+        context = {
+            "kiosk": place,
+            "language": language,
+            "other_language": "en" if language == "de" else "de",
+            "error": error,
+            "welcome": welcome,
+            "host": name_of(welcome.visit.host) if welcome else "",
+        }
+        response = render(request, "visitors/kiosk.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
