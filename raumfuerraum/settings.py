@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "orders",
     "visitors",
     "reports",
+    "privacy",
     "integrations",
     "integrations.directory",
     "integrations.sap",
@@ -253,10 +254,19 @@ CELERY_BEAT_SCHEDULE = {
     "flush-display-last-seen": {"task": "displays.tasks.flush_last_seen", "schedule": 60.0},
     "release-no-shows": {"task": "bookings.tasks.release_no_shows", "schedule": 60.0},
     "expire-approvals": {"task": "bookings.tasks.expire_approvals", "schedule": 60.0},
-    "erase-visitor-data": {"task": "visitors.tasks.erase_visitor_data_task", "schedule": 3600.0},
+    # Every retention rule set in the admin (privacy.RetentionRule), visitors' data included.
+    "apply-retention": {"task": "privacy.tasks.apply_retention_task", "schedule": 3600.0},
 }
-# Visitors' names and contacts are erased this many days after their visit (docs/privacy.md).
+# Visitors' names and contacts are erased this many days after their visit (docs/privacy.md):
+# the first value of the admin's retention rule for visitors, which wins from then on.
 RFR_VISITOR_RETENTION_DAYS = envint("RFR_VISITOR_RETENTION_DAYS", 30, minimum=0)
+# Codes a self check-in kiosk may send per minute (visitors/kiosk.py): guessing stays hopeless.
+RFR_KIOSK_ATTEMPTS_PER_MINUTE = envint("RFR_KIOSK_ATTEMPTS_PER_MINUTE", 10, minimum=1)
+# A TrueType font for badges (any script); unset: DejaVu Sans where the OS has it, else
+# the PDF's built-in Helvetica, which holds Latin-1 only (visitors/badges.py).
+RFR_BADGE_FONT = os.environ.get("RFR_BADGE_FONT", "")
+if RFR_BADGE_FONT and not Path(RFR_BADGE_FONT).is_file():
+    raise ImproperlyConfigured(f"RFR_BADGE_FONT: no font file at {RFR_BADGE_FONT}")
 CELERY_TIMEZONE = "UTC"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("displays.urls")),
     path("", include("visitors.urls")),
+    path("", include("privacy.urls")),
     path("", include("bookings.urls")),
     # Media is write-once and content-addressed; a reverse proxy may serve it instead.
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),

@@ -10,7 +10,17 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("bookings", "displays", "integrations", "ops", "orders", "raumfuerraum", "reports", "visitors")
+APPS = (
+    "bookings",
+    "displays",
+    "integrations",
+    "ops",
+    "orders",
+    "privacy",
+    "raumfuerraum",
+    "reports",
+    "visitors",
+)
 
 # Cycles still to untie (each a sorted tuple of modules). Shrink it; never grow it.
 KNOWN: set[tuple[str, ...]] = set()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db.models import Q, QuerySet
+
 from bookings.rules.groups import group_ids
 
-from .models import Reception, Visit
+from .models import Reception, Visit, Visitor
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -38,6 +40,14 @@ def may_host(user: User, visit: Visit) -> bool:
     return visit.host_id == user.pk or is_admin(user)
 
 
-def may_see(user: User, visit: Visit) -> bool:
-    """The host, the reception of the visit's site, and admins."""
-    return may_host(user, visit) or works_reception(user, visit.building.site)
+def visible_visits(user: User) -> QuerySet:
+    """The visits the user may know exist: an id outside these answers 404, not 403,
+    so nobody learns from the answer that a colleague expects a visitor."""
+    if is_admin(user):
+        return Visit.objects.all()
+    return Visit.objects.filter(Q(host_id=user.pk) | Q(building__site_id__in=reception_site_ids(user)))
+
+
+def visible_visitors(user: User) -> QuerySet:
+    """The visitors of the visits the user may know exist (see visible_visits)."""
+    return Visitor.objects.filter(visit__in=visible_visits(user))

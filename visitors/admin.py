@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
-from .models import Reception, Visit, VisitEvent, Visitor
+from . import kiosk
+from .models import Kiosk, Reception, Visit, VisitEvent, Visitor
 
 
 @admin.register(Reception)
@@ -52,3 +55,45 @@ class VisitEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Kiosk)
+class KioskAdmin(admin.ModelAdmin):
+    """Self check-in tablets, registered, rotated and revoked like door displays."""
+
+    list_display = ("__str__", "site", "language", "token_prefix", "state", "created_at")
+    list_filter = ("site",)
+    fields = ("site", "name", "language")
+    actions = ["rotate_tokens", "revoke_selected"]
+
+    @admin.display(description=_("state"))
+    def state(self, kiosk):
+        return _("revoked") if kiosk.is_revoked else _("active")
+
+    def save_model(self, request, obj, form, change):
+        raw = None if change else kiosk.assign_token(obj)
+        super().save_model(request, obj, form, change)
+        if raw:
+            self._show_url(request, obj, raw)
+
+    def _show_url(self, request, obj, raw):
+        # Shown only now: the token is stored as its hash.
+        html = render_to_string(
+            "visitors/kiosk_url_once.html",
+            {"kiosk": obj, "url": kiosk.kiosk_url(raw), "copy_id": f"kiosk-url-{obj.pk}"},
+            request=request,
+        )
+        self.message_user(request, html, messages.SUCCESS)
+
+    @admin.action(
+        description=_("Rotate the tokens (new URLs; old ones stop working)"), permissions=["change"]
+    )
+    def rotate_tokens(self, request, queryset):
+        for obj in queryset:
+            self._show_url(request, obj, kiosk.rotate_token(kiosk=obj))
+
+    @admin.action(description=_("Revoke the selected kiosks"), permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        for obj in queryset:
+            kiosk.revoke_kiosk(kiosk=obj)
+        self.message_user(request, _("Kiosks revoked; their URLs answer 404 now."), messages.SUCCESS)

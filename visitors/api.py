@@ -1,7 +1,8 @@
 """Visits in the JSON API: hosts register and cancel, reception lists and checks in and out.
 
 Refusals come from the services as the booking core's domain errors, which the API's one
-error table answers (403 NotAllowed, 422 InvalidBooking naming the field, 404 unknown ids).
+error table answers (403 NotAllowed, 422 InvalidBooking naming the field, 404 unknown ids
+and other people's visits).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bookings.errors import NotAllowed
 from bookings.models import Booking, Building, Site
 
 from . import selectors, services
-from .access import may_see, works_reception
+from .access import visible_visitors, visible_visits, works_reception
 from .models import Visit, Visitor
 
 router = Router(tags=["visitors"])
@@ -112,15 +113,14 @@ def visit_dict(visit: Visit) -> dict:
 
 
 def _visit(request, visit_id: int) -> Visit:
-    visit = get_object_or_404(Visit.objects.select_related("building__site", "host"), pk=visit_id)
-    if not may_see(request.auth, visit):
-        raise NotAllowed(_("This is not your visit."))
-    return visit
+    # Someone else's visit is 404 like a missing one: its existence is the host's business.
+    visits = visible_visits(request.auth).select_related("building__site", "host")
+    return get_object_or_404(visits, pk=visit_id)
 
 
-def _visitor(visitor_id: int) -> Visitor:
+def _visitor(request, visitor_id: int) -> Visitor:
     return get_object_or_404(
-        Visitor.objects.select_related("visit__building__site", "visit__host"), pk=visitor_id
+        visible_visitors(request.auth).select_related("visit__building__site", "visit__host"), pk=visitor_id
     )
 
 
@@ -203,7 +203,7 @@ def reception_day(
 )
 def check_in(request, visitor_id: Id):
     """Reception: the visitor has arrived (the host is told). Repeating it is harmless."""
-    visitor = services.check_in_visitor(visitor=_visitor(visitor_id), actor=request.auth)
+    visitor = services.check_in_visitor(visitor=_visitor(request, visitor_id), actor=request.auth)
     return JsonResponse(visitor_dict(visitor, timezone.now()))
 
 
@@ -212,7 +212,7 @@ def check_in(request, visitor_id: Id):
 )
 def check_out(request, visitor_id: Id):
     """Reception: the visitor has left (the host is told). Repeating it is harmless."""
-    visitor = services.check_out_visitor(visitor=_visitor(visitor_id), actor=request.auth)
+    visitor = services.check_out_visitor(visitor=_visitor(request, visitor_id), actor=request.auth)
     return JsonResponse(visitor_dict(visitor, timezone.now()))
 
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from bookings.models import Booking, Site
 
-from .models import Reception, Visit, VisitEvent, Visitor
+from .kiosk import create_kiosk, kiosk_url
+from .models import Kiosk, Reception, Visit, VisitEvent, Visitor
 
 RECEPTION_USER = ("empfang", "empfang-demo-2026")
 GUESTS = [
@@ -49,8 +50,9 @@ def seed_visitors() -> str:
         user.save()
     if first.group:
         user.groups.add(first.group)
+    tablet = _kiosk(first.site)
     if Visit.objects.filter(building__site=first.site).exists():
-        return f"Reception: {RECEPTION_USER[0]} / {RECEPTION_USER[1]} ({first.site.name})."
+        return f"Reception: {RECEPTION_USER[0]} / {RECEPTION_USER[1]} ({first.site.name}).{tablet}"
     now = timezone.now()
     tz = first.site.tz
     today = now.astimezone(tz).date()
@@ -94,4 +96,13 @@ def seed_visitors() -> str:
                     visit=visit, visitor=visitor, kind=VisitEvent.Kind.ARRIVED, actor=user, at=visit.start
                 )
     visitors = Visitor.objects.count()
-    return f"Reception: {RECEPTION_USER[0]} / {RECEPTION_USER[1]} ({first.site.name}), {visitors} visitors."
+    desk = f"{RECEPTION_USER[0]} / {RECEPTION_USER[1]} ({first.site.name})"
+    return f"Reception: {desk}, {visitors} visitors.{tablet}"
+
+
+def _kiosk(site: Site) -> str:
+    """A self check-in tablet for the site; its URL is shown once, when it is made."""
+    if Kiosk.objects.filter(site=site).exists():
+        return " Self check-in tablet: admin → Selbst-Anmeldungen (rotate for a new URL)."
+    _tablet, raw = create_kiosk(site=site, name="Tablet Empfang")
+    return f" Self check-in tablet: {kiosk_url(raw)} (codes are in the visitors' invitations)."

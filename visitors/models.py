@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import Booking, Building, Site
+from bookings.models import AuditEvent, Booking, Building, Site
 
 # An expected visitor this long past the start counts as overdue at reception.
 OVERDUE_AFTER = timedelta(minutes=15)
@@ -154,8 +154,9 @@ class Visitor(models.Model):
         return "overdue" if self.is_overdue(now) else self.status
 
 
-class VisitEvent(models.Model):
-    """The visitors' audit log: who changed what, when. Holds no visitor's name or contacts."""
+class VisitEvent(AuditEvent):
+    """The visitors' audit log: who changed what, when. Holds no visitor's name or contacts.
+    Append-only like the bookings' log (a trigger, migration 0002)."""
 
     class Kind(models.TextChoices):
         REGISTERED = "registered", _("registered")
@@ -171,21 +172,40 @@ class VisitEvent(models.Model):
         Visitor, models.PROTECT, null=True, blank=True, related_name="events", verbose_name=_("visitor")
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("actor"),
-    )
-    at = models.DateTimeField(_("at"))
-    changes = models.JSONField(_("changes"), default=dict, blank=True)
 
-    class Meta:
+    class Meta(AuditEvent.Meta):
         verbose_name = _("visit event")
         verbose_name_plural = _("visit events")
-        ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.visit_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Kiosk(models.Model):
+    """A tablet at a site's reception where visitors check themselves in with the code from
+    their invitation. Registered like a door display: known by a secret token in its URL,
+    of which only the sha256 is stored; rotating or revoking it takes effect at once."""
+
+    class Language(models.TextChoices):
+        GERMAN = "de", _("German")
+        ENGLISH = "en", _("English")
+
+    site = models.ForeignKey(Site, models.PROTECT, related_name="kiosks", verbose_name=_("site"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default="de")
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(_("token prefix"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("self check-in kiosk")
+        verbose_name_plural = _("self check-in kiosks")
+        ordering = ["site__name", "name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.site} #{self.pk}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -240,10 +240,14 @@ def check_in_visitor(*, visitor: Visitor, actor: User) -> Visitor:
         return visitor
     if visitor.status != Visitor.Status.EXPECTED or visitor.visit.is_cancelled:
         raise InvalidBooking(_("This visitor is not expected (cancelled or left already)."), field="visitor")
-    now = timezone.now()
+    return arrive(visitor, actor=actor, now=timezone.now())
+
+
+def arrive(visitor: Visitor, *, actor: User | None, now: datetime, changes: dict | None = None) -> Visitor:
+    """Mark a locked, expected visitor arrived, log it and tell the host; the callers check who may."""
     visitor.status, visitor.arrived_at = Visitor.Status.ARRIVED, now
     visitor.save(update_fields=["status", "arrived_at"])
-    log(visitor.visit, VisitEvent.Kind.ARRIVED, actor=actor, at=now, visitor=visitor)
+    log(visitor.visit, VisitEvent.Kind.ARRIVED, actor=actor, at=now, visitor=visitor, changes=changes)
     announce("visitor.arrived", visitor=visitor.pk)
     return visitor
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("reception/visitors/<int:pk>/badge.pdf", views.badge, name="badge"),
     path("reception/visitors/<int:pk>/check-in/", views.check_in, name="check_in"),
     path("reception/visitors/<int:pk>/check-out/", views.check_out, name="check_out"),
+    path("kiosk/<str:token>/", views.kiosk, name="kiosk"),
 ]

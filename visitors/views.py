@@ -9,9 +9,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -19,11 +19,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from bookings.errors import BookingError, InvalidBooking
 from bookings.models import Booking, Building, Site
+from bookings.notifications.compose import name_of
 from bookings.views.errors import form_status
 
 from . import selectors, services
-from .access import reception_site_ids, works_reception
+from .access import reception_site_ids, visible_visitors, visible_visits, works_reception
 from .badges import badges_pdf
+from .kiosk import TooManyAttempts, check_in_by_code, kiosk_for_token
 from .models import Reception, Visit, Visitor
 from .services import FIELDS
 
@@ -97,7 +99,7 @@ def mine(request):
 @login_required
 @require_POST
 def cancel(request, pk: int):
-    visit = get_object_or_404(Visit, pk=pk)
+    visit = get_object_or_404(visible_visits(request.user), pk=pk)
     try:
         services.cancel_visit(visit=visit, actor=request.user)
     except BookingError as exc:
@@ -186,7 +188,7 @@ def _back(request, visitor: Visitor):
 @login_required
 @require_POST
 def check_in(request, pk: int):
-    visitor = get_object_or_404(Visitor.objects.select_related("visit__building__site"), pk=pk)
+    visitor = get_object_or_404(visible_visitors(request.user).select_related("visit__building__site"), pk=pk)
     try:
         services.check_in_visitor(visitor=visitor, actor=request.user)
     except BookingError as exc:
@@ -199,7 +201,7 @@ def check_in(request, pk: int):
 @login_required
 @require_POST
 def check_out(request, pk: int):
-    visitor = get_object_or_404(Visitor.objects.select_related("visit__building__site"), pk=pk)
+    visitor = get_object_or_404(visible_visitors(request.user).select_related("visit__building__site"), pk=pk)
     try:
         services.check_out_visitor(visitor=visitor, actor=request.user)
     except BookingError as exc:
@@ -236,7 +238,9 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
 @login_required
 def badge(request, pk: int):
     """One visitor's badge, for the reception of the visit's site."""
-    visitor = get_object_or_404(Visitor.objects.select_related("visit__building__site", "visit__host"), pk=pk)
+    visitor = get_object_or_404(
+        visible_visitors(request.user).select_related("visit__building__site", "visit__host"), pk=pk
+    )
     _reception_site(request, visitor.visit.building.site_id)
     return _pdf(badges_pdf([visitor], language=get_language()), f"badge-{visitor.pk}.pdf")
 
@@ -248,3 +252,34 @@ def day_badges(request, site_id: int):
     day = timezone.now().astimezone(site.tz).date()
     visitors = selectors.day_visitors(site=site, day=day).exclude(status=Visitor.Status.LEFT)
     return _pdf(badges_pdf(visitors, language=get_language()), f"badges-{day.isoformat()}.pdf")
+
+
+@require_http_methods(["GET", "POST"])
+def kiosk(request, token: str):
+    """The self check-in tablet: a visitor types the code from their invitation, nothing else."""
+    place = kiosk_for_token(token)
+    if place is None:
+        raise Http404
+    language = request.GET.get("lang") if request.GET.get("lang") in ("de", "en") else place.language
+    with translation.override(language):
+        status, error, welcome = 200, "", None
+        if request.method == "POST":
+            try:
+                welcome = check_in_by_code(kiosk=place, code=request.POST.get("code", ""), now=timezone.now())
+            except TooManyAttempts:
+                status = 429
+                error = _("Too many attempts. Please wait a minute or ask at the reception desk.")
+            except BookingError as exc:
+                status, error = form_status(exc), exc.message
+        context = {
+            "kiosk": place,
+            "language": language,
+            "other_language": "en" if language == "de" else "de",
+            "error": error,
+            "welcome": welcome,
+            "host": name_of(welcome.visit.host) if welcome else "",
+        }
+        response = render(request, "visitors/kiosk.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response

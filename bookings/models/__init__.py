@@ -1,5 +1,6 @@
 """The booking domain's models, one module per topic; import them from here."""
 
+from .audit import AuditEvent
 from .bookings import Booking, BookingEvent, Series
 from .combined import BookingHold, RoomPart
 from .delegation import Delegation
@@ -10,6 +11,7 @@ from .records import ApiToken, IdempotencyKey, OutboxMessage
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
     "Blocking",
     "Booking",
     "BookingEvent",

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .audit import AuditEvent
 from .places import Room, validate_time_zone
 
 
@@ -183,7 +184,7 @@ class Booking(models.Model):
         )
 
 
-class BookingEvent(models.Model):
+class BookingEvent(AuditEvent):
     """Append-only audit log: who changed what, when. A trigger refuses edits."""
 
     class Kind(models.TextChoices):
@@ -198,21 +199,10 @@ class BookingEvent(models.Model):
 
     booking = models.ForeignKey(Booking, models.PROTECT, related_name="events", verbose_name=_("booking"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("actor"),
-    )
-    at = models.DateTimeField(_("at"))
-    changes = models.JSONField(_("changes"), default=dict, blank=True)
 
-    class Meta:
+    class Meta(AuditEvent.Meta):
         verbose_name = _("booking event")
         verbose_name_plural = _("booking events")
-        ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.booking_id} {self.at:%Y-%m-%d %H:%M}"

@@ -90,7 +90,8 @@ def test_it_shows_a_visit_only_to_its_host_and_reception(
     )
     assert client.get(f"/api/v1/visits/{visit.pk}", headers=token_for(alice)).status_code == 200
     assert client.get(f"/api/v1/visits/{visit.pk}", headers=token_for(rita)).status_code == 200
-    assert_clean_error(client.get(f"/api/v1/visits/{visit.pk}", headers=token_for(bob)), 403)
+    # Someone else's visit answers like a missing one: its existence is not bob's business.
+    assert_clean_error(client.get(f"/api/v1/visits/{visit.pk}", headers=token_for(bob)), 404)
     assert_clean_error(client.get("/api/v1/visits/999999", headers=token_for(alice)), 404)
 
 
@@ -98,7 +99,7 @@ def test_it_cancels_a_visit(client, token_for, monday, building, alice, bob):
     visit = services.register_visit(
         host=alice, building=building, start=thursday(9), end=thursday(10), visitors=[GUEST]
     )
-    assert_clean_error(post(client, f"/api/v1/visits/{visit.pk}/cancel", {}, token_for(bob)), 403)
+    assert_clean_error(post(client, f"/api/v1/visits/{visit.pk}/cancel", {}, token_for(bob)), 404)
     response = post(client, f"/api/v1/visits/{visit.pk}/cancel", {}, token_for(alice))
     assert response.json()["cancelled"] is True
     assert response.json()["visitors"][0]["state"] == "cancelled"
@@ -135,7 +136,9 @@ def test_it_refuses_check_in_by_others_and_of_unknown_visitors(
         host=alice, building=building, start=thursday(9), end=thursday(10), visitors=[GUEST]
     )
     visitor = visit.visitors.get()
-    assert_clean_error(post(client, f"/api/v1/visitors/{visitor.pk}/check-in", {}, token_for(bob)), 403)
+    assert_clean_error(post(client, f"/api/v1/visitors/{visitor.pk}/check-in", {}, token_for(bob)), 404)
+    # The host knows the visitor exists, so she hears why she may not check them in.
+    assert_clean_error(post(client, f"/api/v1/visitors/{visitor.pk}/check-in", {}, token_for(alice)), 403)
     assert_clean_error(post(client, "/api/v1/visitors/999999/check-in", {}, token_for(rita)), 404)
     assert_clean_error(post(client, f"/api/v1/visitors/{visitor.pk}/check-out", {}, token_for(rita)), 422)
     assert Visitor.objects.get().status == "expected"

@@ -74,8 +74,11 @@ def test_it_keeps_reception_pages_from_colleagues(client, monday, building, alic
     client.force_login(bob)
     assert client.get(f"/reception/{building.site_id}/").status_code == 403
     assert client.get(f"/reception/{building.site_id}/present/").status_code == 403
-    client.post(f"/reception/visitors/{visit.visitors.get().pk}/check-in/")
+    response = client.post(f"/reception/visitors/{visit.visitors.get().pk}/check-in/")
+    assert response.status_code == 404
     assert Visitor.objects.get().status == "expected"
+    assert client.post(f"/visitors/{visit.pk}/cancel/").status_code == 404
+    assert not Visit.objects.get().is_cancelled
 
 
 def test_it_registers_a_walk_in_at_the_desk(client, monday, building, alice, rita):

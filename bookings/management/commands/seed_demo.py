@@ -88,7 +88,12 @@ TITLES = [
 
 # The apps above bookings seed their own demo data; named, not imported, so bookings
 # imports nothing above it. Each returns a line to print, or a count.
-APP_DEMOS = ("reports.demo.seed_past_weeks", "orders.demo.seed", "visitors.demo.seed_visitors")
+APP_DEMOS = (
+    "reports.demo.seed_past_weeks",
+    "orders.demo.seed",
+    "visitors.demo.seed_visitors",
+    "privacy.demo.seed_former_employee",
+)
 
 
 class Command(BaseCommand):
