@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .admin_labels import RoomLabelsMixin
 from .errors import BookingError
 from .models import (
     ApiToken,
@@ -39,18 +40,6 @@ def local_time(value, site: Site) -> str:
     if site.time_zone != settings.TIME_ZONE:
         text += f" ({zone_city(site.time_zone)})"
     return text
-
-
-class RoomLabelsMixin:
-    """Room selects name each room by its place (Room.place_label): two "H0.01 Spree" in
-    different buildings can no longer be confused. Works for model admins and inlines."""
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if field is not None and db_field.related_model is Room:
-            field.queryset = field.queryset.select_related(Room.PLACE)
-            field.label_from_instance = lambda room: room.place_label
-        return field
 
 
 class ReadOnlyMixin:

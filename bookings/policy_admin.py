@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .admin import RoomLabelsMixin
+from .admin_labels import RoomLabelsMixin
 from .models import Blocking, Policy, PolicyHours
 from .services.blockings import affected_bookings, announce_blocking, cancel_for_blocking, lift_blocking
 
