@@ -1,4 +1,4 @@
-"""The Calendar Protocol (integrations/base.py) over Microsoft Graph."""
+"""The Calendar Protocol (integrations/base.py) over Microsoft Graph, and the choice of back end."""
 
 from __future__ import annotations
 
@@ -130,5 +130,10 @@ def calendar() -> Calendar | None:
         return None
     if conf not in _made:
         _made.clear()
-        _made[conf] = GraphCalendar(conf)
+        if conf.backend == "ews":
+            from .ews import EwsCalendar  # exchangelib loads only where EWS is used
+
+            _made[conf] = EwsCalendar(conf)
+        else:
+            _made[conf] = GraphCalendar(conf)
     return _made[conf]
