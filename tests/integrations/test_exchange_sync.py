@@ -158,7 +158,10 @@ def test_it_declines_a_conflicting_outlook_meeting_with_the_reason(exchange, spr
     assert inbound(spree).applied == {"declined": 1}
     [response] = [r for r in exchange.responses if r["id"] == event_id]
     assert response["answer"] == "decline"
-    assert "belegt" in response["comment"].lower() or "gebucht" in response["comment"].lower()
+    # The organizer's language is not known: the reason in German, then in English.
+    german, english = response["comment"].split("\n\n")
+    assert german == "Der Raum ist zu dieser Zeit bereits gebucht."
+    assert english == "The room is already booked at this time."
     assert Booking.objects.filter(room=spree).count() == 1
     assert event_id not in {e["id"] for e in exchange.events(MAILBOX)}
 
@@ -290,6 +293,11 @@ def test_it_refuses_outlook_meetings_in_a_room_that_only_publishes(exchange, spr
     assert inbound(spree).applied == {"declined": 1}
     assert not Booking.objects.filter(room=spree).exists()
     assert exchange.answer(event_id) == "decline"
+    [response] = exchange.responses
+    assert response["comment"].split("\n\n") == [
+        "Dieser Raum wird nur in raum]für[raum gebucht.",
+        "This room is booked in raum]für[raum only.",
+    ]
 
 
 def test_it_moves_the_event_when_the_booking_moves_to_another_room(exchange, spree, alice):
@@ -319,4 +327,25 @@ def test_it_shortens_the_event_of_a_released_no_show(exchange, spree, alice):
     [event] = exchange.events(MAILBOX)
     assert event["end"]["dateTime"][11:16] == (start + timedelta(minutes=15)).astimezone(UTC).strftime(
         "%H:%M"
+    )
+
+
+def test_it_declines_an_outlook_change_onto_a_taken_slot_and_keeps_the_booking(exchange, spree, alice, bob):
+    start = later()
+    event_id = exchange.book(MAILBOX, "Vertrieb", start, start + timedelta(hours=1))
+    inbound(spree)
+    services.create_booking(
+        room=spree,
+        organizer=bob,
+        title="Besetzt",
+        start=start + timedelta(hours=3),
+        end=start + timedelta(hours=4),
+    )
+    exchange.change(MAILBOX, event_id, start=start + timedelta(hours=3), end=start + timedelta(hours=4))
+    assert inbound(spree).applied == {"change declined": 1}
+    ours = Booking.objects.get(room=spree, title="Vertrieb")
+    assert (ours.span.lower, ours.version) == (start, 1)  # the refused change changed nothing
+    [response] = [r for r in exchange.responses if r["answer"] == "decline"]
+    assert response["comment"] == (
+        "Der Raum ist zu dieser Zeit bereits gebucht.\n\nThe room is already booked at this time."
     )
