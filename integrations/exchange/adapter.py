@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from ..base import Calendar, EventDraft, ItemGone, Meeting
+from ..base import Calendar, EventDraft, ItemGone, Meeting, RemoteRoom
 from .conf import ExchangeSettings
 from .graph import PROPERTY_ID, GraphClient, graph_time, utc
 
@@ -115,6 +115,26 @@ class GraphCalendar:
             self.client.url(mailbox, f"events/{remote_id}/{ANSWERS[answer]}"),
             json={"comment": comment, "sendResponse": True},
         )
+
+    def rooms(self) -> list[RemoteRoom]:
+        """GET /places/microsoft.graph.room (Place.Read.All), every page."""
+        url: str = f"{self.client.conf.graph_api_url}/places/microsoft.graph.room"
+        params: dict | None = {"$top": "100"}
+        found: dict[str, RemoteRoom] = {}
+        while True:
+            page = self.client.call("GET", url, params=params)
+            for place in page.get("value", []):
+                email = (place.get("emailAddress") or "").strip().lower()
+                if email and email not in found:
+                    found[email] = RemoteRoom(
+                        email=email,
+                        name=(place.get("displayName") or email).strip(),
+                        capacity=place.get("capacity") or None,
+                        room_list=place.get("building") or "",
+                    )
+            if "@odata.nextLink" not in page:
+                return list(found.values())
+            url, params = page["@odata.nextLink"], None
 
 
 _made: dict[ExchangeSettings, Calendar] = {}

@@ -35,10 +35,10 @@ from exchangelib import (
 )
 from exchangelib import errors as ews_errors
 from exchangelib.items import SEND_TO_NONE
-from exchangelib.protocol import BaseProtocol
+from exchangelib.protocol import BaseProtocol, Protocol
 from exchangelib.version import EXCHANGE_2016, Version
 
-from ..base import IntegrationError, ItemGone, Meeting, SyncStateExpired
+from ..base import IntegrationError, ItemGone, Meeting, RemoteRoom, SyncStateExpired
 from .conf import ExchangeSettings
 
 PROPERTY_SET = "6f1c5d0e-3b7a-4c52-9a64-72a9d7f3e0b1"  # the same named property as on Graph
@@ -334,6 +334,23 @@ class EwsCalendar:
             getattr(item, ANSWERS[answer])(body=comment or None)
 
         self._call(work)
+
+    def rooms(self) -> list[RemoteRoom]:
+        """GetRoomLists, then GetRooms for each list (a room in two lists counts once)."""
+
+        def work():
+            protocol = Protocol(config=self.config)
+            found: dict[str, RemoteRoom] = {}
+            for room_list in protocol.get_roomlists():
+                for room in protocol.get_rooms(room_list.email_address):
+                    email = (room.email_address or "").strip().lower()
+                    if email and email not in found:
+                        found[email] = RemoteRoom(
+                            email=email, name=(room.name or email).strip(), room_list=room_list.name or ""
+                        )
+            return list(found.values())
+
+        return self._call(work)
 
 
 def _in_window(item: CalendarItem, start: datetime, end: datetime) -> bool:

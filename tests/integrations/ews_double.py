@@ -71,6 +71,7 @@ class EwsDouble(GraphDouble):
         super().__init__(cert, key)
         self.sync_seq = itertools.count(1)
         self.room_lists: dict[str, list[tuple[str, str]]] = {}  # list address -> [(name, address)]
+        self.room_list_names: dict[str, str] = {}
         self.soap: list[str] = []  # the operations called, in order
         self.series_of: dict[str, str] = {}  # occurrence id -> its master's id
         self.impersonated: list[str] = []  # the ExchangeImpersonation mailbox of each request ("" without)
@@ -96,6 +97,14 @@ class EwsDouble(GraphDouble):
     @property
     def url(self) -> str:
         return f"{self.base}/EWS/Exchange.asmx"
+
+    def add_room(
+        self, email: str, name: str, *, capacity: int | None = None, room_list: str = "Haus A"
+    ) -> None:
+        """A room mailbox in a room list (EWS lists no capacities: ``capacity`` is not told)."""
+        address = f"{room_list.lower().replace(' ', '-')}@firma.de"
+        self.room_lists.setdefault(address, []).append((name, email))
+        self.room_list_names[address] = room_list
 
     def expire_sync_state(self, mailbox: str) -> None:
         self.expire_delta_links(mailbox)
@@ -486,7 +495,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def op_GetRoomLists(self, op, acting: str) -> str:
         lists = "".join(
-            f"<t:Address><t:Name>{escape(address.split('@')[0])}</t:Name><t:EmailAddress>{escape(address)}"
+            f"<t:Address><t:Name>{escape(self.owner.room_list_names.get(address, address))}</t:Name><t:EmailAddress>{escape(address)}"
             "</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>PublicDL</t:MailboxType>"
             "</t:Address>"
             for address in self.owner.room_lists

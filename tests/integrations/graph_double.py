@@ -66,6 +66,8 @@ class GraphDouble:
         self.port = 0
         self.created_at: dict[str, float] = {}  # event id -> time.time() it was made (the bench's lag)
         self.server: ThreadingHTTPServer | None = None
+        self.places: list[dict] = []  # /places/microsoft.graph.room
+        self.page_size = 2  # places per page: the client must follow @odata.nextLink
 
     # --- running ---
     def start(self) -> None:
@@ -186,6 +188,20 @@ class GraphDouble:
         with self.lock:
             return sorted(self.calendars[mailbox.lower()].values(), key=lambda e: e["start"]["dateTime"])
 
+    def add_room(
+        self, email: str, name: str, *, capacity: int | None = None, room_list: str = "Haus A"
+    ) -> None:
+        """A room mailbox the organisation lists (Graph: a place with its building)."""
+        self.places.append(
+            {
+                "id": f"place-{next(self.ids)}",
+                "displayName": name,
+                "emailAddress": email,
+                "capacity": capacity,
+                "building": room_list,
+            }
+        )
+
     def throttle(self, count: int, retry_after: str = "1") -> None:
         self.throttled, self.retry_after = count, retry_after
 
@@ -289,6 +305,16 @@ class _Handler(BaseHTTPRequestHandler):
             token = f"token-{next(double.ids)}"
             double.tokens.add(token)
             return self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        if parts[:2] == ["v1.0", "places"] and parts[2:] == ["microsoft.graph.room"] and method == "GET":
+            if self.headers.get("Authorization", "").removeprefix("Bearer ") not in double.tokens:
+                return self._error(401, "InvalidAuthenticationToken")
+            skip = int(query.get("$skip", "0"))
+            page = {"value": double.places[skip : skip + double.page_size]}
+            if skip + double.page_size < len(double.places):
+                page["@odata.nextLink"] = (
+                    f"{double.base}/v1.0/places/microsoft.graph.room?$skip={skip + double.page_size}"
+                )
+            return self._send(200, page)
         if parts[:2] != ["v1.0", "users"] or len(parts) < 4:
             return self._error(404, "ResourceNotFound")
         if self.headers.get("Authorization", "").removeprefix("Bearer ") not in double.tokens:

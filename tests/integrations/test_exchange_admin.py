@@ -13,6 +13,7 @@ from bookings.models import Booking
 from integrations.exchange.models import RoomSync
 from integrations.exchange.tasks import sync_exchange_task
 
+from .ews_double import EwsDouble
 from .exchange_fixtures import MAILBOX, later
 
 
@@ -54,6 +55,10 @@ def test_it_shows_each_rooms_health_to_the_admin(exchange, spree, admin_client):
     assert MAILBOX in page
     assert "in beide Richtungen abgeglichen" in page
     assert "gesund" in page
+    if isinstance(exchange, EwsDouble):
+        assert f"Exchange Server (EWS) unter {exchange.url}" in page
+    else:
+        assert "Exchange Online (Microsoft Graph)" in page
 
 
 def test_it_shows_the_sync_as_not_configured_when_it_is_off(spree, admin_client, settings):
