@@ -495,8 +495,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def op_GetRoomLists(self, op, acting: str) -> str:
         lists = "".join(
-            f"<t:Address><t:Name>{escape(self.owner.room_list_names.get(address, address))}</t:Name><t:EmailAddress>{escape(address)}"
-            "</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>PublicDL</t:MailboxType>"
+            f"<t:Address><t:Name>{escape(self.owner.room_list_names.get(address, address))}</t:Name>"
+            f"<t:EmailAddress>{escape(address)}</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>PublicDL</t:MailboxType>"
             "</t:Address>"
             for address in self.owner.room_lists
         )
