@@ -116,6 +116,30 @@ class GraphCalendar:
             json={"comment": comment, "sendResponse": True},
         )
 
+    # --- change notifications (Graph only) ---
+    def subscribe(self, mailbox: str, *, url: str, client_state: str, expires: datetime) -> str:
+        """A subscription on the room's events; Graph first checks ``url`` (validation handshake)."""
+        body = {
+            "changeType": "created,updated,deleted",
+            "notificationUrl": url,
+            "resource": f"users/{mailbox}/events",
+            "expirationDateTime": graph_time(expires)["dateTime"] + "Z",
+            "clientState": client_state,
+        }
+        return self.client.call("POST", f"{self.client.conf.graph_api_url}/subscriptions", json=body)["id"]
+
+    def renew(self, subscription_id: str, *, expires: datetime) -> None:
+        """Push the expiry out; ItemGone when Graph no longer has the subscription."""
+        self.client.call(
+            "PATCH",
+            f"{self.client.conf.graph_api_url}/subscriptions/{subscription_id}",
+            json={"expirationDateTime": graph_time(expires)["dateTime"] + "Z"},
+        )
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        with contextlib.suppress(ItemGone):
+            self.client.call("DELETE", f"{self.client.conf.graph_api_url}/subscriptions/{subscription_id}")
+
     def rooms(self) -> list[RemoteRoom]:
         """GET /places/microsoft.graph.room (Place.Read.All), every page."""
         url: str = f"{self.client.conf.graph_api_url}/places/microsoft.graph.room"

@@ -35,7 +35,7 @@ class ImportForm(forms.Form):
 def backend_label() -> str:
     conf = getattr(settings, "RFR_EXCHANGE", None)
     if conf is None:
-        return str(_("not configured (RFR_EXCHANGE_BACKEND=off)"))
+        return "–"  # the status column says it is not configured
     if conf.backend == "ews":
         return str(_("Exchange Server (EWS) at %s") % conf.ews_url)
     return str(_("Exchange Online (Microsoft Graph)"))

@@ -27,6 +27,7 @@ class ExchangeSettings:
     graph_certificate: str = ""  # PEM with the private key and the certificate
     graph_login_url: str = "https://login.microsoftonline.com"
     graph_api_url: str = "https://graph.microsoft.com/v1.0"
+    graph_notification_url: str = ""  # our webhook, public over https; "" polls only
     ews_url: str = ""  # the EWS endpoint: no autodiscover
     ews_username: str = ""
     ews_password: str = ""
@@ -89,6 +90,7 @@ def from_env(env: Mapping[str, str] | None = None) -> ExchangeSettings | None:
         graph_api_url=(source.get("RFR_GRAPH_API_URL", "").strip() or ExchangeSettings.graph_api_url).rstrip(
             "/"
         ),
+        graph_notification_url=source.get("RFR_GRAPH_NOTIFICATION_URL", "").strip(),
     )
     for name, value in (
         ("RFR_GRAPH_TENANT_ID", conf.graph_tenant_id),
@@ -100,6 +102,8 @@ def from_env(env: Mapping[str, str] | None = None) -> ExchangeSettings | None:
         raise ConfigError(
             "RFR_EXCHANGE_BACKEND=graph needs RFR_GRAPH_CLIENT_SECRET_FILE or RFR_GRAPH_CERTIFICATE_FILE"
         )
+    if conf.graph_notification_url and not conf.graph_notification_url.startswith("https://"):
+        raise ConfigError("RFR_GRAPH_NOTIFICATION_URL must start with https:// (Graph notifies no other)")
     if not conf.graph_login_url.startswith("https://"):
         raise ConfigError("RFR_GRAPH_LOGIN_URL must start with https:// (msal accepts no other authority)")
     return conf

@@ -54,6 +54,10 @@ def test_it_reads_graph_with_microsofts_addresses_by_default(secret):
         ({"RFR_GRAPH_LOGIN_URL": "http://login.example"}, "RFR_GRAPH_LOGIN_URL"),
         ({"RFR_EXCHANGE_CA_FILE": "/nonexistent/ca.pem"}, "RFR_EXCHANGE_CA_FILE"),
         ({"RFR_EXCHANGE_SYNC_SECONDS": "soon"}, "RFR_EXCHANGE_SYNC_SECONDS"),
+        (
+            {"RFR_GRAPH_NOTIFICATION_URL": "http://raum.firma.de/exchange/graph/notify"},
+            "RFR_GRAPH_NOTIFICATION_URL",
+        ),
     ],
 )
 def test_it_names_the_variable_that_is_wrong(secret, extra, named):
