@@ -9,6 +9,7 @@ decides.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, timedelta
 
 import time_machine
@@ -123,13 +124,17 @@ def test_it_records_a_forbidden_mailbox_and_does_not_retry_for_ever(exchange, sp
 
 
 def test_it_waits_out_throttling(exchange, spree, alice):
+    # Graph: 429 with Retry-After; EWS: ErrorServerBusy with BackOffMilliseconds.
     exchange.throttle(2, retry_after="0.2")
     start = later()
     services.create_booking(
         room=spree, organizer=alice, title="Planung", start=start, end=start + timedelta(hours=1)
     )
+    began = time.monotonic()
     assert deliver() == [True]
+    assert time.monotonic() - began >= 0.4  # both refusals waited out, as the server asked
     assert len(exchange.events(MAILBOX)) == 1
+    assert exchange.throttled == 0
 
 
 def test_it_books_an_outlook_meeting_and_accepts_it(exchange, spree, alice):
