@@ -386,17 +386,30 @@ def _change(cal: Calendar, room: Room, meeting: Meeting, link: EventLink, *, now
 
 
 def reconcile(cal: Calendar, room: Room, *, start: datetime, end: datetime) -> dict[str, int]:
-    """Repair drift the incremental reads cannot see: our events deleted in Outlook, orphans."""
-    repairs = {"recreated": 0, "removed": 0}
+    """Repair drift the incremental reads cannot see: our events deleted in Outlook, orphans,
+    and Outlook meetings gone from the calendar while their booking is still here (a
+    deletion the read after an expired sync state could not report)."""
+    repairs = {"recreated": 0, "removed": 0, "cancelled": 0}
     remote = {m.remote_id: m for m in cal.meetings(room.exchange_mailbox, start=start, end=end)}
     ours = Booking.objects.select_related("room", "organizer").filter(
         room=room, status__in=SHOWN, span__overlap=(start, end)
     )
     linked: set[str] = set()
+    now = timezone.now()
     for booking in ours:
         link = EventLink.objects.filter(booking=booking).first()
         if link is not None and link.origin == EventLink.Origin.THEIRS:
-            linked.add(link.remote_id)
+            gone = link.remote_id and link.remote_id not in remote
+            if gone and booking.is_active and booking.span.upper > now:
+                locked = Booking.objects.select_for_update().get(pk=booking.pk)
+                with translation.override(settings.LANGUAGE_CODE):
+                    reason = _("Cancelled in Outlook")
+                mark_cancelled(locked, actor=service_user(), now=now, reason=reason)
+                link.pushed_version = locked.version  # nothing to tell Exchange: it is gone there
+                link.save(update_fields=["pushed_version", "updated_at"])
+                repairs["cancelled"] += 1
+            else:
+                linked.add(link.remote_id)
             continue
         if link is not None and link.remote_id in remote:
             linked.add(link.remote_id)

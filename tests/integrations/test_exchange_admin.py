@@ -80,7 +80,7 @@ def test_it_reconciles_on_the_admins_request(exchange, spree, admin_client, alic
     )
     assert "1 Raum abgeglichen." in response.content.decode()
     assert [e["subject"] for e in exchange.events(MAILBOX)] == ["Planung"]
-    assert RoomSync.objects.get(room=spree).last_repairs == {"recreated": 1, "removed": 0}
+    assert RoomSync.objects.get(room=spree).last_repairs == {"recreated": 1, "removed": 0, "cancelled": 0}
 
 
 def test_it_seeds_demo_rooms_with_mailboxes_shown_as_not_configured(db, admin_client, settings):

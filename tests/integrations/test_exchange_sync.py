@@ -354,3 +354,22 @@ def test_it_declines_an_outlook_change_onto_a_taken_slot_and_keeps_the_booking(e
     assert response["comment"] == (
         "Der Raum ist zu dieser Zeit bereits gebucht.\n\nThe room is already booked at this time."
     )
+
+
+def test_the_reconcile_cancels_an_outlook_meeting_whose_deletion_the_sync_missed(exchange, spree):
+    start = later()
+    kept = exchange.book(MAILBOX, "Bleibt", start, start + timedelta(hours=1))
+    gone = exchange.book(MAILBOX, "Gelöscht", start + timedelta(hours=2), start + timedelta(hours=3))
+    inbound(spree)
+    exchange.remove(MAILBOX, gone)
+    exchange.expire_delta_links(MAILBOX)  # the next read starts afresh and cannot report the deletion
+    assert inbound(spree).applied.get("cancelled") is None
+    report = inbound(spree, full=True)
+    assert report.applied["cancelled"] == 1
+    statuses = dict(Booking.objects.filter(room=spree).values_list("title", "status"))
+    assert statuses == {"Bleibt": "confirmed", "Gelöscht": "cancelled"}
+    assert [e["id"] for e in exchange.events(MAILBOX)] == [kept]
+    assert all(deliver())  # the cancellation's message among them: nothing left to send
+    assert [e["id"] for e in exchange.events(MAILBOX)] == [kept]
+    assert [r["answer"] for r in exchange.responses if r["id"] == gone] == ["accept"]  # no decline sent
+    assert not EventLink.objects.filter(failed_permanently=True).exists()
