@@ -1,11 +1,13 @@
-"""The Exchange sync benchmark: 200 rooms against the Graph double, both directions.
+"""The Exchange sync benchmark: 200 rooms against the Graph or the EWS double, both directions.
 
-    .venv/bin/python bench/exchange_sync.py                  # 200 rooms
+    .venv/bin/python bench/exchange_sync.py                  # 200 rooms, Graph
     .venv/bin/python bench/exchange_sync.py --rooms 50 --per-room 5
+    .venv/bin/python bench/exchange_sync.py --backend ews    # the EWS double and exchangelib
 
 Runs on the embedded PostgreSQL of var/bench-exchange (never another data dir), with
 the Graph double of the tests (HTTPS, its own CA) in this process and the real msal and
-requests. Measures:
+requests, or with ``--backend ews`` the EWS double (SOAP over HTTPS) and the real
+exchangelib. Measures:
 
 - **lag**: bookings committed here (``--per-room`` per room, spread over the rooms),
   delivered by two outbox worker threads that poll for due messages every 50 ms (as a
@@ -44,6 +46,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--per-room", type=int, default=10, help="bookings here and meetings in Outlook per room"
     )
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-exchange")
+    parser.add_argument(
+        "--backend", choices=("graph", "ews"), default="graph", help="which double and client"
+    )
     return parser.parse_args(argv)
 
 
@@ -102,25 +107,39 @@ def run(args: argparse.Namespace) -> int:
     from integrations.exchange.conf import from_env
     from integrations.exchange.models import Declined, EventLink, RoomSync
     from integrations.exchange.sync import sync_room
+    from tests.integrations.ews_double import PASSWORD, USERNAME, EwsDouble
     from tests.integrations.graph_double import CLIENT_ID, SECRET, TENANT, GraphDouble
     from tests.integrations.test_ca import make_ca
 
     folder = Path(tempfile.mkdtemp(prefix="rfr-bench-exchange-"))
     ca, cert, key = make_ca(folder)
-    double = GraphDouble(str(cert), str(key))
+    double = (EwsDouble if args.backend == "ews" else GraphDouble)(str(cert), str(key))
     double.start()
     (folder / "secret").write_text(SECRET)
-    settings.RFR_EXCHANGE = from_env(
-        {
-            "RFR_EXCHANGE_BACKEND": "graph",
-            "RFR_GRAPH_TENANT_ID": TENANT,
-            "RFR_GRAPH_CLIENT_ID": CLIENT_ID,
-            "RFR_GRAPH_CLIENT_SECRET_FILE": str(folder / "secret"),
-            "RFR_GRAPH_LOGIN_URL": double.base,
-            "RFR_GRAPH_API_URL": f"{double.base}/v1.0",
-            "RFR_EXCHANGE_CA_FILE": str(ca),
-        }
-    )
+    (folder / "password").write_text(PASSWORD)
+    if args.backend == "ews":
+        settings.RFR_EXCHANGE = from_env(
+            {
+                "RFR_EXCHANGE_BACKEND": "ews",
+                "RFR_EWS_URL": double.url,
+                "RFR_EWS_USERNAME": USERNAME,
+                "RFR_EWS_PASSWORD_FILE": str(folder / "password"),
+                "RFR_EWS_AUTH": "basic",
+                "RFR_EXCHANGE_CA_FILE": str(ca),
+            }
+        )
+    else:
+        settings.RFR_EXCHANGE = from_env(
+            {
+                "RFR_EXCHANGE_BACKEND": "graph",
+                "RFR_GRAPH_TENANT_ID": TENANT,
+                "RFR_GRAPH_CLIENT_ID": CLIENT_ID,
+                "RFR_GRAPH_CLIENT_SECRET_FILE": str(folder / "secret"),
+                "RFR_GRAPH_LOGIN_URL": double.base,
+                "RFR_GRAPH_API_URL": f"{double.base}/v1.0",
+                "RFR_EXCHANGE_CA_FILE": str(ca),
+            }
+        )
     settings.RFR_OUTBOX_CHANNELS = {"exchange": "integrations.exchange.sinks.exchange_sink"}
 
     # A clean slate each run: the bench's own rows only, in its own data dir.
@@ -216,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print("| measure | value |")
     print("|---|---|")
+    print(f"| back end | {args.backend} |")
     print(f"| rooms | {args.rooms} |")
     print(f"| bookings committed here, delivered | {len(committed)}, {len(lags)} in {out_seconds:.1f} s |")
     print(

@@ -165,3 +165,21 @@ class Calendar(Protocol):
     def respond(self, mailbox: str, remote_id: str, *, answer: str, comment: str) -> None:
         """Answer the organizer: ``accept``, ``tentative`` or ``decline`` with a comment."""
         ...
+
+
+@dataclass(frozen=True)
+class RemoteRoom:
+    """A room mailbox as Exchange lists it (Graph /places, EWS GetRooms)."""
+
+    email: str  # lower case: how our rooms are matched
+    name: str
+    capacity: int | None = None  # Graph knows it, EWS does not
+    room_list: str = ""  # the room list (EWS) or building (Graph) it is listed in
+
+
+class RoomDirectory(Protocol):
+    """The rooms an Exchange organisation lists. Raises IntegrationError."""
+
+    def rooms(self) -> list[RemoteRoom]:
+        """Every room mailbox, each once."""
+        ...

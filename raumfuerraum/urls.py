@@ -8,6 +8,7 @@ from django.views.static import serve
 
 from bookings.api import api
 from integrations.directory.forms import DirectoryAuthenticationForm
+from integrations.exchange.webhook import graph_notification
 from ops import metrics
 
 from . import health
@@ -24,6 +25,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/", api.urls),
+    # Microsoft Graph's change notifications (RFR_GRAPH_NOTIFICATION_URL points here).
+    path("exchange/graph/notify", graph_notification, name="exchange-graph-notify"),
     path("admin/", admin.site.urls),
     path("services/", include("orders.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

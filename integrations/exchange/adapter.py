@@ -1,4 +1,4 @@
-"""The Calendar Protocol (integrations/base.py) over Microsoft Graph."""
+"""The Calendar Protocol (integrations/base.py) over Microsoft Graph, and the choice of back end."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from ..base import Calendar, EventDraft, ItemGone, Meeting
+from ..base import Calendar, EventDraft, ItemGone, Meeting, RemoteRoom
 from .conf import ExchangeSettings
 from .graph import PROPERTY_ID, GraphClient, graph_time, utc
 
@@ -116,6 +116,50 @@ class GraphCalendar:
             json={"comment": comment, "sendResponse": True},
         )
 
+    # --- change notifications (Graph only) ---
+    def subscribe(self, mailbox: str, *, url: str, client_state: str, expires: datetime) -> str:
+        """A subscription on the room's events; Graph first checks ``url`` (validation handshake)."""
+        body = {
+            "changeType": "created,updated,deleted",
+            "notificationUrl": url,
+            "resource": f"users/{mailbox}/events",
+            "expirationDateTime": graph_time(expires)["dateTime"] + "Z",
+            "clientState": client_state,
+        }
+        return self.client.call("POST", f"{self.client.conf.graph_api_url}/subscriptions", json=body)["id"]
+
+    def renew(self, subscription_id: str, *, expires: datetime) -> None:
+        """Push the expiry out; ItemGone when Graph no longer has the subscription."""
+        self.client.call(
+            "PATCH",
+            f"{self.client.conf.graph_api_url}/subscriptions/{subscription_id}",
+            json={"expirationDateTime": graph_time(expires)["dateTime"] + "Z"},
+        )
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        with contextlib.suppress(ItemGone):
+            self.client.call("DELETE", f"{self.client.conf.graph_api_url}/subscriptions/{subscription_id}")
+
+    def rooms(self) -> list[RemoteRoom]:
+        """GET /places/microsoft.graph.room (Place.Read.All), every page."""
+        url: str = f"{self.client.conf.graph_api_url}/places/microsoft.graph.room"
+        params: dict | None = {"$top": "100"}
+        found: dict[str, RemoteRoom] = {}
+        while True:
+            page = self.client.call("GET", url, params=params)
+            for place in page.get("value", []):
+                email = (place.get("emailAddress") or "").strip().lower()
+                if email and email not in found:
+                    found[email] = RemoteRoom(
+                        email=email,
+                        name=(place.get("displayName") or email).strip(),
+                        capacity=place.get("capacity") or None,
+                        room_list=place.get("building") or "",
+                    )
+            if "@odata.nextLink" not in page:
+                return list(found.values())
+            url, params = page["@odata.nextLink"], None
+
 
 _made: dict[ExchangeSettings, Calendar] = {}
 
@@ -130,5 +174,10 @@ def calendar() -> Calendar | None:
         return None
     if conf not in _made:
         _made.clear()
-        _made[conf] = GraphCalendar(conf)
+        if conf.backend == "ews":
+            from .ews import EwsCalendar  # exchangelib loads only where EWS is used
+
+            _made[conf] = EwsCalendar(conf)
+        else:
+            _made[conf] = GraphCalendar(conf)
     return _made[conf]

@@ -1,7 +1,5 @@
 """The Exchange configuration, read once from the environment as Django starts.
 
-Only the Graph back end exists so far; ``ews`` is refused at start with a clear message.
-
 ``from_env()`` returns None when RFR_EXCHANGE_BACKEND is ``off`` (the default); apps.py
 keeps the result as ``settings.RFR_EXCHANGE``. Secrets are read from files, so they are
 never in the environment or a process listing. Nothing here imports models.
@@ -29,6 +27,12 @@ class ExchangeSettings:
     graph_certificate: str = ""  # PEM with the private key and the certificate
     graph_login_url: str = "https://login.microsoftonline.com"
     graph_api_url: str = "https://graph.microsoft.com/v1.0"
+    graph_notification_url: str = ""  # our webhook, public over https; "" polls only
+    ews_url: str = ""  # the EWS endpoint: no autodiscover
+    ews_username: str = ""
+    ews_password: str = ""
+    ews_access: str = "impersonation"  # or "delegate"
+    ews_auth: str = "ntlm"  # or "basic"
     sync_seconds: int = 60
     reconcile_hours: int = 24
     days_back: int = 30
@@ -73,9 +77,7 @@ def from_env(env: Mapping[str, str] | None = None) -> ExchangeSettings | None:
         "days_ahead": env_config.integer("RFR_EXCHANGE_DAYS_AHEAD", 365, source, minimum=1),
     }
     if backend == "ews":
-        # The EWS back end (exchangelib) is not part of this version yet: say so at start
-        # rather than run a sync that cannot talk to the server.
-        raise ConfigError("RFR_EXCHANGE_BACKEND=ews is not available in this version yet; use graph or off")
+        return _ews(common, source)
     conf = ExchangeSettings(
         **common,
         graph_tenant_id=source.get("RFR_GRAPH_TENANT_ID", "").strip(),
@@ -88,6 +90,7 @@ def from_env(env: Mapping[str, str] | None = None) -> ExchangeSettings | None:
         graph_api_url=(source.get("RFR_GRAPH_API_URL", "").strip() or ExchangeSettings.graph_api_url).rstrip(
             "/"
         ),
+        graph_notification_url=source.get("RFR_GRAPH_NOTIFICATION_URL", "").strip(),
     )
     for name, value in (
         ("RFR_GRAPH_TENANT_ID", conf.graph_tenant_id),
@@ -99,6 +102,35 @@ def from_env(env: Mapping[str, str] | None = None) -> ExchangeSettings | None:
         raise ConfigError(
             "RFR_EXCHANGE_BACKEND=graph needs RFR_GRAPH_CLIENT_SECRET_FILE or RFR_GRAPH_CERTIFICATE_FILE"
         )
+    if conf.graph_notification_url and not conf.graph_notification_url.startswith("https://"):
+        raise ConfigError("RFR_GRAPH_NOTIFICATION_URL must start with https:// (Graph notifies no other)")
     if not conf.graph_login_url.startswith("https://"):
         raise ConfigError("RFR_GRAPH_LOGIN_URL must start with https:// (msal accepts no other authority)")
+    return conf
+
+
+def _ews(common: dict, source: Mapping[str, str]) -> ExchangeSettings:
+    conf = ExchangeSettings(
+        **common,
+        ews_url=source.get("RFR_EWS_URL", "").strip(),
+        ews_username=source.get("RFR_EWS_USERNAME", "").strip(),
+        ews_password=_read_file("RFR_EWS_PASSWORD_FILE", source),
+        ews_access=source.get("RFR_EWS_ACCESS", "impersonation").strip().lower() or "impersonation",
+        ews_auth=source.get("RFR_EWS_AUTH", "ntlm").strip().lower() or "ntlm",
+    )
+    for name, value in (
+        ("RFR_EWS_URL", conf.ews_url),
+        ("RFR_EWS_USERNAME", conf.ews_username),
+        ("RFR_EWS_PASSWORD_FILE", conf.ews_password),
+    ):
+        if not value:
+            raise ConfigError(f"RFR_EXCHANGE_BACKEND=ews needs {name}")
+    if not conf.ews_url.startswith(("https://", "http://")):
+        raise ConfigError(
+            "RFR_EWS_URL must be an http(s) address such as https://mail.firma.de/EWS/Exchange.asmx"
+        )
+    if conf.ews_access not in ("impersonation", "delegate"):
+        raise ConfigError(f"RFR_EWS_ACCESS must be impersonation or delegate, not {conf.ews_access!r}")
+    if conf.ews_auth not in ("ntlm", "basic"):
+        raise ConfigError(f"RFR_EWS_AUTH must be ntlm or basic, not {conf.ews_auth!r}")
     return conf

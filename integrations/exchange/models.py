@@ -27,6 +27,10 @@ class RoomSync(models.Model):
     last_repairs = models.JSONField(_("last reconcile repairs"), default=dict, blank=True)
     # The oldest commit not yet at Exchange when it was last measured (seconds).
     lag_seconds = models.FloatField(_("lag (seconds)"), null=True, blank=True)
+    # Graph change notifications (RFR_GRAPH_NOTIFICATION_URL): the subscription on the
+    # room's events, renewed before it expires; a notification only triggers a delta read.
+    subscription_id = models.CharField(_("notification subscription"), max_length=200, blank=True)
+    subscription_expires_at = models.DateTimeField(_("subscription expires"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("Exchange sync of a room")

@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from bookings.errors import BookingError
 from bookings.models import Booking, Room
@@ -36,6 +37,11 @@ EXCHANGE_LOCK = 7315
 # Shown in Exchange: a released no-show keeps its (shortened) event.
 SHOWN = (Booking.Status.PENDING, Booking.Status.CONFIRMED, Booking.Status.RELEASED)
 SERVICE_USER = "exchange-sync"
+# Answers to Outlook organizers, sent in German with English below (gettext_noop: marked
+# for translation here, translated when sent).
+PUBLISH_ONLY = gettext_noop("This room is booked in raum]für[raum only.")
+AWAITS_APPROVAL = gettext_noop("The room awaits a manager's approval.")
+CANCELLED_HERE = gettext_noop("The room's booking was cancelled in raum]für[raum.")
 
 
 def lock_room(room_id: int) -> None:
@@ -163,8 +169,7 @@ def _answer_theirs(cal: Calendar, booking: Booking, link: EventLink) -> str:
         link.change_key = cal.update(mailbox, link.remote_id, draft_for(booking))
         done = "updated"
     elif booking.status in (Booking.Status.CANCELLED, Booking.Status.REJECTED) and link.remote_id:
-        with translation.override(settings.LANGUAGE_CODE):
-            comment = _("The room's booking was cancelled in raum]für[raum.")
+        comment = both_languages(CANCELLED_HERE)
         cal.respond(mailbox, link.remote_id, answer="decline", comment=comment)
         done = "declined"
     else:
@@ -237,6 +242,39 @@ def sync_room(cal: Calendar, room: Room, *, full: bool = False) -> RoomReport:
     return report
 
 
+class _Undo(Exception):
+    """Rolls back an attempt made only to read its refusal in another language."""
+
+
+def bilingual(german: str, english: str | None) -> str:
+    """A decline for an organizer whose language we do not know: German, English below."""
+    if not english or english == german:
+        return german
+    return f"{german}\n\n{english}"
+
+
+def in_english(attempt) -> str | None:
+    """The refusal of ``attempt`` in English: it runs again in a savepoint that is always
+    rolled back (nothing it might write stays); None if it no longer fails."""
+    try:
+        with translation.override("en"), transaction.atomic():
+            attempt()
+            raise _Undo
+    except BookingError as exc:
+        return exc.message
+    except _Undo:
+        return None
+
+
+def both_languages(text: str) -> str:
+    """A fixed sentence of ours, in German with English below."""
+    with translation.override("de"):
+        german = _(text)
+    with translation.override("en"):
+        english = _(text)
+    return bilingual(german, english)
+
+
 def _decline(cal: Calendar, room: Room, meeting: Meeting, reason: str) -> str:
     cal.respond(room.exchange_mailbox, meeting.remote_id, answer="decline", comment=reason)
     Declined.objects.update_or_create(
@@ -272,15 +310,16 @@ def apply_meeting(cal: Calendar, room: Room, meeting: Meeting, *, mode: str) -> 
             ).exists():
                 return "ignored"
             if mode == RoomSync.Mode.PUBLISH:
-                return _decline(cal, room, meeting, _("This room is booked in raum]für[raum only."))
+                return _decline(cal, room, meeting, both_languages(PUBLISH_ONLY))
             return _book(cal, room, meeting, now=now)
         return _change(cal, room, meeting, link, now=now)
 
 
 def _book(cal: Calendar, room: Room, meeting: Meeting, *, now: datetime) -> str:
     organizer = organizer_for(meeting)
-    try:
-        booking = create_booking(
+
+    def attempt():
+        return create_booking(
             room=room,
             organizer=organizer,
             title=meeting.subject or _("Outlook meeting"),
@@ -290,8 +329,12 @@ def _book(cal: Calendar, room: Room, meeting: Meeting, *, now: datetime) -> str:
             source=Booking.Source.EXCHANGE,
             now=now,
         )
+
+    try:
+        booking = attempt()
     except BookingError as exc:
-        return _decline(cal, room, meeting, exc.message)
+        # No language of the organizer is known (users have none): German, English below.
+        return _decline(cal, room, meeting, bilingual(exc.message, in_english(attempt)))
     EventLink.objects.create(
         booking=booking,
         room=room,
@@ -303,7 +346,7 @@ def _book(cal: Calendar, room: Room, meeting: Meeting, *, now: datetime) -> str:
         organizer_email=meeting.organizer_email,
     )
     pending = booking.status == Booking.Status.PENDING
-    comment = _("The room awaits a manager's approval.") if pending else ""
+    comment = both_languages(AWAITS_APPROVAL) if pending else ""
     cal.respond(
         room.exchange_mailbox, meeting.remote_id, answer="tentative" if pending else "accept", comment=comment
     )
@@ -319,17 +362,22 @@ def _change(cal: Calendar, room: Room, meeting: Meeting, link: EventLink, *, now
         link.change_key = meeting.change_key
         link.save(update_fields=["change_key", "updated_at"])
         return "unchanged"
-    try:
-        booking = update_booking(
-            booking=booking,
+
+    def attempt():
+        return update_booking(
+            booking=Booking.objects.get(pk=booking.pk),
             actor=booking.organizer,
             title=meeting.subject or None,
             start=meeting.start,
             end=meeting.end,
             now=now,
         )
+
+    try:
+        booking = attempt()
     except BookingError as exc:
-        cal.respond(room.exchange_mailbox, meeting.remote_id, answer="decline", comment=exc.message)
+        comment = bilingual(exc.message, in_english(attempt))
+        cal.respond(room.exchange_mailbox, meeting.remote_id, answer="decline", comment=comment)
         return "change declined"
     link.change_key = meeting.change_key
     link.pushed_version = booking.version
@@ -338,17 +386,30 @@ def _change(cal: Calendar, room: Room, meeting: Meeting, link: EventLink, *, now
 
 
 def reconcile(cal: Calendar, room: Room, *, start: datetime, end: datetime) -> dict[str, int]:
-    """Repair drift the incremental reads cannot see: our events deleted in Outlook, orphans."""
-    repairs = {"recreated": 0, "removed": 0}
+    """Repair drift the incremental reads cannot see: our events deleted in Outlook, orphans,
+    and Outlook meetings gone from the calendar while their booking is still here (a
+    deletion the read after an expired sync state could not report)."""
+    repairs = {"recreated": 0, "removed": 0, "cancelled": 0}
     remote = {m.remote_id: m for m in cal.meetings(room.exchange_mailbox, start=start, end=end)}
     ours = Booking.objects.select_related("room", "organizer").filter(
         room=room, status__in=SHOWN, span__overlap=(start, end)
     )
     linked: set[str] = set()
+    now = timezone.now()
     for booking in ours:
         link = EventLink.objects.filter(booking=booking).first()
         if link is not None and link.origin == EventLink.Origin.THEIRS:
-            linked.add(link.remote_id)
+            gone = link.remote_id and link.remote_id not in remote
+            if gone and booking.is_active and booking.span.upper > now:
+                locked = Booking.objects.select_for_update().get(pk=booking.pk)
+                with translation.override(settings.LANGUAGE_CODE):
+                    reason = _("Cancelled in Outlook")
+                mark_cancelled(locked, actor=service_user(), now=now, reason=reason)
+                link.pushed_version = locked.version  # nothing to tell Exchange: it is gone there
+                link.save(update_fields=["pushed_version", "updated_at"])
+                repairs["cancelled"] += 1
+            else:
+                linked.add(link.remote_id)
             continue
         if link is not None and link.remote_id in remote:
             linked.add(link.remote_id)

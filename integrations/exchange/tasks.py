@@ -12,6 +12,7 @@ from bookings.models import Room
 
 from .adapter import calendar
 from .models import RoomSync
+from .notify import keep_subscriptions
 from .sync import sync_room
 
 log = logging.getLogger("rfr.exchange")
@@ -39,6 +40,8 @@ def sync_exchange_task(room_id: int | None = None, full: bool = False) -> dict |
     if cal is None:
         return None
     failed = 0
+    if room_id is None and settings.RFR_EXCHANGE.backend == "graph":
+        keep_subscriptions(cal, rooms())
     for room in rooms(room_id):
         report = sync_room(cal, room, full=full or _due_for_full(room))
         if report.error:

@@ -175,5 +175,5 @@ def sync_tree(slapd) -> Callable[[int], SyncTree]:
     return lambda people=45: SyncTree(slapd, people)
 
 
-# The Graph double and a room with a mailbox, for the Exchange tests.
-from .exchange_fixtures import graph, maria, pki, spree  # noqa: E402, F401
+# The Exchange doubles and a room with a mailbox, for the Exchange tests.
+from .exchange_fixtures import ews, exchange, graph, maria, pki, spree  # noqa: E402, F401

@@ -1,4 +1,8 @@
-"""The Graph double and the app pointed at it, for the Exchange tests."""
+"""The Graph and EWS doubles and the app pointed at them, for the Exchange tests.
+
+``exchange`` runs a test once per back end (the doubles keep the same calendars and
+take the same "book in Outlook" calls); ``graph`` and ``ews`` are one back end each.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from integrations.exchange.conf import from_env
 from integrations.exchange.sync import sync_room
 from tests import factories
 
+from .ews_double import PASSWORD, USERNAME, EwsDouble
 from .graph_double import CLIENT_ID, SECRET, TENANT, GraphDouble
 from .test_ca import make_ca
 
@@ -25,9 +30,7 @@ def pki(tmp_path_factory):
     return make_ca(tmp_path_factory.mktemp("pki"))
 
 
-@pytest.fixture
-def graph(pki, tmp_path, settings, monkeypatch):
-    """A fresh double per test, and the app pointed at it."""
+def _graph(pki, tmp_path, settings, monkeypatch):
     ca, cert, key = pki
     double = GraphDouble(str(cert), str(key))
     double.start()
@@ -48,6 +51,55 @@ def graph(pki, tmp_path, settings, monkeypatch):
         }
     )
     settings.RFR_OUTBOX_CHANNELS = {"exchange": "integrations.exchange.sinks.exchange_sink"}
+    return double
+
+
+def _ews(pki, tmp_path, settings, monkeypatch):
+    ca, cert, key = pki
+    double = EwsDouble(str(cert), str(key))
+    double.start()
+    double.add_mailbox(MAILBOX)
+    password = tmp_path / "ews-password"
+    password.write_text(PASSWORD)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/bundle.pem")
+    settings.RFR_EXCHANGE = from_env(
+        {
+            "RFR_EXCHANGE_BACKEND": "ews",
+            "RFR_EWS_URL": double.url,
+            "RFR_EWS_USERNAME": USERNAME,
+            "RFR_EWS_PASSWORD_FILE": str(password),
+            "RFR_EWS_ACCESS": "impersonation",
+            "RFR_EWS_AUTH": "basic",
+            "RFR_EXCHANGE_CA_FILE": str(ca),
+        }
+    )
+    settings.RFR_OUTBOX_CHANNELS = {"exchange": "integrations.exchange.sinks.exchange_sink"}
+    return double
+
+
+BACKENDS = {"graph": _graph, "ews": _ews}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def exchange(request, pki, tmp_path, settings, monkeypatch):
+    """A fresh double per test (Graph, then EWS), and the app pointed at it."""
+    double = BACKENDS[request.param](pki, tmp_path, settings, monkeypatch)
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def graph(pki, tmp_path, settings, monkeypatch):
+    """The Graph double alone (what only Graph has: tokens, certificates)."""
+    double = _graph(pki, tmp_path, settings, monkeypatch)
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def ews(pki, tmp_path, settings, monkeypatch):
+    """The EWS double alone."""
+    double = _ews(pki, tmp_path, settings, monkeypatch)
     yield double
     double.stop()
 

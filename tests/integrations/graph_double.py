@@ -20,9 +20,11 @@ import socket
 import ssl
 import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -66,6 +68,11 @@ class GraphDouble:
         self.port = 0
         self.created_at: dict[str, float] = {}  # event id -> time.time() it was made (the bench's lag)
         self.server: ThreadingHTTPServer | None = None
+        self.places: list[dict] = []  # /places/microsoft.graph.room
+        self.subscriptions: dict[str, dict] = {}  # id -> the subscription as Graph keeps it
+        self.pending: list[tuple[str, str]] = []  # (mailbox, event id) changed since the last delivery
+        self.validated: list[str] = []  # the notification URLs that passed the handshake
+        self.page_size = 2  # places per page: the client must follow @odata.nextLink
 
     # --- running ---
     def start(self) -> None:
@@ -100,6 +107,55 @@ class GraphDouble:
 
     def _touch(self, mailbox: str, event_id: str) -> None:
         self.log[mailbox].append((next(self.seq), event_id))
+        self.pending.append((mailbox, event_id))
+
+    def _validate(self, url: str) -> bool:
+        """Graph's handshake: POST ?validationToken=…, expect it back as text/plain within 10 s."""
+        token = f"Validation: Testing client application reachability {next(self.ids)}"
+        address = f"{url}?{urlencode({'validationToken': token})}"
+        request = urllib.request.Request(address, data=b"", method="POST")  # noqa: S310 - the test's own server
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                ok = answer.status == 200 and answer.headers.get_content_type() == "text/plain"
+                return ok and answer.read().decode() == token
+        except OSError:
+            return False
+
+    def deliver_notifications(self) -> list[int]:
+        """Send what changed to the subscribers (as Graph does, a moment later); their HTTP statuses."""
+        with self.lock:
+            pending, self.pending = self.pending, []
+            subscriptions = list(self.subscriptions.values())
+        statuses = []
+        for sub in subscriptions:
+            mailbox = sub["resource"].split("/")[1].lower()
+            changed = [event_id for box, event_id in pending if box == mailbox]
+            if not changed:
+                continue
+            body = {
+                "value": [
+                    {
+                        "subscriptionId": sub["id"],
+                        "clientState": sub["clientState"],
+                        "changeType": "updated",
+                        "resource": f"Users/{mailbox}/Events/{event_id}",
+                        "tenantId": TENANT,
+                    }
+                    for event_id in changed
+                ]
+            }
+            request = urllib.request.Request(  # noqa: S310 - the test's own server
+                sub["notificationUrl"],
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                    statuses.append(answer.status)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+        return statuses
 
     def _new_event(self, mailbox: str, body: dict) -> dict:
         event = {
@@ -185,6 +241,20 @@ class GraphDouble:
     def events(self, mailbox: str) -> list[dict]:
         with self.lock:
             return sorted(self.calendars[mailbox.lower()].values(), key=lambda e: e["start"]["dateTime"])
+
+    def add_room(
+        self, email: str, name: str, *, capacity: int | None = None, room_list: str = "Haus A"
+    ) -> None:
+        """A room mailbox the organisation lists (Graph: a place with its building)."""
+        self.places.append(
+            {
+                "id": f"place-{next(self.ids)}",
+                "displayName": name,
+                "emailAddress": email,
+                "capacity": capacity,
+                "building": room_list,
+            }
+        )
 
     def throttle(self, count: int, retry_after: str = "1") -> None:
         self.throttled, self.retry_after = count, retry_after
@@ -289,6 +359,20 @@ class _Handler(BaseHTTPRequestHandler):
             token = f"token-{next(double.ids)}"
             double.tokens.add(token)
             return self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        if parts[:2] == ["v1.0", "places"] and parts[2:] == ["microsoft.graph.room"] and method == "GET":
+            if self.headers.get("Authorization", "").removeprefix("Bearer ") not in double.tokens:
+                return self._error(401, "InvalidAuthenticationToken")
+            skip = int(query.get("$skip", "0"))
+            page = {"value": double.places[skip : skip + double.page_size]}
+            if skip + double.page_size < len(double.places):
+                page["@odata.nextLink"] = (
+                    f"{double.base}/v1.0/places/microsoft.graph.room?$skip={skip + double.page_size}"
+                )
+            return self._send(200, page)
+        if parts[:2] == ["v1.0", "subscriptions"]:
+            if self.headers.get("Authorization", "").removeprefix("Bearer ") not in double.tokens:
+                return self._error(401, "InvalidAuthenticationToken")
+            return self._subscriptions(method, parts[2:], body)
         if parts[:2] != ["v1.0", "users"] or len(parts) < 4:
             return self._error(404, "ResourceNotFound")
         if self.headers.get("Authorization", "").removeprefix("Bearer ") not in double.tokens:
@@ -361,6 +445,30 @@ class _Handler(BaseHTTPRequestHandler):
                 double.remove(mailbox, event["id"])
                 return self._send(204)
         return self._error(400, "ErrorInvalidRequest")
+
+    def _subscriptions(self, method: str, rest: list[str], body: dict) -> None:
+        double = self.owner
+        if not rest and method == "POST":
+            if not body.get("notificationUrl") or not body.get("clientState") or not body.get("resource"):
+                return self._error(400, "InvalidRequest")
+            if not double._validate(body["notificationUrl"]):  # outside the lock: it calls the app
+                return self._error(400, "ValidationError")
+            with double.lock:
+                double.validated.append(body["notificationUrl"])
+                sub = {**body, "id": f"sub-{next(double.ids)}"}
+                double.subscriptions[sub["id"]] = sub
+            return self._send(201, sub)
+        with double.lock:
+            sub = double.subscriptions.get(rest[0]) if rest else None
+            if sub is None:
+                return self._error(404, "ResourceNotFound")
+            if method == "PATCH":
+                sub["expirationDateTime"] = body["expirationDateTime"]
+                return self._send(200, sub)
+            if method == "DELETE":
+                del double.subscriptions[sub["id"]]
+                return self._send(204)
+        return self._error(400, "InvalidRequest")
 
     def _delta(self, mailbox: str, query: dict) -> None:
         double = self.owner

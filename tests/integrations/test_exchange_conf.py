@@ -54,6 +54,10 @@ def test_it_reads_graph_with_microsofts_addresses_by_default(secret):
         ({"RFR_GRAPH_LOGIN_URL": "http://login.example"}, "RFR_GRAPH_LOGIN_URL"),
         ({"RFR_EXCHANGE_CA_FILE": "/nonexistent/ca.pem"}, "RFR_EXCHANGE_CA_FILE"),
         ({"RFR_EXCHANGE_SYNC_SECONDS": "soon"}, "RFR_EXCHANGE_SYNC_SECONDS"),
+        (
+            {"RFR_GRAPH_NOTIFICATION_URL": "http://raum.firma.de/exchange/graph/notify"},
+            "RFR_GRAPH_NOTIFICATION_URL",
+        ),
     ],
 )
 def test_it_names_the_variable_that_is_wrong(secret, extra, named):
@@ -61,12 +65,46 @@ def test_it_names_the_variable_that_is_wrong(secret, extra, named):
         from_env(graph_env(secret, **extra))
 
 
-def test_it_says_that_ews_is_not_available_yet():
-    with pytest.raises(ConfigError, match="ews is not available"):
-        from_env({"RFR_EXCHANGE_BACKEND": "ews", "RFR_EWS_URL": "https://mail.firma.de/EWS/Exchange.asmx"})
+def ews_env(password, **extra) -> dict[str, str]:
+    return {
+        "RFR_EXCHANGE_BACKEND": "ews",
+        "RFR_EWS_URL": "https://mail.firma.de/EWS/Exchange.asmx",
+        "RFR_EWS_USERNAME": "FIRMA\\svc-rfr",
+        "RFR_EWS_PASSWORD_FILE": str(password),
+        **extra,
+    }
 
 
-def test_it_adds_the_outbox_channel_and_the_schedule_only_when_switched_on(secret):
+@pytest.fixture
+def password(tmp_path):
+    path = tmp_path / "ews-password"
+    path.write_text("geheim\n")
+    return path
+
+
+def test_it_reads_the_ews_settings_with_the_password_from_a_file(password):
+    conf = from_env(ews_env(password))
+    assert (conf.backend, conf.ews_username, conf.ews_password) == ("ews", "FIRMA\\svc-rfr", "geheim")
+    assert (conf.ews_access, conf.ews_auth) == ("impersonation", "ntlm")  # the defaults
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"RFR_EWS_URL": ""}, "RFR_EWS_URL"),
+        ({"RFR_EWS_URL": "mail.firma.de"}, "RFR_EWS_URL"),
+        ({"RFR_EWS_USERNAME": ""}, "RFR_EWS_USERNAME"),
+        ({"RFR_EWS_PASSWORD_FILE": "/nonexistent/pw"}, "RFR_EWS_PASSWORD_FILE"),
+        ({"RFR_EWS_ACCESS": "owner"}, "RFR_EWS_ACCESS"),
+        ({"RFR_EWS_AUTH": "kerberos"}, "RFR_EWS_AUTH"),
+    ],
+)
+def test_it_names_the_ews_variable_that_is_wrong(password, extra, named):
+    with pytest.raises(ConfigError, match=named):
+        from_env(ews_env(password, **extra))
+
+
+def test_it_adds_the_outbox_channel_and_the_schedule_only_when_switched_on(secret, password):
     """The real start, in a child process: the channel and the beat entry follow the setting."""
     show = (
         "import django; django.setup(); from django.conf import settings as s; "
@@ -89,6 +127,7 @@ def test_it_adds_the_outbox_channel_and_the_schedule_only_when_switched_on(secre
     assert start({}).stdout.split() == ["False", "None"]
     on = start({**graph_env(secret), "RFR_EXCHANGE_SYNC_SECONDS": "30"})
     assert on.stdout.split() == ["True", "30.0"], on.stderr
+    assert start(ews_env(password)).stdout.split() == ["True", "60.0"]
     refused = start({"RFR_EXCHANGE_BACKEND": "ews"})
     assert refused.returncode != 0
-    assert "ews is not available" in refused.stderr
+    assert "RFR_EWS_URL" in refused.stderr
