@@ -413,6 +413,23 @@ if RFR_SAP_EXPORT_MINUTES > 0:
         "schedule": 60.0 * RFR_SAP_EXPORT_MINUTES,
     }
 
+# A user's default cost centre where an admin set none: this field of their directory
+# account (which directory attribute fills it is RFR_LDAP_ATTRIBUTE_MAP's business), matched
+# with a cost centre's code; empty turns it off.
+RFR_COST_CENTRE_ATTRIBUTE = os.environ.get("RFR_COST_CENTRE_ATTRIBUTE", "department").strip()
+if RFR_COST_CENTRE_ATTRIBUTE not in ("", "department", "phone"):
+    raise ImproperlyConfigured("RFR_COST_CENTRE_ATTRIBUTE must be department, phone or empty")
+# Before its cut-off an order is not mailed singly: each provider gets one summary a day at
+# this local time of its site (HH:MM), sent by a beat job that looks every few minutes.
+RFR_ORDER_SUMMARY_TIME = os.environ.get("RFR_ORDER_SUMMARY_TIME", "14:00").strip()
+try:
+    _summary_hour, _summary_minute = (int(part) for part in RFR_ORDER_SUMMARY_TIME.split(":"))
+    if not (0 <= _summary_hour < 24 and 0 <= _summary_minute < 60):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured("RFR_ORDER_SUMMARY_TIME must be a time of day as HH:MM") from None
+CELERY_BEAT_SCHEDULE["order-summaries"] = {"task": "orders.tasks.send_summaries", "schedule": 300.0}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
