@@ -32,7 +32,19 @@ class OnMove(Protocol):
     def __call__(self, *, booking: Booking, actor: User, now: datetime, old_start: datetime) -> None: ...
 
 
+class DialogPart(Protocol):
+    """A section an app adds to the booking dialog (/book/), such as services.
+
+    ``bind`` reads the posted data (None for an empty dialog) with what the dialog knows
+    so far; the result renders itself from its ``template`` and, when the dialog books,
+    ``apply`` runs in the booking's own transaction (a BookingError refuses the booking).
+    """
+
+    def bind(self, data, *, user: User, room, start: datetime | None, attendees: int, now: datetime): ...
+
+
 _on_create: list[OnCreate] = []
+_dialog_parts: list[DialogPart] = []
 _on_cancel: list[OnCancel] = []
 _on_move: list[OnMove] = []
 
@@ -48,6 +60,18 @@ def booking_created(*, booking: Booking, actor: User, now: datetime) -> None:
     """Run every registered hook; a hook that refuses (a BookingError) refuses the booking."""
     for hook in _on_create:
         hook(booking=booking, actor=actor, now=now)
+
+
+def dialog_part(part: DialogPart) -> DialogPart:
+    """Register a section of the booking dialog (once per part)."""
+    if part not in _dialog_parts:
+        _dialog_parts.append(part)
+    return part
+
+
+def dialog_parts() -> list[DialogPart]:
+    """The registered sections of the booking dialog, in order of registration."""
+    return list(_dialog_parts)
 
 
 def on_cancel(hook: OnCancel) -> OnCancel:
@@ -77,12 +101,15 @@ def booking_moved(*, booking: Booking, actor: User, now: datetime, old_start: da
 
 
 __all__ = [
+    "DialogPart",
     "OnCancel",
     "OnCreate",
     "OnMove",
     "booking_cancelled",
     "booking_created",
     "booking_moved",
+    "dialog_part",
+    "dialog_parts",
     "on_cancel",
     "on_create",
     "on_move",

@@ -39,8 +39,13 @@ class LateCharge:
 
 def default_quantity(item: Item, booking: Booking) -> int:
     """Per-person items default to the attendees (the organizer counts), others to one."""
+    return quantity_for(item, attendees=len(booking.attendees))
+
+
+def quantity_for(item: Item, *, attendees: int) -> int:
+    """The default quantity for a meeting of ``attendees`` besides its organizer."""
     if item.unit == Item.Unit.PERSON:
-        return max(len(booking.attendees) + 1, item.min_quantity)
+        return max(attendees + 1, item.min_quantity)
     return max(1, item.min_quantity)
 
 
