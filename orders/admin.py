@@ -141,7 +141,7 @@ class SapExportOnly(ReadOnly):
 
 @admin.register(ExportBatch)
 class ExportBatchAdmin(SapExportOnly, admin.ModelAdmin):
-    list_display = ["number", "created_at", "lines", "total", "downloads"]
+    list_display = ["number", "created_at", "lines", "total", "downloads", "live", "live_error"]
 
     @admin.display(description=_("files"))
     def downloads(self, obj: ExportBatch):

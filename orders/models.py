@@ -295,6 +295,19 @@ class ExportBatch(models.Model):
     lines = models.PositiveIntegerField(_("lines"), default=0)
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=Decimal("0"))
 
+    class Live(models.TextChoices):
+        """Where RFR_SAP_TARGET is "odata", the CO lines go to SAP live instead of into a file."""
+
+        FILE = "", _("file only")
+        PENDING = "pending", _("to be posted to SAP")
+        POSTED = "posted", _("posted to SAP")
+        REFUSED = "refused", _("refused by SAP")
+
+    live = models.CharField(
+        _("live posting"), max_length=10, choices=Live.choices, default=Live.FILE, blank=True
+    )
+    live_error = models.CharField(_("SAP's answer"), max_length=500, blank=True)
+
     class Meta:
         verbose_name = _("SAP export batch")
         verbose_name_plural = _("SAP export batches")

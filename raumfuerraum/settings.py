@@ -405,6 +405,14 @@ RFR_SAP_EXPORT_DIR = Path(os.environ.get("RFR_SAP_EXPORT_DIR") or runtime.data_d
 RFR_SAP_EXPORT_COPY_DIR = os.environ.get("RFR_SAP_EXPORT_COPY_DIR", "")
 RFR_SAP_CONTROLLING_AREA = os.environ.get("RFR_SAP_CONTROLLING_AREA", "1000")
 RFR_SAP_COMPANY_CODE = os.environ.get("RFR_SAP_COMPANY_CODE", "1000")
+# Where the CO lines go: "file" (the default: CSV and XLSX into the folder above) or
+# "odata": posted live through integrations/sap to the Gateway at RFR_SAP_ODATA_URL, each
+# batch once (FI lines, which SAP's activity allocation does not take, stay in the file).
+RFR_SAP_TARGET = os.environ.get("RFR_SAP_TARGET", "file").strip().lower() or "file"
+if RFR_SAP_TARGET not in ("file", "odata"):
+    raise ImproperlyConfigured("RFR_SAP_TARGET must be file or odata")
+if RFR_SAP_TARGET == "odata" and not os.environ.get("RFR_SAP_ODATA_URL", "").strip():
+    raise ImproperlyConfigured("RFR_SAP_TARGET=odata needs RFR_SAP_ODATA_URL")
 # The beat writes a batch this often (minutes); 0 leaves it to `manage.py export_sap`.
 RFR_SAP_EXPORT_MINUTES = envint("RFR_SAP_EXPORT_MINUTES", 60)
 if RFR_SAP_EXPORT_MINUTES > 0:
@@ -412,6 +420,12 @@ if RFR_SAP_EXPORT_MINUTES > 0:
         "task": "orders.tasks.export_sap",
         "schedule": 60.0 * RFR_SAP_EXPORT_MINUTES,
     }
+    if RFR_SAP_TARGET == "odata":
+        # Posts the batches the export left pending (and retries those SAP could not take).
+        CELERY_BEAT_SCHEDULE["post-sap"] = {
+            "task": "integrations.sap.tasks.post_sap",
+            "schedule": 60.0 * RFR_SAP_EXPORT_MINUTES,
+        }
 
 # A user's default cost centre where an admin set none: this field of their directory
 # account (which directory attribute fills it is RFR_LDAP_ATTRIBUTE_MAP's business), matched
