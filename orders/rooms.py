@@ -101,8 +101,11 @@ def check_priced_booking(*, booking: Booking, actor, now) -> None:
     """The create hook (bookings.hooks): a priced room on a site that requires it needs a valid default.
 
     The room is charged to the organizer's default cost centre, so that is what must exist
-    and be valid on the booking's day. Raises InvalidOrder (the booking is not written).
+    and be valid on the booking's day. Only bookings made here (pages, API) are asked.
+    Raises InvalidOrder (the booking is not written).
     """
+    if booking.source not in (Booking.Source.WEB, Booking.Source.API):
+        return  # a meeting from Exchange or a door display was not booked here: charged where it can be
     site = booking.room.floor.building.site
     if not costcentres.required_at(site.pk) or tariff_for(booking.room) is None:
         return

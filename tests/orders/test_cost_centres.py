@@ -135,3 +135,17 @@ def test_an_unknown_named_cost_centre_is_refused_and_nothing_written(room, alice
 
     assert refused.value.message == "Es gibt keine Kostenstelle 0000."
     assert not Order.objects.exists() and CostCentre.objects.filter(code="0000").count() == 0
+
+
+def test_it_does_not_ask_a_meeting_that_comes_from_exchange(room, alice, centres, priced):
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        create_booking(
+            room=room,
+            organizer=alice,
+            title="Aus Outlook",
+            start=at(WEDNESDAY, 9),
+            end=at(WEDNESDAY, 10),
+            source=Booking.Source.EXCHANGE,
+        )
+
+    assert Booking.objects.count() == 1
