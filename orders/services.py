@@ -18,7 +18,7 @@ from bookings.services.bookings import can_manage
 from bookings.spans import storable
 
 from . import costcentres, cutoff, mail
-from .errors import InvalidOrder, OrderNotAllowed, OrderRefused
+from .errors import InvalidOrder, LateChargeUnconfirmed, OrderNotAllowed, OrderRefused
 from .models import Item, Order
 from .money import charge
 
@@ -242,13 +242,16 @@ def cancel_order(*, order: Order, actor: User, now: datetime | None = None) -> O
 
 
 @transaction.atomic
-def change_order(*, order: Order, actor: User, quantity: int, now: datetime | None = None) -> Order:
+def change_order(
+    *, order: Order, actor: User, quantity: int, confirmed: bool = False, now: datetime | None = None
+) -> Order:
     """The booker changes a line's quantity.
 
     Before the cut-off anything within the item's limits goes; after it more is refused
     (the provider has planned) and less keeps the item's late share of the part taken off
-    charged (``reduction_charge`` tells how much before the booker confirms). Raises
-    OrderNotAllowed, OrderRefused or InvalidOrder, and then writes nothing.
+    charged, which the booker must have been told (``reduction_charge``) and ``confirmed``.
+    Raises OrderNotAllowed, OrderRefused (also LateChargeUnconfirmed) or InvalidOrder, and
+    then writes nothing.
     """
     now = now or timezone.now()
     booking = lock_booking(order.booking_id)
@@ -281,6 +284,20 @@ def change_order(*, order: Order, actor: User, quantity: int, now: datetime | No
                     now=now,
                     tz=booking.room.floor.building.site.tz,
                 )
+            )
+        late = reduction_charge(order, quantity=quantity, now=now)
+        if late and not confirmed:
+            raise LateChargeUnconfirmed(
+                _(
+                    "The cut-off has passed: %(percent)d %% of what you take off is still charged "
+                    "(%(amount)s %(currency)s). Please confirm the change."
+                )
+                % {
+                    "percent": item.late_charge_percent,
+                    "amount": formats.number_format(late, 2),
+                    "currency": order.currency,
+                },
+                amount=late,
             )
         order.late_quantity += Decimal(order.quantity - quantity) * item.late_charge_percent / 100
     order.quantity = quantity

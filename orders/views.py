@@ -186,7 +186,13 @@ def change_line(request, pk: int, line: int):
         }
         return render(request, "orders/booking.html", context)
     try:
-        services.change_order(order=order, actor=request.user, quantity=quantity, now=now)
+        services.change_order(
+            order=order,
+            actor=request.user,
+            quantity=quantity,
+            confirmed=request.POST.get("confirm") == "yes",
+            now=now,
+        )
     except BookingError as exc:
         messages.error(request, exc.message)
     else:

@@ -40,7 +40,7 @@ def test_it_tells_and_keeps_the_late_share_of_a_reduction_after_the_cut_off(line
     now = at(TUESDAY, 14, 1)
     # Two taken off one minute past the cut-off: half of 2 × 2.35 stays charged.
     assert services.reduction_charge(line, quantity=4, now=now) == Decimal("2.35")
-    services.change_order(order=line, actor=alice, quantity=4, now=now)
+    services.change_order(order=line, actor=alice, quantity=4, confirmed=True, now=now)
 
     line.refresh_from_db()
     assert (line.quantity, line.late_quantity, line.amount) == (4, Decimal("1.00"), Decimal("11.75"))
@@ -48,7 +48,7 @@ def test_it_tells_and_keeps_the_late_share_of_a_reduction_after_the_cut_off(line
 
 def test_it_exports_the_reduced_line_with_its_late_share(line, alice, settings, tmp_path):
     settings.RFR_SAP_EXPORT_DIR = tmp_path
-    services.change_order(order=line, actor=alice, quantity=4, now=at(TUESDAY, 15))
+    services.change_order(order=line, actor=alice, quantity=4, confirmed=True, now=at(TUESDAY, 15))
     export_batch(now=at(THURSDAY, 8))
 
     (posting,) = Posting.objects.all()
@@ -60,7 +60,7 @@ def test_it_exports_the_reduced_line_with_its_late_share(line, alice, settings, 
 
 
 def test_it_charges_the_late_share_of_both_a_reduction_and_a_later_cancellation(line, alice):
-    services.change_order(order=line, actor=alice, quantity=4, now=at(TUESDAY, 15))
+    services.change_order(order=line, actor=alice, quantity=4, confirmed=True, now=at(TUESDAY, 15))
     (late,) = services.late_charges(booking=line.booking, now=at(TUESDAY, 16))
 
     # Cancelling the remaining four charges half of them, plus the one left of the reduction.
@@ -89,3 +89,14 @@ def test_it_refuses_a_quantity_outside_the_limits(line, alice):
 
     assert refused.value.field == "quantity"
     assert Order.objects.get().version == 1
+
+
+def test_it_refuses_an_unconfirmed_late_reduction_and_names_its_cost(line, alice):
+    with pytest.raises(BookingError) as refused:
+        services.change_order(order=line, actor=alice, quantity=4, now=at(TUESDAY, 15))
+
+    assert refused.value.message == (
+        "Der Bestellschluss ist vorbei: 50 % dessen, was Sie abziehen, werden weiter berechnet "
+        "(2,35 EUR). Bitte bestätigen Sie die Änderung."
+    )
+    assert Order.objects.get().quantity == 6

@@ -34,7 +34,7 @@ def test_it_mails_the_kitchen_each_change_after_the_cut_off(inbox, room, alice, 
             booking=meeting, item=coffee, actor=alice, quantity=6, note="mit Hafermilch"
         )
     with time_machine.travel(at(TUESDAY, 15), tick=True):
-        services.change_order(order=line, actor=alice, quantity=4)
+        services.change_order(order=line, actor=alice, quantity=4, confirmed=True)
         cancel_booking(booking=meeting, actor=alice)
         assert all(deliver_provider_mail())
 
