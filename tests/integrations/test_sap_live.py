@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from integrations.sap.adapter import ODataSap
 from integrations.sap.client import ODataSettings
@@ -163,3 +165,28 @@ def cook(db, kitchen):  # noqa: F811
     kitchen.group = group
     kitchen.save()
     return user
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live")
+def test_two_workers_at_once_post_each_batch_once(line, sap, gateway):
+    export_batch(now=at(THURSDAY, 8))
+    start = threading.Barrier(2)
+    handled = []
+
+    def run():
+        try:
+            worker = ODataSap(sap.config)  # a worker has its own Gateway session
+            start.wait()
+            handled.extend(post_pending(worker))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(gateway.documents) == 1
+    assert [b.live for b in handled] == [ExportBatch.Live.POSTED]

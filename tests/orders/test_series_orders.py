@@ -13,7 +13,7 @@ from bookings.services import cancel_series
 from bookings.services.series_edit import update_series
 from orders import services
 from orders.models import Order
-from tests.helpers import assert_clean_error, at, make_series
+from tests.helpers import assert_clean_error, at, make_series, text
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +98,27 @@ def test_it_cancels_the_coffee_of_cancelled_dates(room, alice, coffee):
         cancel_series(series=result.series, actor=alice)
 
     assert set(Order.objects.values_list("status", "charged_percent")) == {(Order.Status.CANCELLED, 0)}
+
+
+@pytest.mark.usefixtures("alice_pays")
+def test_the_change_page_tells_why_a_series_cannot_move_with_its_coffee(client, room, alice, coffee):
+    result = make_series(room, alice, at(date(2027, 3, 10), 9), "FREQ=DAILY;COUNT=2")
+    first = result.created[0]
+    data = {
+        "title": "Jour fixe",
+        "room": room.pk,
+        "date": "2027-03-10",
+        "start": "19:00",
+        "end": "20:00",
+        "scope": "all",
+        "version": first.version,
+    }
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        services.order_service(booking=first, item=coffee, actor=alice)
+        client.force_login(alice)
+        response = client.post(f"/bookings/{first.pk}/change/", data)
+
+    assert response.status_code == 403
+    assert "Kaffee kann nicht mit der Buchung verschoben werden" in text(response)
+    first.refresh_from_db()
+    assert first.start == at(date(2027, 3, 10), 9)
