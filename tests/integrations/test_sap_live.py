@@ -144,7 +144,7 @@ def test_the_command_posts_with_the_settings_from_the_environment(line, gateway,
 
     call_command("post_sap", stdout=out)
 
-    assert out.getvalue().strip().endswith("posted to SAP")
+    assert out.getvalue().strip() == "Batch 1: posted"
     assert len(gateway.documents) == 1
 
 

@@ -16,7 +16,7 @@ class Command(BaseCommand):
             raise CommandError("RFR_SAP_ODATA_URL is not set: no live SAP to post to.")
         failed = False
         for batch in post_pending(sap):
-            self.stdout.write(f"Batch {batch.number}: {batch.get_live_display()} {batch.live_error}".rstrip())
+            self.stdout.write(f"Batch {batch.number}: {batch.live} {batch.live_error}".rstrip())
             failed = failed or batch.live != ExportBatch.Live.POSTED
         if failed:
             raise CommandError("Not every batch was posted; see SAP's answer above.")
