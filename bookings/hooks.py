@@ -1,7 +1,8 @@
 """Apps above bookings that must act inside a booking's own transaction register here.
 
 The outbox tells other apps about a change after commit; some consequences cannot wait
-for that. Cancelling a booking must cancel its service orders in the same transaction,
+for that. A new booking may be refused by them (a site that requires a cost centre for
+a priced room). Cancelling a booking must cancel its service orders in the same transaction,
 or a kitchen could deliver to a meeting that is no longer there; moving it moves them,
 or refuses the move when they cannot follow. Bookings never import
 those apps (arrows point one way): each registers a callable in its AppConfig.ready(),
@@ -23,12 +24,54 @@ class OnCancel(Protocol):
     def __call__(self, *, booking: Booking, actor: User, now: datetime) -> None: ...
 
 
+class OnCreate(Protocol):
+    def __call__(self, *, booking: Booking, actor: User, now: datetime) -> None: ...
+
+
 class OnMove(Protocol):
     def __call__(self, *, booking: Booking, actor: User, now: datetime, old_start: datetime) -> None: ...
 
 
+class DialogPart(Protocol):
+    """A section an app adds to the booking dialog (/book/), such as services.
+
+    ``bind`` reads the posted data (None for an empty dialog) with what the dialog knows
+    so far; the result renders itself from its ``template`` and, when the dialog books,
+    ``apply`` runs in the booking's own transaction (a BookingError refuses the booking).
+    """
+
+    def bind(self, data, *, user: User, room, start: datetime | None, attendees: int, now: datetime): ...
+
+
+_on_create: list[OnCreate] = []
+_dialog_parts: list[DialogPart] = []
 _on_cancel: list[OnCancel] = []
 _on_move: list[OnMove] = []
+
+
+def on_create(hook: OnCreate) -> OnCreate:
+    """Register ``hook`` to run in the transaction of every new booking, after its row is written."""
+    if hook not in _on_create:
+        _on_create.append(hook)
+    return hook
+
+
+def booking_created(*, booking: Booking, actor: User, now: datetime) -> None:
+    """Run every registered hook; a hook that refuses (a BookingError) refuses the booking."""
+    for hook in _on_create:
+        hook(booking=booking, actor=actor, now=now)
+
+
+def dialog_part(part: DialogPart) -> DialogPart:
+    """Register a section of the booking dialog (once per part)."""
+    if part not in _dialog_parts:
+        _dialog_parts.append(part)
+    return part
+
+
+def dialog_parts() -> list[DialogPart]:
+    """The registered sections of the booking dialog, in order of registration."""
+    return list(_dialog_parts)
 
 
 def on_cancel(hook: OnCancel) -> OnCancel:
@@ -57,4 +100,17 @@ def booking_moved(*, booking: Booking, actor: User, now: datetime, old_start: da
         hook(booking=booking, actor=actor, now=now, old_start=old_start)
 
 
-__all__ = ["OnCancel", "OnMove", "booking_cancelled", "booking_moved", "on_cancel", "on_move"]
+__all__ = [
+    "DialogPart",
+    "OnCancel",
+    "OnCreate",
+    "OnMove",
+    "booking_cancelled",
+    "booking_created",
+    "booking_moved",
+    "dialog_part",
+    "dialog_parts",
+    "on_cancel",
+    "on_create",
+    "on_move",
+]

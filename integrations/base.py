@@ -96,6 +96,10 @@ class Sap(Protocol):
         """Post one CO document and return SAP's document number; raises IntegrationError."""
         ...
 
+    def find_allocation(self, *, controlling_area: str, header_text: str) -> str | None:
+        """The number of a CO document posted with this header text, or None; raises IntegrationError."""
+        ...
+
 
 @dataclass(frozen=True)
 class Meeting:

@@ -21,7 +21,9 @@ from .models import (
     Order,
     Posting,
     Provider,
+    ProviderSummary,
     RoomPrice,
+    SiteAccounting,
     UserCostCentre,
 )
 
@@ -69,6 +71,25 @@ class UserCostCentreAdmin(admin.ModelAdmin):
     list_display = ["user", "cost_centre"]
     search_fields = ["user__username", "cost_centre__code"]
     autocomplete_fields = ["cost_centre"]
+
+
+@admin.register(SiteAccounting)
+class SiteAccountingAdmin(admin.ModelAdmin):
+    list_display = ["site", "require_cost_centre"]
+
+
+@admin.register(ProviderSummary)
+class ProviderSummaryAdmin(admin.ModelAdmin):
+    """Which daily summaries were written: read only, the beat job writes them."""
+
+    list_display = ["provider", "day", "since", "until"]
+    list_filter = ["provider"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(RoomPrice)
@@ -120,7 +141,7 @@ class SapExportOnly(ReadOnly):
 
 @admin.register(ExportBatch)
 class ExportBatchAdmin(SapExportOnly, admin.ModelAdmin):
-    list_display = ["number", "created_at", "lines", "total", "downloads"]
+    list_display = ["number", "created_at", "lines", "total", "downloads", "live", "live_error"]
 
     @admin.display(description=_("files"))
     def downloads(self, obj: ExportBatch):

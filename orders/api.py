@@ -157,6 +157,33 @@ def cancel_order(request, booking_id: Id, order_id: Id):
     return JsonResponse(order_dict(services.cancel_order(order=order, actor=request.auth)))
 
 
+class OrderChangeIn(Schema):
+    quantity: Annotated[int, Field(ge=1, le=100000)]
+    # After the cut-off a reduction still costs a share: the client shows it and confirms.
+    accept_late_charge: bool = False
+
+
+@api.patch(
+    "/bookings/{booking_id}/orders/{order_id}",
+    response={200: OrderOut, 403: Error, 404: Error, 422: Error},
+    tags=["orders"],
+)
+def change_order(request, booking_id: Id, order_id: Id, payload: OrderChangeIn):
+    """Change a line's quantity.
+
+    After its cut-off more is refused (403, the cut-off in words) and less keeps the item's
+    late share of the part taken off charged: without ``accept_late_charge`` that is a 403
+    whose message names the amount, and nothing changes. 422 for a quantity outside the
+    item's limits; 404 for another's booking.
+    """
+    booking = _own_booking(request, booking_id)
+    order = get_object_or_404(Order.objects.filter(Q(booking=booking)), pk=order_id)
+    changed = services.change_order(
+        order=order, actor=request.auth, quantity=payload.quantity, confirmed=payload.accept_late_charge
+    )
+    return JsonResponse(order_dict(changed))
+
+
 class SeriesOrderIn(Schema):
     item: ItemId
     quantity: Annotated[int, Field(ge=1, le=100000)] | None = None

@@ -11,7 +11,11 @@ class OrdersConfig(AppConfig):
         from bookings import hooks
 
         from . import api  # noqa: F401  (adds the order routes to the one API)
+        from .dialog import PART
+        from .rooms import check_priced_booking
         from .services import cancel_orders_of, move_orders_of
 
+        hooks.on_create(check_priced_booking)
+        hooks.dialog_part(PART)
         hooks.on_cancel(cancel_orders_of)
         hooks.on_move(move_orders_of)

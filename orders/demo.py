@@ -16,7 +16,7 @@ from django.utils import timezone
 from bookings.models import Booking, Room, Site
 from bookings.spans import make_span
 
-from .models import CostCentre, Item, Order, Provider, RoomPrice, UserCostCentre
+from .models import CostCentre, Item, Order, Provider, RoomPrice, SiteAccounting, UserCostCentre
 from .money import charge
 
 CENTRES = [
@@ -99,6 +99,9 @@ def seed() -> str:
             activity_type="RAUM",
             cost_centre=centres["4720"],
         )
+    if first_site:
+        # ... and a booking there needs a cost centre (the demo's people have one, see PAYERS).
+        SiteAccounting.objects.get_or_create(site=first_site, defaults={"require_cost_centre": True})
     made = _orders(demo) if demo else 0
     return f"{Item.objects.count()} service items, {made} new demo orders."
 
@@ -147,6 +150,8 @@ def _orders(demo) -> int:
                 cost_centre=payer,
                 ordered_by=demo,
                 created_at=start - timedelta(days=2),
+                # Next week's lines are in the kitchen's first daily summary.
+                changed_at=min(start - timedelta(days=2), timezone.now()),
                 status=Order.Status.DELIVERED if days < 0 else Order.Status.ORDERED,
             )
             made += 1

@@ -13,3 +13,11 @@ class OrderRefused(PolicyViolation):
 
 class OrderNotAllowed(NotAllowed):
     """The booking is not the caller's: 403."""
+
+
+class LateChargeUnconfirmed(OrderRefused):
+    """A reduction after the cut-off still costs ``amount``: the booker must confirm it first (403)."""
+
+    def __init__(self, message: str, *, amount):
+        super().__init__(message)
+        self.amount = amount

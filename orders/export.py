@@ -5,7 +5,8 @@ area, document and posting date and header text, and per line the sender cost ce
 activity type, quantity, unit, price, receiver cost centre or order and a line text.
 docs/sap-export.md describes every column. Each charge is exported exactly once: the
 export holds a database lock, so two exports started together take turns and the
-second finds nothing new.
+second finds nothing new. With RFR_SAP_TARGET=odata the CO lines are not written but
+left pending for the live adapter (integrations/sap/posting.py).
 """
 
 from __future__ import annotations
@@ -161,9 +162,11 @@ def write_atomically(folder: Path, name: str, content: bytes) -> Path:
     return target
 
 
-def files_of(postings: list[Posting], *, number: int, today) -> dict[str, bytes]:
+def files_of(postings: list[Posting], *, number: int, today, live: bool = False) -> dict[str, bytes]:
+    """The batch's files; with a live target the CO lines go to SAP instead (integrations/sap)."""
     files = {}
-    for kind, columns in (("CO", CO_COLUMNS), ("FI", FI_COLUMNS)):
+    kinds = (("FI", FI_COLUMNS),) if live else (("CO", CO_COLUMNS), ("FI", FI_COLUMNS))
+    for kind, columns in kinds:
         lines = rows(postings, kind=kind, number=number, today=today)
         if lines:
             stem = f"rfr-{kind.lower()}-{number:06d}"
@@ -191,7 +194,8 @@ def export_batch(*, dry_run: bool = False, now: datetime | None = None) -> Resul
             # Never seen outside this transaction; the orders it looked at stay marked as settled.
             batch.delete()
             return Result(batch=None, paths=[], lines=0, total=total)
-        files = files_of(postings, number=number, today=today)
+        live = settings.RFR_SAP_TARGET == "odata" and any(p.kind == "CO" for p in postings)
+        files = files_of(postings, number=number, today=today, live=live)
         paths = [
             write_atomically(Path(settings.RFR_SAP_EXPORT_DIR), name, content)
             for name, content in files.items()
@@ -202,5 +206,7 @@ def export_batch(*, dry_run: bool = False, now: datetime | None = None) -> Resul
         batch.files = list(files)
         batch.lines = len(postings)
         batch.total = total
-        batch.save(update_fields=["files", "lines", "total"])
+        # Committed before SAP hears of it: integrations/sap posts pending batches once each.
+        batch.live = ExportBatch.Live.PENDING if live else ExportBatch.Live.FILE
+        batch.save(update_fields=["files", "lines", "total", "live"])
     return Result(batch=batch, paths=paths, lines=len(postings), total=total)

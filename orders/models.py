@@ -69,6 +69,23 @@ class ClosedDay(models.Model):
         return f"{self.day} {self.name}".strip()
 
 
+class SiteAccounting(models.Model):
+    """A site's cost allocation rules, set by its admins; a site without a row requires nothing."""
+
+    site = models.OneToOneField(Site, models.CASCADE, related_name="accounting", verbose_name=_("site"))
+    # Every booking with services or with a room price must name a valid cost centre.
+    require_cost_centre = models.BooleanField(
+        _("require a cost centre for bookings with services or a price"), default=False
+    )
+
+    class Meta:
+        verbose_name = _("cost allocation of a site")
+        verbose_name_plural = _("cost allocation of sites")
+
+    def __str__(self) -> str:
+        return str(self.site)
+
+
 class Provider(models.Model):
     """Who delivers services at a site (the kitchen, facility services, IT)."""
 
@@ -173,8 +190,15 @@ class Order(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ORDERED)
     # What stays chargeable once cancelled: 0 before the cut-off, the item's late share after it.
     charged_percent = models.PositiveSmallIntegerField(_("charged (%)"), default=100)
+    # Reduced after the cut-off: the late share of what was taken off stays charged, in units.
+    late_quantity = models.DecimalField(
+        _("still charged of reductions"), max_digits=10, decimal_places=2, default=Decimal("0")
+    )
     created_at = models.DateTimeField(_("created at"))
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # Set by every change the booker or the clock makes (ordered, changed, moved, cancelled):
+    # the provider's daily summary lists the lines changed since the last one.
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
     # Rises with every change; the export compares it with the version it last posted.
     version = models.PositiveIntegerField(_("version"), default=1)
     posted_version = models.PositiveIntegerField(_("posted version"), null=True, blank=True)
@@ -192,6 +216,28 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.item}"
+
+
+class ProviderSummary(models.Model):
+    """One daily summary mail of a provider: written once per provider and local day (the outbox sends it)."""
+
+    provider = models.ForeignKey(
+        Provider, models.CASCADE, related_name="summaries", verbose_name=_("provider")
+    )
+    day = models.DateField(_("day"))
+    # The lines changed in (since, until] are in it.
+    since = models.DateTimeField(_("changes since"))
+    until = models.DateTimeField(_("changes until"))
+
+    class Meta:
+        verbose_name = _("daily summary")
+        verbose_name_plural = _("daily summaries")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "day"], name="provider_summary_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.day}"
 
 
 class RoomPrice(models.Model):
@@ -248,6 +294,19 @@ class ExportBatch(models.Model):
     files = models.JSONField(_("files"), default=list)
     lines = models.PositiveIntegerField(_("lines"), default=0)
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Live(models.TextChoices):
+        """Where RFR_SAP_TARGET is "odata", the CO lines go to SAP live instead of into a file."""
+
+        FILE = "", _("file only")
+        PENDING = "pending", _("to be posted to SAP")
+        POSTED = "posted", _("posted to SAP")
+        REFUSED = "refused", _("refused by SAP")
+
+    live = models.CharField(
+        _("live posting"), max_length=10, choices=Live.choices, default=Live.FILE, blank=True
+    )
+    live_error = models.CharField(_("SAP's answer"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("SAP export batch")

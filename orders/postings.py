@@ -1,9 +1,10 @@
 """Charges become posting records once final; a charge changed after its export is reversed and posted anew.
 
 An order is final when its booking has ended (it was delivered) or when it was cancelled
-(after its cut-off a share stays charged; before it nothing). ``Order.version`` rises with
-every change and ``posted_version`` remembers what the export last posted, so the export
-looks only at orders whose charge may differ from what SAP already has.
+(after its cut-off a share stays charged; before it nothing). A quantity reduced after the
+cut-off keeps the same share of the part taken off charged (``Order.late_quantity``).
+``Order.version`` rises with every change and ``posted_version`` remembers what the
+export last posted, so the export looks only at orders whose charge may differ from what SAP already has.
 """
 
 from __future__ import annotations
@@ -70,11 +71,12 @@ def charge_of(order: Order) -> Charge | None:
     percent = order.charged_percent if order.status == Order.Status.CANCELLED else 100
     if order.status != Order.Status.CANCELLED and order.booking.status in UNCHARGED:
         # Rejected or expired before it was confirmed (its lines were never cancelled): nothing delivered.
-        percent = 0
-    if percent == 0:
+        return None
+    # What late reductions took off after the cut-off stays charged at the item's share.
+    quantity = (Decimal(order.quantity) * percent / 100 + order.late_quantity).quantize(Decimal("0.001"))
+    if quantity == 0:
         return None
     provider = order.item.provider
-    quantity = (Decimal(order.quantity) * percent / 100).quantize(Decimal("0.001"))
     return Charge(
         kind="FI" if provider.invoices_externally else "CO",
         sender=provider.cost_centre.code,
@@ -84,7 +86,7 @@ def charge_of(order: Order) -> Charge | None:
         quantity=quantity,
         unit=order.item.unit,
         price=order.price,
-        amount=charge(order.quantity, order.price, percent),
+        amount=charge(quantity, order.price),
         currency=order.currency,
     )
 

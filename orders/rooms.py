@@ -14,10 +14,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from bookings.models import Booking, Room
 
-from .models import RoomPrice, UserCostCentre
+from . import costcentres
+from .errors import InvalidOrder
+from .models import CostCentre, RoomPrice
 from .money import charge
 
 HALF_DAY_HOURS = 4
@@ -89,8 +92,30 @@ def room_charge(tariff: Tariff, start: datetime, end: datetime) -> RoomCharge:
     return min(options, key=lambda option: option.amount)
 
 
-def receiver_of(booking: Booking):
-    default = (
-        UserCostCentre.objects.select_related("cost_centre").filter(user_id=booking.organizer_id).first()
-    )
-    return default.cost_centre if default else None
+def receiver_of(booking: Booking) -> CostCentre | None:
+    """The organizer's default cost centre (the admin's, else the directory's), charged for the room."""
+    return costcentres.default_for(booking.organizer)
+
+
+def check_priced_booking(*, booking: Booking, actor, now) -> None:
+    """The create hook (bookings.hooks): a priced room on a site that requires it needs a valid default.
+
+    The room is charged to the organizer's default cost centre, so that is what must exist
+    and be valid on the booking's day. Only bookings made here (pages, API) are asked.
+    Raises InvalidOrder (the booking is not written).
+    """
+    if booking.source not in (Booking.Source.WEB, Booking.Source.API):
+        return  # a meeting from Exchange or a door display was not booked here: charged where it can be
+    site = booking.room.floor.building.site
+    if not costcentres.required_at(site.pk) or tariff_for(booking.room) is None:
+        return
+    try:
+        costcentres.resolve(
+            user=booking.organizer, code=None, day=booking.span.lower.astimezone(site.tz).date()
+        )
+    except InvalidOrder as exc:
+        raise InvalidOrder(
+            _("%(site)s charges this room to your cost centre: %(reason)s")
+            % {"site": site.name, "reason": exc.message},
+            field="cost_centre",
+        ) from exc

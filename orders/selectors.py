@@ -28,12 +28,16 @@ def lines_of(booking: Booking) -> tuple[list[Order], Decimal]:
 
 
 def offers(booking: Booking, *, now: datetime) -> list[Offer]:
-    site = booking.room.floor.building.site
-    closed = cutoff.closed_days(site.pk, booking.span.lower.date())
+    return offers_at(booking.room.floor.building.site, start=booking.span.lower, now=now)
+
+
+def offers_at(site, *, start: datetime, now: datetime) -> list[Offer]:
+    """The site's orderable items for a meeting starting at ``start``, each with its cut-off."""
+    closed = cutoff.closed_days(site.pk, start.date())
     items = Item.objects.filter(active=True, provider__site=site).select_related("provider")
     found = []
     for item in items.order_by("provider__name", "name"):
-        limit = cutoff.deadline(item, deliver_at=booking.span.lower, tz=site.tz, closed=closed)
+        limit = cutoff.deadline(item, deliver_at=start, tz=site.tz, closed=closed)
         found.append(Offer(item=item, deadline=limit, open=now <= limit))
     return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -16,9 +17,9 @@ from bookings.selectors.series import future_occurrences
 from bookings.services.bookings import can_manage
 from bookings.spans import storable
 
-from . import cutoff, mail
-from .errors import InvalidOrder, OrderNotAllowed, OrderRefused
-from .models import CostCentre, Item, Order, UserCostCentre
+from . import costcentres, cutoff, mail
+from .errors import InvalidOrder, LateChargeUnconfirmed, OrderNotAllowed, OrderRefused
+from .models import Item, Order
 from .money import charge
 
 if TYPE_CHECKING:
@@ -33,13 +34,18 @@ class LateCharge:
 
     order: Order
     percent: int
-    amount: object  # Decimal
+    amount: Decimal
 
 
 def default_quantity(item: Item, booking: Booking) -> int:
     """Per-person items default to the attendees (the organizer counts), others to one."""
+    return quantity_for(item, attendees=len(booking.attendees))
+
+
+def quantity_for(item: Item, *, attendees: int) -> int:
+    """The default quantity for a meeting of ``attendees`` besides its organizer."""
     if item.unit == Item.Unit.PERSON:
-        return max(len(booking.attendees) + 1, item.min_quantity)
+        return max(attendees + 1, item.min_quantity)
     return max(1, item.min_quantity)
 
 
@@ -61,30 +67,6 @@ def cutoff_message(item: Item, *, deliver_at: datetime, limit: datetime, now: da
         "limit_day": day_words(limit_local.date()),
         "time": formats.time_format(limit_local.time(), "TIME_FORMAT"),
     }
-
-
-def receiver_cost_centre(*, user: User, code: str | None, day) -> CostCentre:
-    """The named cost centre, or the user's default; raises InvalidOrder when unknown or not valid then."""
-    if code:
-        centre = CostCentre.objects.filter(code=code.strip()).first()
-        if centre is None:
-            raise InvalidOrder(
-                _("There is no cost centre %(code)s.") % {"code": code[:20]}, field="cost_centre"
-            )
-    else:
-        default = UserCostCentre.objects.select_related("cost_centre").filter(user=user).first()
-        if default is None:
-            raise InvalidOrder(
-                _("Please name a cost centre: you have no default cost centre."), field="cost_centre"
-            )
-        centre = default.cost_centre
-    if not centre.valid_on(day):
-        raise InvalidOrder(
-            _("The cost centre %(code)s is not valid on %(day)s.")
-            % {"code": centre.code, "day": formats.date_format(day, "SHORT_DATE_FORMAT")},
-            field="cost_centre",
-        )
-    return centre
 
 
 def _check_item(item: Item, booking: Booking, *, quantity: int, note: str, deliver_at: datetime) -> None:
@@ -163,7 +145,7 @@ def order_service(
                 "end": formats.time_format(item.delivery_until, "TIME_FORMAT"),
             }
         )
-    centre = receiver_cost_centre(user=actor, code=cost_centre, day=deliver_at.astimezone(tz).date())
+    centre = costcentres.resolve(user=actor, code=cost_centre, day=deliver_at.astimezone(tz).date())
     order = Order.objects.create(
         booking=booking,
         item=item,
@@ -176,21 +158,29 @@ def order_service(
         cost_centre=centre,
         ordered_by=actor,
         created_at=now,
+        changed_at=now,
     )
-    mail.announce(order, "order.created")
+    mail.announce(order, "order.created", now=now)
     return order
+
+
+def deadline_of(order: Order, *, deliver_at: datetime | None = None) -> datetime:
+    """The cut-off of a line (for ``deliver_at`` when it would move there)."""
+    site = order.booking.room.floor.building.site
+    deliver_at = deliver_at or order.deliver_at
+    return cutoff.deadline(
+        order.item, deliver_at=deliver_at, tz=site.tz, closed=cutoff.closed_days(site.pk, deliver_at.date())
+    )
 
 
 def late_percent(order: Order, *, now: datetime) -> int:
     """What a cancellation now still charges: nothing before the cut-off, the item's late share after."""
-    site = order.booking.room.floor.building.site
-    limit = cutoff.deadline(
-        order.item,
-        deliver_at=order.deliver_at,
-        tz=site.tz,
-        closed=cutoff.closed_days(site.pk, order.deliver_at.date()),
-    )
-    return order.item.late_charge_percent if now > limit else 0
+    return order.item.late_charge_percent if now > deadline_of(order) else 0
+
+
+def still_charged(order: Order, *, percent: int) -> Decimal:
+    """A cancelled line's charge: ``percent`` of its quantity and what earlier late reductions left."""
+    return charge(Decimal(order.quantity) * percent / 100 + order.late_quantity, order.price)
 
 
 def late_charges(*, booking: Booking, now: datetime | None = None) -> list[LateCharge]:
@@ -201,20 +191,27 @@ def late_charges(*, booking: Booking, now: datetime | None = None) -> list[LateC
         "item", "booking__room__floor__building__site"
     ):
         percent = late_percent(order, now=now)
-        if percent:
+        if percent or order.late_quantity:
             found.append(
-                LateCharge(order=order, percent=percent, amount=charge(order.quantity, order.price, percent))
+                LateCharge(order=order, percent=percent, amount=still_charged(order, percent=percent))
             )
     return found
+
+
+def reduction_charge(order: Order, *, quantity: int, now: datetime) -> Decimal:
+    """What taking a line down to ``quantity`` now still charges for the part taken off."""
+    if quantity >= order.quantity:
+        return Decimal("0.00")
+    return charge(order.quantity - quantity, order.price, late_percent(order, now=now))
 
 
 def _cancel(order: Order, *, now: datetime) -> None:
     order.charged_percent = late_percent(order, now=now)
     order.status = Order.Status.CANCELLED
-    order.cancelled_at = now
+    order.cancelled_at = order.changed_at = now
     order.version += 1
-    order.save(update_fields=["charged_percent", "status", "cancelled_at", "version"])
-    mail.announce(order, "order.cancelled")
+    order.save(update_fields=["charged_percent", "status", "cancelled_at", "changed_at", "version"])
+    mail.announce(order, "order.cancelled", now=now)
 
 
 def cancel_orders_of(*, booking: Booking, actor: User, now: datetime) -> None:
@@ -241,6 +238,74 @@ def cancel_order(*, order: Order, actor: User, now: datetime | None = None) -> O
     )
     if order.status != Order.Status.CANCELLED:
         _cancel(order, now=now)
+    return order
+
+
+@transaction.atomic
+def change_order(
+    *, order: Order, actor: User, quantity: int, confirmed: bool = False, now: datetime | None = None
+) -> Order:
+    """The booker changes a line's quantity.
+
+    Before the cut-off anything within the item's limits goes; after it more is refused
+    (the provider has planned) and less keeps the item's late share of the part taken off
+    charged, which the booker must have been told (``reduction_charge``) and ``confirmed``.
+    Raises OrderNotAllowed, OrderRefused (also LateChargeUnconfirmed) or InvalidOrder, and
+    then writes nothing.
+    """
+    now = now or timezone.now()
+    booking = lock_booking(order.booking_id)
+    if not can_manage(actor, booking):
+        raise OrderNotAllowed(_("Only the organizer can change the services of this booking."))
+    order = (
+        Order.objects.select_for_update()
+        .select_related("item__provider", "booking__room__floor__building__site")
+        .get(pk=order.pk)
+    )
+    if order.status not in (Order.Status.ORDERED, Order.Status.CONFIRMED) or booking.span.upper <= now:
+        raise OrderRefused(_("This line can no longer be changed."))
+    item = order.item
+    if not item.min_quantity <= quantity <= item.max_quantity:
+        raise InvalidOrder(
+            _("The quantity must be between %(min)d and %(max)d.")
+            % {"min": item.min_quantity, "max": item.max_quantity},
+            field="quantity",
+        )
+    if quantity == order.quantity:
+        return order
+    limit = deadline_of(order)
+    if now > limit:
+        if quantity > order.quantity:
+            raise OrderRefused(
+                cutoff_message(
+                    item,
+                    deliver_at=order.deliver_at,
+                    limit=limit,
+                    now=now,
+                    tz=booking.room.floor.building.site.tz,
+                )
+            )
+        late = reduction_charge(order, quantity=quantity, now=now)
+        if late and not confirmed:
+            raise LateChargeUnconfirmed(
+                _(
+                    "The cut-off has passed: %(percent)d %% of what you take off is still charged "
+                    "(%(amount)s %(currency)s). Please confirm the change."
+                )
+                % {
+                    "percent": item.late_charge_percent,
+                    "amount": formats.number_format(late, 2),
+                    "currency": order.currency,
+                },
+                amount=late,
+            )
+        order.late_quantity += Decimal(order.quantity - quantity) * item.late_charge_percent / 100
+    order.quantity = quantity
+    order.amount = charge(quantity + order.late_quantity, order.price)
+    order.changed_at = now
+    order.version += 1
+    order.save(update_fields=["quantity", "late_quantity", "amount", "changed_at", "version"])
+    mail.announce(order, "order.changed", now=now)
     return order
 
 
@@ -291,11 +356,12 @@ def correct_order(
                 field="quantity",
             )
         order.quantity = quantity
-        order.amount = charge(quantity, order.price)
+        order.amount = charge(quantity + order.late_quantity, order.price)
     if not_delivered:
         order.status = Order.Status.CANCELLED
         order.cancelled_at = now
         order.charged_percent = 0
+        order.late_quantity = Decimal("0")
     order.version += 1
     order.save()
     return order
@@ -333,9 +399,10 @@ def move_orders_of(*, booking: Booking, actor: User, now: datetime, old_start: d
             )
         if shift:
             order.deliver_at = moved
+            order.changed_at = now
             order.version += 1
-            order.save(update_fields=["deliver_at", "version"])
-            mail.announce(order, "order.changed")
+            order.save(update_fields=["deliver_at", "changed_at", "version"])
+            mail.announce(order, "order.changed", now=now)
 
 
 @dataclass(frozen=True)

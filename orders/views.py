@@ -61,19 +61,13 @@ def _deliver_at(booking: Booking, value) -> datetime | None:
     return datetime.combine(booking.span.lower.astimezone(tz).date(), value, tz)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def booking_services(request, pk: int):
-    """The booking's lines and total; add one: "Show price" first, then "Order"."""
-    now = timezone.now()
-    booking = _booking(request, pk)
+def _context(request, booking: Booking, form: OrderForm, now: datetime) -> dict:
     lines, total = selectors.lines_of(booking)
     late = {c.order.pk: c for c in services.late_charges(booking=booking, now=now)}
     for line in lines:
         # What cancelling this line now would still cost, told before the booker confirms.
         line.late = late.get(line.pk)
-    form = OrderForm(request.POST or None, booking=booking)
-    context = {
+    return {
         "booking": booking,
         "tz": booking.room.floor.building.site.tz,
         "lines": lines,
@@ -99,6 +93,17 @@ def booking_services(request, pk: int):
         "form": form,
         "nav": "mine",
     }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_services(request, pk: int):
+    """The booking's lines and total; add one: "Show price" first, then "Order"."""
+    now = timezone.now()
+    booking = _booking(request, pk)
+    form = OrderForm(request.POST or None, booking=booking)
+    context = _context(request, booking, form, now)
+    total = context["total"]
     status = 200
     if request.method == "POST" and form.is_valid():
         cd = form.cleaned_data
@@ -154,6 +159,44 @@ def cancel_line(request, pk: int, line: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The line was cancelled."))
+    return redirect("orders:booking", pk=booking.pk)
+
+
+@login_required
+@require_POST
+def change_line(request, pk: int, line: int):
+    """Change a line's quantity; a reduction after the cut-off is confirmed after being told its cost."""
+    now = timezone.now()
+    booking = _booking(request, pk)
+    order = get_object_or_404(Order.objects.select_related("item"), pk=line, booking=booking)
+    try:
+        quantity = int(request.POST.get("quantity", ""))
+    except ValueError:
+        messages.error(request, _("Please enter the quantity as a whole number."))
+        return redirect("orders:booking", pk=booking.pk)
+    late = services.reduction_charge(order, quantity=quantity, now=now)
+    if late and request.POST.get("confirm") != "yes":
+        # Told before confirming: what the part taken off still costs.
+        context = _context(request, booking, OrderForm(booking=booking), now)
+        context["confirm"] = {
+            "line": order,
+            "quantity": quantity,
+            "amount": late,
+            "percent": order.item.late_charge_percent,
+        }
+        return render(request, "orders/booking.html", context)
+    try:
+        services.change_order(
+            order=order,
+            actor=request.user,
+            quantity=quantity,
+            confirmed=request.POST.get("confirm") == "yes",
+            now=now,
+        )
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The quantity was changed."))
     return redirect("orders:booking", pk=booking.pk)
 
 

@@ -419,6 +419,14 @@ RFR_SAP_EXPORT_DIR = Path(os.environ.get("RFR_SAP_EXPORT_DIR") or runtime.data_d
 RFR_SAP_EXPORT_COPY_DIR = os.environ.get("RFR_SAP_EXPORT_COPY_DIR", "")
 RFR_SAP_CONTROLLING_AREA = os.environ.get("RFR_SAP_CONTROLLING_AREA", "1000")
 RFR_SAP_COMPANY_CODE = os.environ.get("RFR_SAP_COMPANY_CODE", "1000")
+# Where the CO lines go: "file" (the default: CSV and XLSX into the folder above) or
+# "odata": posted live through integrations/sap to the Gateway at RFR_SAP_ODATA_URL, each
+# batch once (FI lines, which SAP's activity allocation does not take, stay in the file).
+RFR_SAP_TARGET = os.environ.get("RFR_SAP_TARGET", "file").strip().lower() or "file"
+if RFR_SAP_TARGET not in ("file", "odata"):
+    raise ImproperlyConfigured("RFR_SAP_TARGET must be file or odata")
+if RFR_SAP_TARGET == "odata" and not os.environ.get("RFR_SAP_ODATA_URL", "").strip():
+    raise ImproperlyConfigured("RFR_SAP_TARGET=odata needs RFR_SAP_ODATA_URL")
 # The beat writes a batch this often (minutes); 0 leaves it to `manage.py export_sap`.
 RFR_SAP_EXPORT_MINUTES = envint("RFR_SAP_EXPORT_MINUTES", 60)
 if RFR_SAP_EXPORT_MINUTES > 0:
@@ -426,6 +434,29 @@ if RFR_SAP_EXPORT_MINUTES > 0:
         "task": "orders.tasks.export_sap",
         "schedule": 60.0 * RFR_SAP_EXPORT_MINUTES,
     }
+    if RFR_SAP_TARGET == "odata":
+        # Posts the batches the export left pending (and retries those SAP could not take).
+        CELERY_BEAT_SCHEDULE["post-sap"] = {
+            "task": "integrations.sap.tasks.post_sap",
+            "schedule": 60.0 * RFR_SAP_EXPORT_MINUTES,
+        }
+
+# A user's default cost centre where an admin set none: this field of their directory
+# account (which directory attribute fills it is RFR_LDAP_ATTRIBUTE_MAP's business), matched
+# with a cost centre's code; empty turns it off.
+RFR_COST_CENTRE_ATTRIBUTE = os.environ.get("RFR_COST_CENTRE_ATTRIBUTE", "department").strip()
+if RFR_COST_CENTRE_ATTRIBUTE not in ("", "department", "phone"):
+    raise ImproperlyConfigured("RFR_COST_CENTRE_ATTRIBUTE must be department, phone or empty")
+# Before its cut-off an order is not mailed singly: each provider gets one summary a day at
+# this local time of its site (HH:MM), sent by a beat job that looks every few minutes.
+RFR_ORDER_SUMMARY_TIME = os.environ.get("RFR_ORDER_SUMMARY_TIME", "14:00").strip()
+try:
+    _summary_hour, _summary_minute = (int(part) for part in RFR_ORDER_SUMMARY_TIME.split(":"))
+    if not (0 <= _summary_hour < 24 and 0 <= _summary_minute < 60):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured("RFR_ORDER_SUMMARY_TIME must be a time of day as HH:MM") from None
+CELERY_BEAT_SCHEDULE["order-summaries"] = {"task": "orders.tasks.send_summaries", "schedule": 300.0}
 
 LOGGING = {
     "version": 1,

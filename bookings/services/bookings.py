@@ -230,6 +230,8 @@ def create_booking(
     overridden = enforce(rules, user=user, organizer_id=organizer.pk, start=start, end=end, now=now)
     apply_rules(booking, rules, user=user, now=now)
     save_or_conflict(booking, now=now)
+    # Apps above may refuse it (a site requiring a cost centre), in this transaction.
+    hooks.booking_created(booking=booking, actor=user, now=now)
     changes = overridden_note(overridden)
     if booking.booked_by_id:
         changes["on_behalf_of"] = organizer.get_username()

@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import recurrence
+from .. import hooks, recurrence
 from ..errors import BookingConflict, NotAllowed, PolicyViolation
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
@@ -208,6 +208,7 @@ def create_series(
                 raise
             result.skipped.append((span.lower, span.upper, exc.conflicts))
             continue
+        hooks.booking_created(booking=booking, actor=user, now=now)
         audit.record(
             booking,
             kind=BookingEvent.Kind.CREATED,

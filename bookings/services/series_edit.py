@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import recurrence
+from .. import hooks, recurrence
 from ..errors import BookingConflict, InvalidBooking, NotAllowed, StaleBooking
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
@@ -359,6 +359,7 @@ def update_series(
 def _save(plan: _Plan, *, series: Series, rules: Rules | None, actor: User, now: datetime) -> None:
     """Write one planned occurrence (its status as it was before parking) and log it."""
     booking, changes = plan.booking, plan.changes
+    old_start = booking.span.lower
     booking.series = series
     booking.span, booking.room = plan.span, plan.room
     for name in ("title", "private", "attendees"):
@@ -374,6 +375,9 @@ def _save(plan: _Plan, *, series: Series, rules: Rules | None, actor: User, now:
             booking.check_in_deadline = None
     booking.version += 1
     save_or_conflict(booking, now=now)
+    if plan.moves:
+        # Orders move with each date or refuse the edit, in this transaction (bookings/hooks.py).
+        hooks.booking_moved(booking=booking, actor=actor, now=now, old_start=old_start)
     audit.record(
         booking, kind=BookingEvent.Kind.UPDATED, actor=actor, at=now, changes=changes, announce=False
     )

@@ -21,7 +21,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import services
+from .. import hooks, services
 from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
 from ..forms import BookingForm, FinderForm, new_key
 from ..models import Booking, Room
@@ -178,14 +178,19 @@ def book(request):
     rooms = places.bookable_rooms()
     if request.method == "GET":
         form = BookingForm(initial=dialog_initial(request.GET, rooms, now), rooms=rooms, now=now)
-        return dialog(request, form)
+        return dialog(request, form, parts=bind_parts(request, form, now))
     form = BookingForm(request.POST, rooms=rooms, now=now)
-    if request.POST.get("action") == "check":
-        # Asking whether a slot can be booked needs no title; booking it does.
+    if request.POST.get("action") in ("check", "prices"):
+        # Asking whether a slot can be booked, or what services cost, needs no title; booking does.
         form.fields["title"].required = False
-    if not form.is_valid():
-        return dialog(request, form, status=422)
+    valid = form.is_valid()
+    parts = bind_parts(request, form, now, request.POST)
+    if not valid or not all(part.is_valid() for part in parts):
+        return dialog(request, form, status=422, parts=parts)
     cd = form.cleaned_data
+    if request.POST.get("action") == "prices":
+        # The services' line prices and total, before anything is saved.
+        return dialog(request, form, parts=parts, priced=True)
     if request.POST.get("action") == "preview":
         try:
             preview = series_preview(
@@ -196,30 +201,60 @@ def book(request):
                 viewer=request.user,
             )
         except InvalidBooking as exc:  # the rule ("rrule") is no field of its own: above the form
-            return dialog(request, form, status=refuse_form(form, exc))
-        return dialog(request, form, preview=preview, taken=sum(1 for o in preview if o.conflicts))
+            return dialog(request, form, status=refuse_form(form, exc), parts=parts)
+        return dialog(
+            request, form, preview=preview, taken=sum(1 for o in preview if o.conflicts), parts=parts
+        )
     if request.POST.get("action") == "check":
         # "Why can't I book this?": the checks a booking makes, without booking.
         rules = rules_for(cd["room"])
         reasons = obstacles(user=request.user, rules=rules, start=cd["start_at"], end=cd["end_at"], now=now)
-        return dialog(request, form, checked=True, reasons=reasons, rules=rules)
+        return dialog(request, form, checked=True, reasons=reasons, rules=rules, parts=parts)
     try:
-        outcome = book_once(request, cd)
+        outcome = book_once(request, cd, parts=parts, now=now)
     except KeyReused:
         messages.warning(
             request, _("This form was already sent with other values; please check and send again.")
         )
-        return dialog(request, fresh_copy(form, rooms, now), status=409)
+        return dialog(request, fresh_copy(form, rooms, now), status=409, parts=parts)
     except BookingConflict as exc:
         return conflict(request, form, exc, now)
     except PolicyViolation as exc:
+        if not exc.reasons:  # refused by a part (a service's cut-off), not by the room's rules
+            return dialog(request, form, status=refuse_form(form, exc), parts=parts)
         # Every rule in the way, as the "why can't I book this?" check lists them.
-        return dialog(request, form, status=403, checked=True, reasons=exc.reasons)
+        return dialog(request, form, status=403, checked=True, reasons=exc.reasons, parts=parts)
     except BookingError as exc:
-        return dialog(request, form, status=refuse_form(form, exc))
+        return dialog(request, form, status=refuse_form(form, exc), parts=parts)
     except DATABASE_UNAVAILABLE as exc:
         return db_unavailable(request, exc, "bookings/book.html", dialog_context(request, form))
     return after_booking(request, outcome.body, replayed=outcome.replayed)
+
+
+def bind_parts(request, form: BookingForm, now: datetime, data=None) -> list:
+    """The apps' sections of the dialog (services: bookings/hooks.py), bound to what was posted."""
+    cd = getattr(form, "cleaned_data", None) or {}
+    room = cd.get("room") if form.is_bound else form.rooms.get(form.initial.get("room"))
+    start = cd.get("start_at")
+    if not form.is_bound and room is not None:
+        try:  # the prefilled day and start (a link's may be text)
+            day = date.fromisoformat(str(form.initial["date"]))
+            at = time.fromisoformat(str(form.initial["start"]))
+            start = datetime.combine(day, at, tzinfo=room.floor.building.site.tz)
+        except (KeyError, ValueError):
+            start = None
+    bound = (
+        part.bind(
+            data,
+            user=request.user,
+            room=room,
+            start=start,
+            attendees=len(cd.get("attendees") or []),
+            now=now,
+        )
+        for part in hooks.dialog_parts()
+    )
+    return [b for b in bound if b is not None]
 
 
 def dialog_initial(query, rooms, now: datetime) -> dict:
@@ -269,7 +304,7 @@ def dialog(request, form: BookingForm, status: int = 200, **extra):
     return render(request, "bookings/book.html", dialog_context(request, form, **extra), status=status)
 
 
-def fingerprint(cd: dict) -> str:
+def fingerprint(cd: dict, parts: list) -> str:
     payload = {
         "room": cd["room"].pk,
         "title": cd["title"],
@@ -280,11 +315,13 @@ def fingerprint(cd: dict) -> str:
         "rrule": cd.get("rrule"),
         "skip": cd.get("skip_conflicts", False),
     }
+    if any(part.fingerprint() for part in parts):  # without lines the hash stays as it always was
+        payload["parts"] = [part.fingerprint() for part in parts]
     return request_hash("POST", reverse("bookings:book"), payload)
 
 
-def book_once(request, cd: dict):
-    """Book or create the series once per rendered form (its key)."""
+def book_once(request, cd: dict, *, parts: list, now: datetime):
+    """Book or create the series once per rendered form (its key), the parts' lines in its transaction."""
     user = request.user
 
     def action():
@@ -300,15 +337,20 @@ def book_once(request, cd: dict):
         }
         if cd.get("rrule"):
             result = services.create_series(rrule=cd["rrule"], skip_conflicts=cd["skip_conflicts"], **common)
+            for part in parts:
+                part.apply(bookings=result.created, actor=user, now=now)
             return 201, {
                 "series": result.series.pk,
                 "booking": result.created[0].pk,
                 "created": len(result.created),
                 "skipped": len(result.skipped),
             }
-        return 201, {"booking": services.create_booking(**common).pk}
+        booking = services.create_booking(**common)
+        for part in parts:
+            part.apply(bookings=[booking], actor=user, now=now)
+        return 201, {"booking": booking.pk}
 
-    return run_once(user=user, key=cd["key"], fingerprint=fingerprint(cd), action=action)
+    return run_once(user=user, key=cd["key"], fingerprint=fingerprint(cd, parts), action=action)
 
 
 def after_booking(request, body: dict, *, replayed: bool):

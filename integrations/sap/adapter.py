@@ -36,6 +36,16 @@ def _day(value) -> date | None:
     return None if day.year <= 1753 or day.year >= 9999 else day
 
 
+def _answer(exc: Exception) -> str:
+    """SAP's own message (Gateway's error.message.value) where the answer carries one."""
+    response = getattr(exc, "response", None)
+    try:
+        message = response.json()["error"]["message"]["value"]
+    except (AttributeError, ValueError, KeyError, TypeError):
+        return str(exc)
+    return f"{message} ({response.status_code})"
+
+
 def _midnight(day: date) -> datetime:
     # Edm.DateTime carries a date as midnight UTC.
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -110,6 +120,21 @@ class ODataSap:
             # A refused document (a closed period, an unknown cost centre) will not pass on a retry.
             status = getattr(getattr(exc, "response", None), "status_code", 0) or 0
             raise IntegrationError(
-                f"SAP refused the allocation: {exc}", permanent=400 <= status < 500
+                f"SAP refused the allocation: {_answer(exc)}", permanent=400 <= status < 500
             ) from exc
         return created.DocumentNumber
+
+    def find_allocation(self, *, controlling_area: str, header_text: str) -> str | None:
+        """The number of a CO document posted with this header text, or None; raises IntegrationError."""
+        quoted = header_text.replace("'", "''")  # OData string literals double their quotes
+        try:
+            entities = (
+                self.client.entity_sets.ActivityAllocations.get_entities()
+                .filter(f"ControllingArea eq '{controlling_area}' and HeaderText eq '{quoted}'")
+                .execute()
+            )
+        except (requests.RequestException, PyODataException) as exc:
+            raise IntegrationError(f"SAP allocations: {exc}") from exc
+        for entity in entities:
+            return entity.DocumentNumber
+        return None

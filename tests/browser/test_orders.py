@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -108,4 +109,40 @@ def test_it_orders_coffee_and_the_kitchen_marks_it_delivered(gunicorn_server, pa
     row.get_by_role("button", name=words["deliver"]).click()
     page.wait_for_load_state()
     assert words["done"] in page.locator(f"#line-{delivered.pk}").inner_text()
+    assert found == []
+
+
+DIALOG = {
+    "de-DE": {"prices": "Preise anzeigen", "book": "Buchen", "total": "9,40", "line": "Kaffee"},
+    "en-GB": {"prices": "Show prices", "book": "Book", "total": "9.40", "line": "Coffee"},
+}
+
+
+@pytest.mark.parametrize("page", ["de-DE", "en-GB"], indirect=True)
+def test_it_books_a_room_with_coffee_in_the_dialog(gunicorn_server, page, room, alice, kitchen):
+    _provider, coffee = kitchen
+    words = DIALOG[page.context.pages[0].evaluate("navigator.language")]
+    UserCostCentre.objects.create(
+        user=alice, cost_centre=CostCentre.objects.create(code="2100", name="Vertrieb")
+    )
+    day = working_day_ahead(3)
+
+    sign_in(page, gunicorn_server, "alice", "alice-pw-123", next_path=f"/book/?room={room.pk}&date={day}")
+    page.fill("#id_title", "Planung")
+    page.fill("#id_start", "09:00")
+    page.fill("#id_end", "10:00")
+    page.fill("#id_attendees", "b@x.de, c@x.de, d@x.de")
+    page.select_option("#id_svc0-item", str(coffee.pk))
+    page.get_by_role("button", name=words["prices"]).click()
+    page.wait_for_load_state()
+    # Three guests and the organizer: 4 × 2.35, shown before anything is saved.
+    assert page.locator("#service-total").inner_text() == words["total"]
+    assert words["line"] in page.locator("#service-prices").inner_text()
+    assert not Order.objects.exists()
+    found = problems(page)
+
+    page.get_by_role("button", name=words["book"], exact=True).click()
+    page.wait_for_url(re.compile(r".*/my/#booking-\d+$"))
+    line = Order.objects.get()
+    assert (line.quantity, line.amount, line.booking.title) == (4, Decimal("9.40"), "Planung")
     assert found == []

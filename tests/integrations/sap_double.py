@@ -80,6 +80,8 @@ class Gateway:
     def __init__(self):
         self.cost_centres: list[dict] = []
         self.documents: list[dict] = []
+        # Take the next document but answer 500, as when the connection drops after SAP posted.
+        self.lose_next_answer = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_port}/sap/opu/odata/sap/{NS}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -134,6 +136,14 @@ class Gateway:
                         for c in rows
                     ]
                     return self._json(200, {"d": {"results": results}})
+                if path == "ActivityAllocations":
+                    wanted = dict(re.findall(r"(\w+) eq '((?:[^']|'')*)'", (query.get("$filter") or [""])[0]))
+                    results = [
+                        {k: v for k, v in d.items() if k != "Items"}
+                        for d in gateway.documents
+                        if all(d.get(k) == v.replace("''", "'") for k, v in wanted.items())
+                    ]
+                    return self._json(200, {"d": {"results": results}})
                 return self._json(
                     404, {"error": {"code": "/IWBEP/CM_MGW_RT/020", "message": {"value": "not found"}}}
                 )
@@ -156,6 +166,9 @@ class Gateway:
                     return self._json(400, {"error": {"code": "KI/102", "message": {"value": message}}})
                 number = f"49{len(gateway.documents) + 1:08d}"
                 gateway.documents.append({**body, "Items": items, "DocumentNumber": number})
+                if gateway.lose_next_answer:
+                    gateway.lose_next_answer = False
+                    return self._json(500, {"error": {"message": {"value": "connection reset"}}})
                 answer = {k: v for k, v in body.items() if k != "Items"} | {"DocumentNumber": number}
                 return self._json(201, {"d": answer})
 

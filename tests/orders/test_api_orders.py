@@ -199,3 +199,58 @@ def test_it_documents_the_order_operations_in_openapi(client):
         "422",
     }
     assert "/api/v1/catalogue" in paths
+
+
+def change(client, headers, line, **body):
+    return client.patch(
+        f"/api/v1/bookings/{line.booking_id}/orders/{line.pk}",
+        body,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@pytest.fixture
+def six_coffees(meeting, alice, coffee, alice_pays):
+    from orders import services
+
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        return services.order_service(booking=meeting, item=coffee, actor=alice, quantity=6)
+
+
+def test_it_changes_a_quantity_through_the_api(client, alice, six_coffees, token_for):
+    headers = token_for(alice)
+    with time_machine.travel(at(TUESDAY, 11), tick=False):
+        response = change(client, headers, six_coffees, quantity=2)
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["quantity"], response.json()["amount"]) == (2, "4.70")
+
+
+def test_it_names_the_late_charge_of_a_reduction_and_changes_nothing_until_accepted(
+    client, alice, six_coffees, token_for
+):
+    headers = token_for(alice)
+    with time_machine.travel(at(TUESDAY, 15), tick=False):
+        told = change(client, headers, six_coffees, quantity=4)
+        assert Order.objects.get().quantity == 6
+        accepted = change(client, headers, six_coffees, quantity=4, accept_late_charge=True)
+
+    assert_clean_error(told, 403)
+    assert "(2,35 EUR)" in told.json()["detail"]
+    assert (accepted.status_code, accepted.json()["amount"]) == (200, "11.75")
+
+
+def test_it_hides_another_persons_line_from_a_change(client, bob, six_coffees, token_for):
+    response = change(client, token_for(bob), six_coffees, quantity=2)
+
+    assert_clean_error(response, 404)
+    assert Order.objects.get().quantity == 6
+
+
+def test_it_refuses_a_quantity_outside_the_limits_through_the_api(client, alice, six_coffees, token_for):
+    with time_machine.travel(at(TUESDAY, 11), tick=False):
+        response = change(client, token_for(alice), six_coffees, quantity=51)
+
+    assert_clean_error(response, 422)
+    assert Order.objects.get().quantity == 6

@@ -102,3 +102,68 @@ def test_it_keeps_the_kitchens_day_from_others(client, alice, kitchen):
     client.force_login(alice)
 
     assert client.get(f"/services/providers/{kitchen.pk}/").status_code == 403
+
+
+@pytest.mark.usefixtures("alice_pays")
+def test_it_tells_the_late_cost_of_a_reduction_before_confirming_it(client, alice, meeting, coffee):
+    from orders import services
+
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        line = services.order_service(booking=meeting, item=coffee, actor=alice, quantity=6)
+    url = f"/services/bookings/{meeting.pk}/lines/{line.pk}/change/"
+    with time_machine.travel(at(TUESDAY, 15), tick=False):
+        client.force_login(alice)
+        asked = client.post(url, {"quantity": 4})
+        line.refresh_from_db()
+        assert line.quantity == 6  # nothing changed yet
+        assert "Kaffee von 6 auf 4: Der Dienstleister hat bereits geplant, daher werden 50 % dessen" in text(
+            asked
+        )
+        assert "(2,35 EUR)" in text(asked)
+        client.post(url, {"quantity": 4, "confirm": "yes"})
+
+    line.refresh_from_db()
+    assert (line.quantity, str(line.amount)) == (4, "11.75")
+
+
+@pytest.mark.usefixtures("alice_pays")
+def test_it_changes_a_quantity_before_the_cut_off_without_asking(client, alice, meeting, coffee):
+    from orders import services
+
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        line = services.order_service(booking=meeting, item=coffee, actor=alice, quantity=6)
+        client.force_login(alice)
+        response = client.post(f"/services/bookings/{meeting.pk}/lines/{line.pk}/change/", {"quantity": 2})
+
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert (line.quantity, str(line.amount)) == (2, "4.70")
+
+
+@pytest.mark.usefixtures("alice_pays")
+def test_it_keeps_others_from_changing_a_line(client, alice, bob, meeting, coffee):
+    from orders import services
+
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        line = services.order_service(booking=meeting, item=coffee, actor=alice, quantity=6)
+        client.force_login(bob)
+        response = client.post(f"/services/bookings/{meeting.pk}/lines/{line.pk}/change/", {"quantity": 2})
+
+    assert response.status_code == 403
+    line.refresh_from_db()
+    assert line.quantity == 6
+
+
+@pytest.mark.usefixtures("alice_pays", "tuesday_morning")
+def test_it_explains_a_quantity_that_is_no_number(client, alice, meeting, coffee):
+    from orders import services
+
+    line = services.order_service(booking=meeting, item=coffee, actor=alice, quantity=6)
+    client.force_login(alice)
+    response = client.post(
+        f"/services/bookings/{meeting.pk}/lines/{line.pk}/change/", {"quantity": "x"}, follow=True
+    )
+
+    assert "Bitte geben Sie die Menge als ganze Zahl ein." in text(response)
+    line.refresh_from_db()
+    assert line.quantity == 6

@@ -1,0 +1,155 @@
+"""Services in the booking dialog (/book/): lines chosen with the booking, priced before it is saved.
+
+Registered with ``bookings.hooks.dialog_part``: the dialog renders the section, shows each
+line's price and the total on every redisplay ("Show prices" redisplays without booking),
+and when it books, ``apply`` orders the lines in the booking's own transaction, so the
+booking and its lines are saved together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy
+
+from . import services
+from .models import Item
+from .money import charge
+from .selectors import Offer, offers_at
+
+ROWS = 3
+
+
+class LineForm(forms.Form):
+    item = forms.ModelChoiceField(queryset=Item.objects.none(), label=gettext_lazy("Service"), required=False)
+    quantity = forms.IntegerField(
+        label=gettext_lazy("Quantity"),
+        required=False,
+        min_value=1,
+        max_value=100000,
+        help_text=gettext_lazy("Empty: one per attendee for per-person items."),
+    )
+    time = forms.TimeField(
+        label=gettext_lazy("Delivery time"), required=False, help_text=gettext_lazy("Empty: at the start.")
+    )
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=500)
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = items
+
+
+class CostCentreForm(forms.Form):
+    cost_centre = forms.CharField(
+        label=gettext_lazy("Cost centre"),
+        required=False,
+        max_length=20,
+        help_text=gettext_lazy("Empty: your default cost centre."),
+    )
+
+
+@dataclass
+class Line:
+    item: Item
+    quantity: int
+    time: time | None
+    note: str
+    amount: Decimal
+
+
+@dataclass
+class BoundServices:
+    """The services section as posted: its forms, the priced lines and the offers with their cut-offs."""
+
+    template = "orders/_dialog_services.html"
+    rows: list[LineForm]
+    centre: CostCentreForm
+    offers: list[Offer] = field(default_factory=list)
+    closed: dict[int, str] = field(default_factory=dict)  # item id → the cut-off in words
+    lines: list[Line] = field(default_factory=list)
+    tz: object = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    def is_valid(self) -> bool:
+        return all(f.is_valid() for f in [*self.rows, self.centre])
+
+    def fingerprint(self) -> list:
+        """What the idempotency key's request hash covers: the lines and the cost centre."""
+        if not self.lines:
+            return []
+        return [
+            self.centre.cleaned_data.get("cost_centre") or "",
+            *[[line.item.pk, line.quantity, str(line.time or ""), line.note] for line in self.lines],
+        ]
+
+    def apply(self, *, bookings, actor, now: datetime) -> None:
+        """Order the lines for each new booking; raises a BookingError (the booking is then not saved)."""
+        code = self.centre.cleaned_data.get("cost_centre") or None
+        for booking in bookings:
+            for line in self.lines:
+                deliver_at = (
+                    datetime.combine(booking.span.lower.astimezone(self.tz).date(), line.time, self.tz)
+                    if line.time
+                    else None
+                )
+                services.order_service(
+                    booking=booking,
+                    item=line.item,
+                    actor=actor,
+                    quantity=line.quantity,
+                    note=line.note,
+                    deliver_at=deliver_at,
+                    cost_centre=code,
+                    now=now,
+                )
+
+
+class ServicesPart:
+    """The dialog part: offered where the chosen room's site has a catalogue."""
+
+    def bind(self, data, *, user, room, start: datetime | None, attendees: int, now: datetime):
+        if room is None:
+            return None
+        site = room.floor.building.site
+        items = Item.objects.filter(active=True, provider__site=site).select_related("provider")
+        if not items.exists():
+            return None
+        bound = BoundServices(
+            rows=[LineForm(data, items=items, prefix=f"svc{i}") for i in range(ROWS)],
+            centre=CostCentreForm(data, prefix="svc"),
+            tz=site.tz,
+        )
+        if start is not None:
+            bound.offers = offers_at(site, start=start, now=now)
+            for offer in bound.offers:
+                if not offer.open:
+                    bound.closed[offer.item.pk] = services.cutoff_message(
+                        offer.item, deliver_at=start, limit=offer.deadline, now=now, tz=site.tz
+                    )
+        if data is not None and bound.is_valid():
+            for row in bound.rows:
+                item = row.cleaned_data.get("item")
+                if item is None:
+                    continue
+                quantity = row.cleaned_data.get("quantity") or services.quantity_for(
+                    item, attendees=attendees
+                )
+                bound.lines.append(
+                    Line(
+                        item=item,
+                        quantity=quantity,
+                        time=row.cleaned_data.get("time"),
+                        note=row.cleaned_data.get("note") or "",
+                        amount=charge(quantity, item.price),
+                    )
+                )
+        return bound
+
+
+PART = ServicesPart()
