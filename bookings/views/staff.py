@@ -457,6 +457,11 @@ def timeline(request):
         plan = building_day(building=building, day=day, viewer=request.user, now=now)
     else:
         plan = site_day(site=site, day=day, viewer=request.user, now=now)
+    # Said before booking, as in the finder: which rooms a manager decides, which need a check-in.
+    flags = limits_of_rooms(
+        [track.room for _floor, tracks in plan.floors for track in tracks],
+        ("requires_approval", "requires_check_in"),
+    )
     context.update(
         site=site,
         building=building,
@@ -466,6 +471,8 @@ def timeline(request):
         day=day,
         today=today,
         plan=plan,
+        approval_rooms={pk for pk, f in flags.items() if f["requires_approval"]},
+        check_in_rooms={pk for pk, f in flags.items() if f["requires_check_in"]},
         previous=day - timedelta(days=1),
         next=day + timedelta(days=1),
     )

@@ -136,6 +136,25 @@ def test_it_says_before_booking_which_rooms_need_approval_or_a_check_in(client, 
 
 
 @pytest.mark.django_db
+def test_the_plan_badges_the_rooms_that_need_approval_or_a_check_in(client, alice, house, day):
+    Policy.objects.create(room=house["middle"], requires_approval=True)
+    Policy.objects.create(room=house["big"], requires_check_in=True)
+    client.force_login(alice)
+
+    body = text(client.get("/plan/", {"building": house["building"].pk, "date": day.isoformat()}))
+
+    rows = {
+        name: row
+        for row in body.split('<li class="plan-row')
+        for name in ("Spree", "Havel", "Elbe")
+        if f">{name}</a>" in row
+    }
+    assert "Mit Freigabe" in rows["Havel"] and "Check-in nötig" not in rows["Havel"]
+    assert "Check-in nötig" in rows["Elbe"] and "Mit Freigabe" not in rows["Elbe"]
+    assert "badge" not in rows["Spree"]
+
+
+@pytest.mark.django_db
 def test_it_filters_by_people_and_equipment(client, alice, house, day):
     client.force_login(alice)
     query = {"date": day, "start": "09:00", "end": "10:00"}
@@ -659,9 +678,10 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(client, alice, b
         # The plan also reads the policies (who may book) and, like every page, asks
         # whether the viewer manages a room (the approvals link), and which rooms share a
         # part (combinable rooms); the first visit remembers the place in the session (a
-        # write: three statements).
-        f"/plan/?building={building.pk}&date={day_s}": 13,
-        f"/plan/?place=site-{building.site_id}&date={day_s}": 13,
+        # write: three statements). One more reads, for all rooms at once, which need
+        # approval or a check-in (the badges).
+        f"/plan/?building={building.pk}&date={day_s}": 14,
+        f"/plan/?place=site-{building.site_id}&date={day_s}": 14,
         "/my/": 7,
         f"/rooms/{room.pk}/?week={day_s}": 9,  # also the week's blockings, drawn with their reason
         f"/book/?room={room.pk}": 6,
