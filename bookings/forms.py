@@ -231,11 +231,35 @@ class BookingForm(BookingFields):
         label=_("Book the free dates and leave out the taken ones"), required=False
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, principals: list | tuple = (), **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("interval", "count", "until"):
             # Needed or not depending on the repetition chosen; build_rrule asks for them.
             self.fields[name].hide_optional = True
+        # Only a delegate sees "Book for": the people who named them (selectors.delegates).
+        self.principals = {p.pk: p for p in principals}
+        if self.principals:
+            self.fields["on_behalf"] = forms.TypedChoiceField(
+                label=_("Book for"),
+                choices=[
+                    ("", gettext("myself")),
+                    *((p.pk, p.get_full_name() or p.get_username()) for p in principals),
+                ],
+                coerce=int,
+                empty_value=None,
+                required=False,
+                help_text=_("As a delegate you book in the name of the person you choose: they organize it."),
+            )
+            self.fields["on_behalf"].hide_optional = True
+
+    def clean_on_behalf(self):
+        pk = self.cleaned_data.get("on_behalf")
+        if pk is None:
+            return None
+        principal = self.principals.get(pk)
+        if principal is None:
+            raise forms.ValidationError(gettext("You may not book for this person."))
+        return principal
 
     def clean(self):
         cd = super().clean()

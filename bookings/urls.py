@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import approvals as approval_views
 from .views import checkin as checkin_views
+from .views import delegates as delegate_views
 from .views import feeds as feed_views
 from .views import mybookings
 from .views import staff as views
@@ -12,6 +13,8 @@ urlpatterns = [
     path("book/", views.book, name="book"),
     path("plan/", views.timeline, name="timeline"),
     path("my/", mybookings.mine, name="mine"),
+    path("my/delegates/", delegate_views.delegates, name="delegates"),
+    path("my/delegates/<int:pk>/end/", delegate_views.revoke, name="end_delegation"),
     path("bookings/<int:pk>/change/", mybookings.change, name="change"),
     path("bookings/<int:pk>/cancel/", mybookings.cancel, name="cancel"),
     path("bookings/<int:pk>/check-in/", checkin_views.check_in, name="check_in"),

@@ -31,6 +31,16 @@ class Series(models.Model):
     organizer = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="organized_series", verbose_name=_("organizer")
     )
+    # The delegate who booked the series for the organizer; null when they booked it themselves.
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="series_made_for_others",
+        verbose_name=_("booked by"),
+        db_index=False,
+    )
     rrule = models.CharField(_("recurrence rule"), max_length=500)
     # The first occurrence as wall-clock time in the site's zone: 09:00 stays 09:00.
     local_start = models.DateTimeField(_("first start (local)"))
@@ -89,8 +99,7 @@ class Booking(models.Model):
         blank=True,
         related_name="bookings_made_for_others",
         verbose_name=_("booked by"),
-        # No index: building one would lock bookings during the upgrade, and nothing
-        # searches by it yet (add it with AddIndexConcurrently when something does).
+        # Indexed below (partial, built concurrently): "My bookings" lists what one made for others.
         db_index=False,
     )
     private = models.BooleanField(_("private"), default=False)
@@ -144,6 +153,11 @@ class Booking(models.Model):
         ]
         indexes = [
             models.Index(fields=["organizer", "status"], name="booking_organizer_status"),
+            models.Index(
+                fields=["booked_by", "status"],
+                name="booking_booked_by_status",
+                condition=Q(booked_by__isnull=False),
+            ),
             # Span searches across rooms (day plan, free-room search): the constraint's
             # index leads with the room, so those scan most of it (docs/performance.md).
             GistIndex(
