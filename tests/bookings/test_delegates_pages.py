@@ -5,7 +5,11 @@ Personas: "chefin" names "assi" her delegate; bob is nobody's delegate.
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
 
 from bookings import services
 from bookings.models import Booking, Delegation, Series
@@ -175,3 +179,20 @@ def test_it_lets_the_delegate_cancel_from_my_bookings(client, room, at, boss, as
     assert response.status_code == 302
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
+
+
+# --- demo data ------------------------------------------------------------------------------
+
+
+def test_it_seeds_delegates_for_the_demo(client, db):
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    demo = User.objects.get(username="demo")
+    pairs = set(Delegation.objects.values_list("principal__username", "delegate__username"))
+    assert pairs == {("mmuster", "demo"), ("demo", "ebauer")}
+    made = Booking.objects.get(booked_by=demo)
+    assert made.organizer.username == "mmuster"
+    client.force_login(demo)
+    assert "für Max Muster" in text(client.get("/my/"))
+    assert ">Max Muster</option>" in text(client.get("/book/"))
