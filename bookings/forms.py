@@ -307,6 +307,34 @@ class BookingForm(BookingFields):
         return ";".join(parts)
 
 
+class WaitingForm(forms.Form):
+    """Queue for the slot a booking dialog found taken: the room, the local day and times, the title."""
+
+    room = forms.TypedChoiceField(coerce=int, empty_value=None)
+    title = forms.CharField(max_length=200)
+    date = forms.DateField()
+    start = forms.TimeField()
+    end = forms.TimeField()
+
+    def __init__(self, *args, rooms: list[Room], now: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+        self.rooms = {r.pk: r for r in rooms}
+        self.fields["room"].choices = [(r.pk, r.name) for r in rooms]
+
+    def clean(self):
+        cd = super().clean()
+        room = self.rooms.get(cd.get("room"))
+        if room is None or cd.get("date") is None or cd.get("start") is None or cd.get("end") is None:
+            return cd
+        cd["room"] = room
+        start, end = combine(cd["date"], cd["start"], cd["end"], room.floor.building.site.tz)
+        if end <= start:
+            self.add_error("end", gettext("The end must be after the start."))
+        cd["start_at"], cd["end_at"] = start, end
+        return cd
+
+
 class ChangeBookingForm(BookingFields):
     """Move, resize, rename a booking; ``version`` refuses changing a stale copy.
 

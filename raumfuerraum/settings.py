@@ -249,6 +249,7 @@ CELERY_BEAT_SCHEDULE = {
     "flush-display-last-seen": {"task": "displays.tasks.flush_last_seen", "schedule": 60.0},
     "release-no-shows": {"task": "bookings.tasks.release_no_shows", "schedule": 60.0},
     "expire-approvals": {"task": "bookings.tasks.expire_approvals", "schedule": 60.0},
+    "sweep-waiting-list": {"task": "bookings.tasks.sweep_waiting_list", "schedule": 60.0},
     "erase-visitor-data": {"task": "visitors.tasks.erase_visitor_data_task", "schedule": 3600.0},
 }
 # Visitors' names and contacts are erased this many days after their visit (docs/privacy.md).

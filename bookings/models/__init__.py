@@ -7,6 +7,7 @@ from .feeds import CalendarFeed
 from .places import Building, Equipment, Floor, Room, Site, validate_time_zone
 from .policies import Blocking, Policy, PolicyHours
 from .records import ApiToken, IdempotencyKey, OutboxMessage
+from .waiting import WaitingEntry
 
 __all__ = [
     "ApiToken",
@@ -27,5 +28,6 @@ __all__ = [
     "RoomPart",
     "Series",
     "Site",
+    "WaitingEntry",
     "validate_time_zone",
 ]

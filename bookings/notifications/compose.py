@@ -221,6 +221,14 @@ BOOKING_TOPICS: dict[str, tuple[Callable[[], str], Callable[[], str], str]] = {
         CANCEL,
     ),
 }
+# A waiting-list entry booked when the slot freed up: the mail says so and how to give it back.
+FROM_WAITING_LIST = (
+    lambda: _("Your turn from the waiting list: %(title)s, %(when)s"),
+    lambda: _(
+        "The slot you were waiting for has become free, and it is now booked for you. "
+        "If you no longer need it, please give it back so the next person can have it:"
+    ),
+)
 PENDING = (
     lambda: _("Requested: %(title)s, %(when)s"),
     lambda: _(
@@ -235,6 +243,10 @@ def booking_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
     if booking is None:
         return []
     subject, lead, method = BOOKING_TOPICS[message.topic]
+    give_back = ""
+    if message.topic == "booking.created" and latest_changes(booking, "created").get("waiting_list"):
+        subject, lead = FROM_WAITING_LIST
+        give_back = link("bookings:cancel", booking.pk)
     if message.topic == "booking.created" and booking.status == Booking.Status.PENDING:
         subject, lead = PENDING
     if message.topic == "booking.released" and (cut := latest_changes(booking, "released").get("end")):
@@ -258,6 +270,7 @@ def booking_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
                 "lead": lead(),
                 **facts,
                 "reason": reason,
+                "give_back_url": give_back,
                 "mine_url": link("bookings:mine"),
             },
         )

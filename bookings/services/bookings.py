@@ -203,8 +203,9 @@ def create_booking(
     series: Series | None = None,
     actor: User | None = None,
     now: datetime | None = None,
+    note: dict | None = None,
 ) -> Booking:
-    """Book a room (pending where it needs approval).
+    """Book a room (pending where it needs approval); ``note`` goes into the audit entry.
 
     Raises InvalidBooking, PolicyViolation or BookingConflict, and then writes nothing.
     """
@@ -230,7 +231,7 @@ def create_booking(
     overridden = enforce(rules, user=user, organizer_id=organizer.pk, start=start, end=end, now=now)
     apply_rules(booking, rules, user=user, now=now)
     save_or_conflict(booking, now=now)
-    changes = overridden_note(overridden)
+    changes = {**overridden_note(overridden), **(note or {})}
     if booking.booked_by_id:
         changes["on_behalf_of"] = organizer.get_username()
     audit.record(booking, kind=BookingEvent.Kind.CREATED, actor=user, at=now, changes=changes)

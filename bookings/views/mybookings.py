@@ -22,6 +22,7 @@ from ..selectors import places
 from ..selectors.bookings import my_bookings
 from ..selectors.noshows import no_show_counts
 from ..selectors.series import future_occurrences
+from ..selectors.waiting import my_waiting
 from ..services.bookings import can_manage
 from ..services.checkin import check_in_open
 from ..templatetags.rfr import mediumdate
@@ -47,6 +48,7 @@ def mine(request):
             "now": now,
             "check_in_now": check_in_now,
             "no_shows": no_shows,
+            "waiting": my_waiting(user=request.user, now=now),
         },
     )
 
