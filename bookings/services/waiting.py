@@ -100,6 +100,9 @@ def _promote(pk: int, *, now: datetime) -> WaitingEntry | None:
     entry = WaitingEntry.objects.select_for_update().filter(pk=pk, status=WaitingEntry.Status.WAITING).first()
     if entry is None:
         return None  # promoted, withdrawn or expired meanwhile
+    rules = rules_for(entry.room)
+    if find_conflicts(entry.room_id, entry.span, before=rules.buffer_before, after=rules.buffer_after):
+        return None  # still taken: stay in line (and the rules are asked only when it is free)
     person = entry.person
     try:
         if not person.is_active:
@@ -115,7 +118,7 @@ def _promote(pk: int, *, now: datetime) -> WaitingEntry | None:
             note={"waiting_list": entry.pk},
         )
     except BookingConflict:
-        return None  # still taken: stay in line
+        return None  # taken again meanwhile (an overdue booking, say): stay in line
     except (PolicyViolation, InvalidBooking, NotAllowed) as exc:
         entry.status, entry.reason, entry.decided_at = WaitingEntry.Status.REFUSED, exc.message[:500], now
         entry.save(update_fields=["status", "reason", "decided_at"])

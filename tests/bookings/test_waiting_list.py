@@ -5,11 +5,13 @@ Personas: alice holds the room 09:00–10:00; bob and charlie wait for it.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 
 from bookings import outbox, services
@@ -288,3 +290,14 @@ def test_it_is_promoted_by_the_worker_when_the_slot_is_cancelled(room, at, alice
         time.sleep(0.1)
     assert entry.status == "booked"
     assert entry.booking.organizer == bob
+
+
+def test_it_seeds_a_place_on_the_waiting_list_for_the_demo(client, db):
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    (entry,) = WaitingEntry.objects.filter(person__username="demo")
+    assert entry.status == "waiting"
+    assert Booking.objects.filter(room=entry.room, span=entry.span, status="confirmed").exists()
+    client.force_login(entry.person)
+    assert f'id="waiting-{entry.pk}"' in client.get("/my/").content.decode()
