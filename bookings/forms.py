@@ -167,6 +167,14 @@ class BookingFields(RangeMixin, forms.Form):
         help_text=_("One per line or separated by commas: names or e-mail addresses."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    invite_attendees = forms.BooleanField(
+        label=_("Send invitations to the attendees"),
+        required=False,
+        help_text=_(
+            "People from the directory and mail addresses get a calendar invitation, and later its "
+            "updates and cancellation."
+        ),
+    )
     private = forms.BooleanField(
         label=_("Private"), required=False, help_text=_("Others see only “Busy”, not the title.")
     )

@@ -5,6 +5,7 @@ from .views import checkin as checkin_views
 from .views import delegates as delegate_views
 from .views import feeds as feed_views
 from .views import mybookings
+from .views import people as people_views
 from .views import staff as views
 from .views import waiting as waiting_views
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("my/", mybookings.mine, name="mine"),
     path("my/delegates/", delegate_views.delegates, name="delegates"),
     path("my/delegates/<int:pk>/end/", delegate_views.revoke, name="end_delegation"),
+    path("people/", people_views.search, name="people"),
     path("waiting/", waiting_views.join, name="join_waiting"),
     path("waiting/<int:pk>/leave/", waiting_views.leave, name="leave_waiting"),
     path("bookings/<int:pk>/change/", mybookings.change, name="change"),

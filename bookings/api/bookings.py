@@ -102,6 +102,7 @@ def create_booking(request, payload: BookingIn, idempotency_key: IdempotencyKey 
             end=payload.end,
             private=payload.private,
             attendees=payload.attendees,
+            invite_attendees=payload.invite_attendees,
             source=Booking.Source.API,
         )
         return 201, booking_dict(booking, user)
@@ -218,6 +219,7 @@ def create_series(request, payload: SeriesIn, idempotency_key: IdempotencyKey = 
             skip_conflicts=payload.skip_conflicts,
             private=payload.private,
             attendees=payload.attendees,
+            invite_attendees=payload.invite_attendees,
             source=Booking.Source.API,
         )
         series = result.series

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
-from django.contrib.postgres.indexes import GistIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -91,6 +91,8 @@ class Booking(models.Model):
     attendees = ArrayField(
         models.CharField(max_length=254), default=list, blank=True, verbose_name=_("attendees")
     )
+    # Whether the attendees get iCalendar invitations (and updates, cancellations) by mail.
+    invite_attendees = models.BooleanField(_("send invitations"), default=False, db_default=False)
     # A delegate who booked for the organizer (the principal); null when they booked themselves.
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -153,6 +155,8 @@ class Booking(models.Model):
         ]
         indexes = [
             models.Index(fields=["organizer", "status"], name="booking_organizer_status"),
+            # "My bookings" lists the bookings a person attends (by user name or mail address).
+            GinIndex(fields=["attendees"], name="booking_attendees"),
             models.Index(
                 fields=["booked_by", "status"],
                 name="booking_booked_by_status",

@@ -52,3 +52,14 @@ def my_bookings(
         base.filter(Q(span__endswith__lte=now) | ~Q(status__in=Booking.ACTIVE)).order_by("-span")[:past_limit]
     )
     return upcoming, past
+
+
+def attending(*, user: User, now: datetime, limit: int = 100) -> list[Booking]:
+    """Upcoming active bookings that name the user (user name or mail address) as an attendee."""
+    names = [n for n in (user.get_username(), user.email) if n]
+    return list(
+        Booking.objects.filter(attendees__overlap=names, status__in=Booking.ACTIVE, span__endswith__gt=now)
+        .exclude(organizer=user)
+        .select_related("room__floor__building__site", "organizer")
+        .order_by("span")[:limit]
+    )

@@ -199,6 +199,7 @@ def create_booking(
     end: datetime,
     private: bool = False,
     attendees: list[str] | None = None,
+    invite_attendees: bool = False,
     source: str = Booking.Source.WEB,
     series: Series | None = None,
     actor: User | None = None,
@@ -219,6 +220,7 @@ def create_booking(
         organizer=organizer,
         private=private,
         attendees=clean_attendees(attendees),
+        invite_attendees=invite_attendees,
         source=source,
         series=series,
         status=Booking.Status.CONFIRMED,
@@ -257,10 +259,14 @@ def update_booking(
     room: Room | None = None,
     private: bool | None = None,
     attendees: list[str] | None = None,
+    invite_attendees: bool | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Booking:
-    """Move, resize, retitle; raises NotAllowed, InvalidBooking, StaleBooking or BookingConflict."""
+    """Move, resize, retitle, change who attends and whether they are invited.
+
+    Raises NotAllowed, InvalidBooking, StaleBooking or BookingConflict.
+    """
     now = now or timezone.now()
     booking = _lock(booking)
     if not can_manage(actor, booking):
@@ -298,6 +304,9 @@ def update_booking(
     if attendees is not None and clean_attendees(attendees) != booking.attendees:
         changes["attendees"] = [booking.attendees, clean_attendees(attendees)]
         booking.attendees = clean_attendees(attendees)
+    if invite_attendees is not None and invite_attendees != booking.invite_attendees:
+        changes["invite_attendees"] = [booking.invite_attendees, invite_attendees]
+        booking.invite_attendees = invite_attendees
     if not changes:
         return booking
 

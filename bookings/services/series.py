@@ -136,6 +136,7 @@ def create_series(
     skip_conflicts: bool = False,
     private: bool = False,
     attendees: list[str] | None = None,
+    invite_attendees: bool = False,
     source: str = Booking.Source.WEB,
     actor: User | None = None,
     now: datetime | None = None,
@@ -204,6 +205,7 @@ def create_series(
             booked_by=booked_by,
             private=private,
             attendees=attendees,
+            invite_attendees=invite_attendees,
             source=source,
             series=series,
         )

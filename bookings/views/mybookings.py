@@ -19,7 +19,7 @@ from ..errors import BookingConflict, BookingError
 from ..forms import ChangeBookingForm, RepeatBookingForm
 from ..models import Booking, Series
 from ..selectors import places
-from ..selectors.bookings import my_bookings
+from ..selectors.bookings import attending, my_bookings
 from ..selectors.noshows import no_show_counts
 from ..selectors.series import future_occurrences
 from ..selectors.waiting import my_waiting
@@ -49,6 +49,7 @@ def mine(request):
             "check_in_now": check_in_now,
             "no_shows": no_shows,
             "waiting": my_waiting(user=request.user, now=now),
+            "attending": attending(user=request.user, now=now),
         },
     )
 
@@ -108,6 +109,7 @@ def change(request, pk: int):
                     room=cd["room"],
                     private=cd["private"],
                     attendees=cd["attendees"],
+                    invite_attendees=cd["invite_attendees"],
                     expected_version=cd["version"],
                     now=now,
                 )
@@ -153,6 +155,7 @@ def change_initial(booking: Booking, tz) -> dict:
         "end": end.time(),
         "attendees": "\n".join(booking.attendees),
         "private": booking.private,
+        "invite_attendees": booking.invite_attendees,
         "version": booking.version,
         "scope": "this",
     }

@@ -278,6 +278,7 @@ def fingerprint(cd: dict) -> str:
         "rrule": cd.get("rrule"),
         "skip": cd.get("skip_conflicts", False),
         "for": cd["on_behalf"].pk if cd.get("on_behalf") else None,
+        "invite": cd.get("invite_attendees", False),
     }
     return request_hash("POST", reverse("bookings:book"), payload)
 
@@ -297,6 +298,7 @@ def book_once(request, cd: dict):
             "end": cd["end_at"],
             "private": cd["private"],
             "attendees": cd["attendees"],
+            "invite_attendees": cd["invite_attendees"],
             "source": Booking.Source.WEB,
         }
         if cd.get("rrule"):

@@ -604,7 +604,7 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(client, alice, b
         # write: three statements).
         f"/plan/?building={building.pk}&date={day_s}": 13,
         f"/plan/?place=site-{building.site_id}&date={day_s}": 13,
-        "/my/": 8,  # also the viewer's waiting list
+        "/my/": 9,  # also the viewer's waiting list and the bookings they attend
         f"/rooms/{room.pk}/?week={day_s}": 9,  # also the week's blockings, drawn with their reason
         f"/book/?room={room.pk}": 7,  # also for whom the viewer may book (delegates)
     }
