@@ -5,7 +5,11 @@ Alice organizes; bob is a colleague from the directory, "gast@partner.example" a
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
 
 from bookings import services
 from bookings.models import Booking, Policy
@@ -140,3 +144,13 @@ def test_it_lists_the_bookings_a_person_is_invited_to(client, room, at, alice, b
     assert 'id="attending-heading"' in page
     assert "Planung" in page
     assert "organisiert von alice" in page
+
+
+def test_it_seeds_an_invitation_for_the_demo(client, db):
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    (booking,) = Booking.objects.filter(attendees__contains=["demo@example.com"])
+    assert booking.invite_attendees
+    client.force_login(User.objects.get(username="demo"))
+    assert f'id="attending-{booking.pk}"' in client.get("/my/").content.decode()
