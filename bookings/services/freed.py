@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import current_app
+from celery import current_app  # type: ignore[import-untyped]
 from django.db import transaction
 
 from ..models import WaitingEntry

@@ -93,11 +93,18 @@ def promote_waiting(*, room_id: int | None = None, now: datetime | None = None) 
 
 @transaction.atomic
 def _promote(pk: int, *, now: datetime) -> WaitingEntry | None:
-    entry = WaitingEntry.objects.select_related("room__floor__building__site", "person").get(pk=pk)
+    room_id = WaitingEntry.objects.filter(pk=pk).values_list("room_id", flat=True).first()
+    if room_id is None:
+        return None
     # The room's lock first (create_booking takes it again): promoters of one room take
     # turns, so nobody later in line is booked while an earlier entry is being tried.
-    lock_room(entry.room_id)
-    entry = WaitingEntry.objects.select_for_update().filter(pk=pk, status=WaitingEntry.Status.WAITING).first()
+    lock_room(room_id)
+    entry = (
+        WaitingEntry.objects.select_for_update(of=("self",))
+        .select_related("room__floor__building__site", "person")
+        .filter(pk=pk, status=WaitingEntry.Status.WAITING)
+        .first()
+    )
     if entry is None:
         return None  # promoted, withdrawn or expired meanwhile
     rules = rules_for(entry.room)
