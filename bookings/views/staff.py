@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import services
+from ..combinations import name_parts
 from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
 from ..forms import BookingForm, FinderForm, new_key
 from ..models import Booking, Room
@@ -73,7 +74,13 @@ class Offer:
 
 
 def offers(slots) -> list[Offer]:
-    return [Offer(s.room, s.start, s.end, s.kind) for s in slots]
+    return named([Offer(s.room, s.start, s.end, s.kind) for s in slots])
+
+
+def named(found: list[Offer]) -> list[Offer]:
+    """The offers, each combined room with its parts' names (one query)."""
+    name_parts(o.room for o in found)
+    return found
 
 
 # --- find a room ------------------------------------------------------------------------
@@ -111,7 +118,7 @@ def home(request):
             tz=site.tz,
             start=cd["start_at"],
             end=cd["end_at"],
-            results=[Offer(r, cd["start_at"], cd["end_at"]) for r in found],
+            results=named([Offer(r, cd["start_at"], cd["end_at"]) for r in found]),
             more=more,
             title=cd["title"] or _("Meeting"),
             people=cd["people"] or "",
