@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .. import ical
 from ..models import Booking, OutboxMessage
@@ -133,12 +134,72 @@ def attendee_mails(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail
     return mails
 
 
+def series_attendee_mails(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
+    """One mail per attendee for a series' dates: their REQUEST, or CANCEL when they end."""
+    bookings = [
+        b for b in compose.bookings_at_change(message.payload.get("bookings", [])) if b.invite_attendees
+    ]
+    if not bookings:
+        return []
+    first = bookings[0]
+    ending = message.topic == "series.cancelled"
+    held = [b for b in bookings if not ending and b.status == Booking.Status.CONFIRMED]
+    ended = [b for b in bookings if ending or not b.is_active]
+    if not held and not ended:
+        return []  # dates awaiting approval: invited once approved
+    organizer = first.organizer.get_full_name() or first.organizer.get_username()
+    facts = {"title": first.title, "where": ical.location(first), "count": len(held or ended)}
+    if held:
+        subject = ngettext(
+            "Invitation: %(title)s (%(count)d date)", "Invitation: %(title)s (%(count)d dates)", len(held)
+        )
+        lead = _("%(organizer)s invites you to these dates:") % {"organizer": organizer}
+    else:
+        subject = ngettext(
+            "Cancelled: %(title)s (%(count)d date)", "Cancelled: %(title)s (%(count)d dates)", len(ended)
+        )
+        lead = _("%(organizer)s has cancelled these dates:") % {"organizer": organizer}
+    mails = []
+    for n, person in enumerate(_who(first.attendees, first)):
+        calendars = []
+        for method, dates in ((REQUEST, held), (CANCEL, ended)):
+            if dates:
+                events = [
+                    ical.invite(
+                        ical.booking_event(b, viewer=b.organizer, cancelled=method == CANCEL),
+                        organizer=sender[1],
+                        organizer_name=sender[0],
+                        attendee=person.email,
+                    )
+                    for b in dates
+                ]
+                filename = "cancel.ics" if method == CANCEL else "invite.ics"
+                calendars.append(Calendar(ical.calendar(events, method=method), method, filename))
+        body = compose.render(
+            "invitation_series.txt",
+            {
+                "name": person.get_full_name() or person.email,
+                "lead": lead,
+                **facts,
+                "address": _address(first),
+                "dates": [compose.booking_when(b) for b in (held or ended)],
+            },
+        )
+        mails.append(Mail(person, subject % facts, body, suffix=f"a{n}", calendars=calendars))
+    return mails
+
+
 def with_attendees(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
     return compose.booking_mail(message, sender) + attendee_mails(message, sender)
+
+
+def series_with_attendees(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
+    return compose.series_mail(message, sender) + series_attendee_mails(message, sender)
 
 
 # compose's table, with the booking topics also mailing the attendees.
 COMPOSERS = {
     **compose.COMPOSERS,
     **dict.fromkeys(compose.BOOKING_TOPICS, with_attendees),
+    **dict.fromkeys(compose.SERIES_TOPICS, series_with_attendees),
 }

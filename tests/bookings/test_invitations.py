@@ -154,3 +154,33 @@ def test_it_seeds_an_invitation_for_the_demo(client, db):
     assert booking.invite_attendees
     client.force_login(User.objects.get(username="demo"))
     assert f'id="attending-{booking.pk}"' in client.get("/my/").content.decode()
+
+
+def test_it_invites_to_every_date_of_a_series_and_cancels_them_together(inbox, monday, place, alice, bob):
+    result = services.create_series(
+        room=place,
+        organizer=alice,
+        title="Jour fixe",
+        start=thursday(10),
+        end=thursday(11),
+        rrule="FREQ=WEEKLY;COUNT=3",
+        attendees=[GUEST],
+        invite_attendees=True,
+    )
+    deliver_mail()
+
+    (invitation,) = inbox.to(GUEST)
+    assert subject(invitation) == "Einladung: Jour fixe (3 Termine)"
+    ((method, cal),) = calendars(invitation)
+    assert method == "REQUEST"
+    assert len(events(cal)) == 3
+    inbox.envelopes.clear()
+
+    services.cancel_series(series=result.series, actor=alice)
+    deliver_mail()
+
+    (cancellation,) = inbox.to(GUEST)
+    ((method, cal),) = calendars(cancellation)
+    assert method == "CANCEL"
+    assert {str(e["status"]) for e in events(cal)} == {"CANCELLED"}
+    assert len(events(cal)) == 3
