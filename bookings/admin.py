@@ -27,6 +27,7 @@ from .models import (
     RoomPart,
     Series,
     Site,
+    WaitingEntry,
     zone_city,
 )
 from .selectors.noshows import no_show_count_of_organizer
@@ -129,6 +130,25 @@ class RoomPartInline(RoomLabelsMixin, admin.TabularInline):
     extra = 0
     verbose_name = _("part")
     verbose_name_plural = _("parts (a combined room, e.g. a divisible hall: the rooms it joins)")
+
+
+@admin.register(WaitingEntry)
+class WaitingEntryAdmin(admin.ModelAdmin):
+    """The waiting list, read-only: people join and leave it themselves; the services promote it."""
+
+    list_display = ["room", "span", "person", "title", "status", "created_at", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["person__username", "room__name", "title"]
+    list_select_related = ["room", "person"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Delegation)

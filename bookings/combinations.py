@@ -69,3 +69,17 @@ def share_bookings(by_room: dict, start_of) -> None:
         extra = [b for other in sorted(others) for b in own.get(other, ())]
         if extra:
             by_room[room_id] = sorted(own.get(room_id, []) + extra, key=start_of)
+
+
+def name_parts(rooms: Iterable) -> None:
+    """Set ``part_names`` on each room (its parts' names, empty for a plain room): one query.
+
+    So the finder and the day plan can say "Saal 1+2 joins Saal 1 + Saal 2".
+    """
+    rooms = list(rooms)
+    names: dict[int, list[str]] = defaultdict(list)
+    links = RoomPart.objects.filter(combined_id__in={r.pk for r in rooms}).order_by("part__name")
+    for combined_id, part_name in links.values_list("combined_id", "part__name"):
+        names[combined_id].append(part_name)
+    for room in rooms:
+        room.part_names = names.get(room.pk, [])

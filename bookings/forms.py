@@ -167,6 +167,14 @@ class BookingFields(RangeMixin, forms.Form):
         help_text=_("One per line or separated by commas: names or e-mail addresses."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    invite_attendees = forms.BooleanField(
+        label=_("Send invitations to the attendees"),
+        required=False,
+        help_text=_(
+            "People from the directory and mail addresses get a calendar invitation, and later its "
+            "updates and cancellation."
+        ),
+    )
     private = forms.BooleanField(
         label=_("Private"), required=False, help_text=_("Others see only “Busy”, not the title.")
     )
@@ -231,11 +239,35 @@ class BookingForm(BookingFields):
         label=_("Book the free dates and leave out the taken ones"), required=False
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, principals: list | tuple = (), **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("interval", "count", "until"):
             # Needed or not depending on the repetition chosen; build_rrule asks for them.
             self.fields[name].hide_optional = True
+        # Only a delegate sees "Book for": the people who named them (selectors.delegates).
+        self.principals = {p.pk: p for p in principals}
+        if self.principals:
+            self.fields["on_behalf"] = forms.TypedChoiceField(
+                label=_("Book for"),
+                choices=[
+                    ("", gettext("myself")),
+                    *((p.pk, p.get_full_name() or p.get_username()) for p in principals),
+                ],
+                coerce=int,
+                empty_value=None,
+                required=False,
+                help_text=_("As a delegate you book in the name of the person you choose: they organize it."),
+            )
+            self.fields["on_behalf"].hide_optional = True
+
+    def clean_on_behalf(self):
+        pk = self.cleaned_data.get("on_behalf")
+        if pk is None:
+            return None
+        principal = self.principals.get(pk)
+        if principal is None:
+            raise forms.ValidationError(gettext("You may not book for this person."))
+        return principal
 
     def clean(self):
         cd = super().clean()
@@ -281,6 +313,34 @@ class BookingForm(BookingFields):
                 return None
             parts.append(f"COUNT={count}")
         return ";".join(parts)
+
+
+class WaitingForm(forms.Form):
+    """Queue for the slot a booking dialog found taken: the room, the local day and times, the title."""
+
+    room = forms.TypedChoiceField(coerce=int, empty_value=None)
+    title = forms.CharField(max_length=200)
+    date = forms.DateField()
+    start = forms.TimeField()
+    end = forms.TimeField()
+
+    def __init__(self, *args, rooms: list[Room], now: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+        self.rooms = {r.pk: r for r in rooms}
+        self.fields["room"].choices = [(r.pk, r.name) for r in rooms]
+
+    def clean(self):
+        cd = super().clean()
+        room = self.rooms.get(cd.get("room"))
+        if room is None or cd.get("date") is None or cd.get("start") is None or cd.get("end") is None:
+            return cd
+        cd["room"] = room
+        start, end = combine(cd["date"], cd["start"], cd["end"], room.floor.building.site.tz)
+        if end <= start:
+            self.add_error("end", gettext("The end must be after the start."))
+        cd["start_at"], cd["end_at"] = start, end
+        return cd
 
 
 class ChangeBookingForm(BookingFields):

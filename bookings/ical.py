@@ -44,7 +44,11 @@ def booking_event(booking: Booking, *, viewer=None, cancelled: bool = False) -> 
     event.add("dtstart", booking.span.lower.astimezone(UTC))
     event.add("dtend", booking.span.upper.astimezone(UTC))
     title = visible_title(
-        booking.title, private=booking.private, organizer_id=booking.organizer_id, viewer=viewer
+        booking.title,
+        private=booking.private,
+        organizer_id=booking.organizer_id,
+        viewer=viewer,
+        booked_by_id=booking.booked_by_id,
     )
     event.add("summary", title if title is not None else _("Busy"))
     event.add("location", location(booking))

@@ -4,7 +4,8 @@ from celery import shared_task
 
 from . import outbox
 from .notifications import reminders
-from .services import approvals, checkin
+from .services import approvals, checkin, waiting
+from .services.freed import PROMOTE_TASK
 
 
 @shared_task(name=outbox.DELIVER_TASK, acks_late=True, ignore_result=True)
@@ -45,3 +46,16 @@ def release_no_shows() -> int:
         total += released
         if released < checkin.RELEASE_BATCH:
             return total
+
+
+@shared_task(name=PROMOTE_TASK, acks_late=True, ignore_result=True)
+def promote_waiting_list(room_id: int | None = None) -> int:
+    """Book freed slots for those waiting in one room's line (kicked when time frees up)."""
+    return len(waiting.promote_waiting(room_id=room_id))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_waiting_list() -> int:
+    """Expire entries whose time has come, then promote every line (beat: every minute)."""
+    waiting.expire_waiting()
+    return len(waiting.promote_waiting())

@@ -2,9 +2,12 @@ from django.urls import path
 
 from .views import approvals as approval_views
 from .views import checkin as checkin_views
+from .views import delegates as delegate_views
 from .views import feeds as feed_views
 from .views import mybookings
+from .views import people as people_views
 from .views import staff as views
+from .views import waiting as waiting_views
 
 app_name = "bookings"
 urlpatterns = [
@@ -12,6 +15,11 @@ urlpatterns = [
     path("book/", views.book, name="book"),
     path("plan/", views.timeline, name="timeline"),
     path("my/", mybookings.mine, name="mine"),
+    path("my/delegates/", delegate_views.delegates, name="delegates"),
+    path("my/delegates/<int:pk>/end/", delegate_views.revoke, name="end_delegation"),
+    path("people/", people_views.search, name="people"),
+    path("waiting/", waiting_views.join, name="join_waiting"),
+    path("waiting/<int:pk>/leave/", waiting_views.leave, name="leave_waiting"),
     path("bookings/<int:pk>/change/", mybookings.change, name="change"),
     path("bookings/<int:pk>/cancel/", mybookings.cancel, name="cancel"),
     path("bookings/<int:pk>/check-in/", checkin_views.check_in, name="check_in"),

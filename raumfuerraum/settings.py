@@ -256,6 +256,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-approvals": {"task": "bookings.tasks.expire_approvals", "schedule": 60.0},
     # Every retention rule set in the admin (privacy.RetentionRule), visitors' data included.
     "apply-retention": {"task": "privacy.tasks.apply_retention_task", "schedule": 3600.0},
+    "sweep-waiting-list": {"task": "bookings.tasks.sweep_waiting_list", "schedule": 60.0},
 }
 # Visitors' names and contacts are erased this many days after their visit (docs/privacy.md):
 # the first value of the admin's retention rule for visitors, which wins from then on.

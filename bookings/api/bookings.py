@@ -102,6 +102,7 @@ def create_booking(request, payload: BookingIn, idempotency_key: IdempotencyKey 
             end=payload.end,
             private=payload.private,
             attendees=payload.attendees,
+            invite_attendees=payload.invite_attendees,
             source=Booking.Source.API,
         )
         return 201, booking_dict(booking, user)
@@ -117,7 +118,7 @@ def my_bookings(
     limit: int = Query(100, ge=1, le=MAX_PAGE),
     offset: Offset = Query(0),
 ):
-    """The caller's bookings, by start; by default those not yet ended."""
+    """The caller's bookings and those they booked for others, by start; by default those not yet ended."""
     qs = user_bookings(user=request.auth, upcoming_from=from_ or timezone.now())
     if status:
         qs = qs.filter(status__in=status)
@@ -196,15 +197,21 @@ def cancel_series(request, series_id: Id):
     )
 
 
-@api.post("/series", response={201: SeriesOut, 409: SeriesConflictOut, 422: Error}, tags=["series"])
+@api.post(
+    "/series", response={201: SeriesOut, 403: Error, 409: SeriesConflictOut, 422: Error}, tags=["series"]
+)
 def create_series(request, payload: SeriesIn, idempotency_key: IdempotencyKey = None):
-    """Book a recurring slot (RRULE in the site's local time); all or nothing unless skip_conflicts."""
+    """Book a recurring slot (RRULE in the site's local time); all or nothing unless skip_conflicts.
+
+    ``on_behalf_of`` books the series for someone else, as for a single booking.
+    """
     user = request.auth
 
     def action():
         result = services.create_series(
             room=_room(payload.room),
-            organizer=user,
+            organizer=_principal(payload.on_behalf_of) if payload.on_behalf_of else user,
+            actor=user,
             title=payload.title,
             start=payload.start,
             end=payload.end,
@@ -212,6 +219,7 @@ def create_series(request, payload: SeriesIn, idempotency_key: IdempotencyKey = 
             skip_conflicts=payload.skip_conflicts,
             private=payload.private,
             attendees=payload.attendees,
+            invite_attendees=payload.invite_attendees,
             source=Booking.Source.API,
         )
         series = result.series

@@ -154,6 +154,11 @@ class BookingIn(Strict):
     end: IsoDatetime
     private: bool = False
     attendees: list[Attendee] = Field(default_factory=list, max_length=200)
+    invite_attendees: bool = Field(
+        default=False,
+        description="Mail the attendees (user names or mail addresses) an iCalendar invitation, "
+        "and later its updates and cancellation.",
+    )
     on_behalf_of: Text(min_length=1, max_length=150) | None = Field(  # type: ignore[valid-type]
         default=None,
         description="Book for someone else (their username): they are the organizer, you are recorded as "
@@ -168,6 +173,7 @@ class BookingPatch(Strict):
     end: IsoDatetime | None = None
     private: bool | None = None
     attendees: list[Attendee] | None = Field(default=None, max_length=200)
+    invite_attendees: bool | None = None
 
 
 class SeriesIn(BookingIn):

@@ -8,7 +8,11 @@ from ..selectors.privacy import visible_title
 
 def booking_dict(booking: Booking, viewer) -> dict:
     title = visible_title(
-        booking.title, private=booking.private, organizer_id=booking.organizer_id, viewer=viewer
+        booking.title,
+        private=booking.private,
+        organizer_id=booking.organizer_id,
+        viewer=viewer,
+        booked_by_id=booking.booked_by_id,
     )
     return {
         "id": booking.pk,

@@ -8,6 +8,7 @@ from .feeds import CalendarFeed
 from .places import Building, Equipment, Floor, Room, Site, validate_time_zone, zone_city
 from .policies import Blocking, Policy, PolicyHours
 from .records import ApiToken, IdempotencyKey, OutboxMessage
+from .waiting import WaitingEntry
 
 __all__ = [
     "ApiToken",
@@ -29,6 +30,7 @@ __all__ = [
     "RoomPart",
     "Series",
     "Site",
+    "WaitingEntry",
     "validate_time_zone",
     "zone_city",
 ]

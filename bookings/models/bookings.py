@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
-from django.contrib.postgres.indexes import GistIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +31,16 @@ class Series(models.Model):
     title = models.CharField(_("title"), max_length=200)
     organizer = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="organized_series", verbose_name=_("organizer")
+    )
+    # The delegate who booked the series for the organizer; null when they booked it themselves.
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="series_made_for_others",
+        verbose_name=_("booked by"),
+        db_index=False,
     )
     rrule = models.CharField(_("recurrence rule"), max_length=500)
     # The first occurrence as wall-clock time in the site's zone: 09:00 stays 09:00.
@@ -82,6 +92,8 @@ class Booking(models.Model):
     attendees = ArrayField(
         models.CharField(max_length=254), default=list, blank=True, verbose_name=_("attendees")
     )
+    # Whether the attendees get iCalendar invitations (and updates, cancellations) by mail.
+    invite_attendees = models.BooleanField(_("send invitations"), default=False, db_default=False)
     # A delegate who booked for the organizer (the principal); null when they booked themselves.
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -90,8 +102,7 @@ class Booking(models.Model):
         blank=True,
         related_name="bookings_made_for_others",
         verbose_name=_("booked by"),
-        # No index: building one would lock bookings during the upgrade, and nothing
-        # searches by it yet (add it with AddIndexConcurrently when something does).
+        # Indexed below (partial, built concurrently): "My bookings" lists what one made for others.
         db_index=False,
     )
     private = models.BooleanField(_("private"), default=False)
@@ -145,6 +156,13 @@ class Booking(models.Model):
         ]
         indexes = [
             models.Index(fields=["organizer", "status"], name="booking_organizer_status"),
+            # "My bookings" lists the bookings a person attends (by user name or mail address).
+            GinIndex(fields=["attendees"], name="booking_attendees"),
+            models.Index(
+                fields=["booked_by", "status"],
+                name="booking_booked_by_status",
+                condition=Q(booked_by__isnull=False),
+            ),
             # Span searches across rooms (day plan, free-room search): the constraint's
             # index leads with the room, so those scan most of it (docs/performance.md).
             GistIndex(

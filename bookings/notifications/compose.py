@@ -129,7 +129,11 @@ def booking_when(booking: Booking) -> str:
 
 def title_for(booking: Booking, viewer) -> str:
     title = visible_title(
-        booking.title, private=booking.private, organizer_id=booking.organizer_id, viewer=viewer
+        booking.title,
+        private=booking.private,
+        organizer_id=booking.organizer_id,
+        viewer=viewer,
+        booked_by_id=booking.booked_by_id,
     )
     return title if title is not None else _("(private)")
 
@@ -217,6 +221,14 @@ BOOKING_TOPICS: dict[str, tuple[Callable[[], str], Callable[[], str], str]] = {
         CANCEL,
     ),
 }
+# A waiting-list entry booked when the slot freed up: the mail says so and how to give it back.
+FROM_WAITING_LIST = (
+    lambda: _("Your turn from the waiting list: %(title)s, %(when)s"),
+    lambda: _(
+        "The slot you were waiting for has become free, and it is now booked for you. "
+        "If you no longer need it, please give it back so the next person can have it:"
+    ),
+)
 PENDING = (
     lambda: _("Requested: %(title)s, %(when)s"),
     lambda: _(
@@ -231,6 +243,10 @@ def booking_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
     if booking is None:
         return []
     subject, lead, method = BOOKING_TOPICS[message.topic]
+    give_back = ""
+    if message.topic == "booking.created" and latest_changes(booking, "created").get("waiting_list"):
+        subject, lead = FROM_WAITING_LIST
+        give_back = link("bookings:cancel", booking.pk)
     if message.topic == "booking.created" and booking.status == Booking.Status.PENDING:
         subject, lead = PENDING
     if message.topic == "booking.released" and (cut := latest_changes(booking, "released").get("end")):
@@ -254,6 +270,7 @@ def booking_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
                 "lead": lead(),
                 **facts,
                 "reason": reason,
+                "give_back_url": give_back,
                 "mine_url": link("bookings:mine"),
             },
         )
@@ -351,30 +368,39 @@ SERIES_TOPICS = {
 
 
 def series_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
-    """One mail for the whole series, with one calendar entry per occurrence."""
-    series = Series.objects.select_related("organizer").filter(pk=message.payload["series"]).first()
+    """One mail for the whole series, with one calendar entry per occurrence.
+
+    The organizer gets it, and so does the delegate who booked the series in their name.
+    """
+    series = (
+        Series.objects.select_related("organizer", "booked_by").filter(pk=message.payload["series"]).first()
+    )
     bookings = bookings_at_change(message.payload.get("bookings", []))
     if series is None or not bookings:
         return []
     mails = []
-    organizer = series.organizer
-    if reachable(organizer, message):
-        active = [b for b in bookings if b.is_active and message.topic != "series.cancelled"]
-        ended = [b for b in bookings if b not in active]
-        calendars = [invitation(active, REQUEST, organizer, sender)] if active else []
+    recipients = [series.organizer]
+    if series.booked_by_id and series.booked_by_id != series.organizer_id:
+        recipients.append(series.booked_by)
+    active = [b for b in bookings if b.is_active and message.topic != "series.cancelled"]
+    ended = [b for b in bookings if b not in active]
+    leads = {
+        "series.created": _("Your series is booked for these dates:"),
+        "series.updated": _("These dates of your series have changed:"),
+        "series.cancelled": _("These dates of your series have been cancelled:"),
+    }
+    for recipient in recipients:
+        if not reachable(recipient, message):
+            continue
+        calendars = [invitation(active, REQUEST, recipient, sender)] if active else []
         if ended:
-            calendars.append(invitation(ended, CANCEL, organizer, sender))
-        leads = {
-            "series.created": _("Your series is booked for these dates:"),
-            "series.updated": _("These dates of your series have changed:"),
-            "series.cancelled": _("These dates of your series have been cancelled:"),
-        }
+            calendars.append(invitation(ended, CANCEL, recipient, sender))
         body = render(
             "series.txt",
             {
-                "name": name_of(organizer),
+                "name": name_of(recipient),
                 "lead": leads[message.topic],
-                "title": title_for(bookings[0], organizer),
+                "title": title_for(bookings[0], recipient),
                 "where": ical.location(bookings[0]),
                 "dates": [(booking_when(b), b.status) for b in bookings],
                 "pending": any(b.status == Booking.Status.PENDING for b in active),
@@ -382,10 +408,10 @@ def series_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
             },
         )
         subject = SERIES_TOPICS[message.topic](len(bookings)) % {
-            "title": title_for(bookings[0], organizer),
+            "title": title_for(bookings[0], recipient),
             "count": len(bookings),
         }
-        mails.append(Mail(organizer, subject, body, calendars=calendars))
+        mails.append(Mail(recipient, subject, body, calendars=calendars))
     if message.topic == "series.created":
         mails += approval_requests(message, bookings)
     return mails

@@ -19,7 +19,8 @@ from django.utils import translation
 
 from ..models import OutboxMessage
 from ..outbox import DeliveryError
-from .compose import COMPOSERS, Mail
+from .compose import Mail
+from .invitations import COMPOSERS
 
 log = logging.getLogger("rfr.mail")
 

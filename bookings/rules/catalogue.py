@@ -570,10 +570,19 @@ def cancel_reason(user: User, booking: Booking, rules: Rules, *, now: datetime) 
     return None if message is None else Reason(CANCEL_CUTOFF.name, message)
 
 
-def obstacles(*, user: User, rules: Rules, start: datetime, end: datetime, now: datetime) -> list[Reason]:
+def obstacles(
+    *,
+    user: User,
+    rules: Rules,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    organizer_id: int | None = None,
+) -> list[Reason]:
     """Everything that stands between the user and booking ``rules.room``: bad times, rules, other bookings.
 
     The same checks create_booking makes, without writing; for /check and the UI.
+    ``organizer_id``: a delegate asks for their principal, whose quotas count.
     """
     room = rules.room
     try:
@@ -582,7 +591,7 @@ def obstacles(*, user: User, rules: Rules, start: datetime, end: datetime, now: 
         return [Reason("times", exc.message)]
     if not room.bookable:
         return [Reason("bookable", _("The room %(room)s cannot be booked.") % {"room": room.name})]
-    reasons = check(user=user, rules=rules, start=start, end=end, now=now)
+    reasons = check(user=user, rules=rules, start=start, end=end, now=now, organizer_id=organizer_id)
     if find_conflicts(room.pk, make_span(start, end), before=rules.buffer_before, after=rules.buffer_after):
         reasons.append(Reason("conflict", _("The room is already booked at this time.")))
     return reasons

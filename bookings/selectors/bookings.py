@@ -28,7 +28,8 @@ def bookings_in_range(
 
 
 def user_bookings(*, user: User, upcoming_from: datetime | None = None) -> QuerySet[Booking]:
-    qs = Booking.objects.filter(organizer=user).select_related("room", "organizer")
+    """The user's bookings, and those they booked as someone's delegate."""
+    qs = Booking.objects.filter(Q(organizer=user) | Q(booked_by=user)).select_related("room", "organizer")
     if upcoming_from is not None:
         qs = qs.filter(span__endswith__gt=upcoming_from)
     return qs.order_by("span")
@@ -37,8 +38,13 @@ def user_bookings(*, user: User, upcoming_from: datetime | None = None) -> Query
 def my_bookings(
     *, user: User, now: datetime, past_limit: int = 50, upcoming_limit: int = 300
 ) -> tuple[list[Booking], list[Booking]]:
-    """The user's upcoming active bookings and their most recent past or cancelled ones."""
-    base = Booking.objects.filter(organizer=user).select_related("room__floor__building__site", "series")
+    """The user's upcoming active bookings and their most recent past or cancelled ones.
+
+    Bookings they made as someone's delegate are theirs to look after too.
+    """
+    base = Booking.objects.filter(Q(organizer=user) | Q(booked_by=user)).select_related(
+        "room__floor__building__site", "series", "organizer", "booked_by"
+    )
     upcoming = list(
         base.filter(status__in=Booking.ACTIVE, span__endswith__gt=now).order_by("span")[:upcoming_limit]
     )
@@ -46,3 +52,14 @@ def my_bookings(
         base.filter(Q(span__endswith__lte=now) | ~Q(status__in=Booking.ACTIVE)).order_by("-span")[:past_limit]
     )
     return upcoming, past
+
+
+def attending(*, user: User, now: datetime, limit: int = 100) -> list[Booking]:
+    """Upcoming active bookings that name the user (user name or mail address) as an attendee."""
+    names = [n for n in (user.get_username(), user.email) if n]
+    return list(
+        Booking.objects.filter(attendees__overlap=names, status__in=Booking.ACTIVE, span__endswith__gt=now)
+        .exclude(organizer=user)
+        .select_related("room__floor__building__site", "organizer")
+        .order_by("span")[:limit]
+    )

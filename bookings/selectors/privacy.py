@@ -31,6 +31,15 @@ def _public_titles(title: str, private: bool, organizer_id: int) -> str | None:
     return None if private else title
 
 
-def visible_title(booking_title: str, *, private: bool, organizer_id: int, viewer: User | None) -> str | None:
-    """Private titles show only to their organizer and to facility admins."""
+def visible_title(
+    booking_title: str,
+    *,
+    private: bool,
+    organizer_id: int,
+    viewer: User | None,
+    booked_by_id: int | None = None,
+) -> str | None:
+    """Private titles show only to their organizer, the delegate who booked it, and facility admins."""
+    if booked_by_id is not None and viewer is not None and viewer.pk == booked_by_id:
+        return booking_title
     return title_rule(viewer)(booking_title, private, organizer_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..combinations import name_parts
 from ..models import Booking, Building, Room, Site
 from ..rules.groups import closures, read_only_rooms
 from ..spans import make_span
@@ -256,6 +257,7 @@ def _plan(
     axis = day_axis(day, tz, now, hour_range(day, tz, spans))
     by_floor: dict[tuple, list[Track]] = defaultdict(list)
     read_only = read_only_rooms(viewer, [p.room for p in plans])
+    name_parts(p.room for p in plans)
     blocked = blockings_by_room([p.room for p in plans], axis.start, axis.end, viewer)
     for p in plans:
         floor = p.room.floor

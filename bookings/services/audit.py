@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING
 
 from ..models import Booking, BookingEvent
 from ..outbox import enqueue
+from .freed import slot_freed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+# Changes after which a room may have time free that someone is waiting for.
+FREEING = {"updated", "cancelled", "rejected", "released", "expired"}
 
 
 def booking_payload(booking: Booking) -> dict:
@@ -37,5 +41,7 @@ def record(
 ) -> None:
     """Append the audit event and (unless the caller announces a batch) the outbox message."""
     BookingEvent.objects.create(booking=booking, kind=kind, actor=actor, at=at, changes=changes or {})
+    if kind in FREEING:
+        slot_freed(booking.room_id)
     if announce:
         enqueue(topic=f"booking.{kind}", payload=booking_payload(booking))

@@ -199,12 +199,14 @@ def create_booking(
     end: datetime,
     private: bool = False,
     attendees: list[str] | None = None,
+    invite_attendees: bool = False,
     source: str = Booking.Source.WEB,
     series: Series | None = None,
     actor: User | None = None,
     now: datetime | None = None,
+    note: dict | None = None,
 ) -> Booking:
-    """Book a room (pending where it needs approval).
+    """Book a room (pending where it needs approval); ``note`` goes into the audit entry.
 
     Raises InvalidBooking, PolicyViolation or BookingConflict, and then writes nothing.
     """
@@ -218,6 +220,7 @@ def create_booking(
         organizer=organizer,
         private=private,
         attendees=clean_attendees(attendees),
+        invite_attendees=invite_attendees,
         source=source,
         series=series,
         status=Booking.Status.CONFIRMED,
@@ -232,7 +235,7 @@ def create_booking(
     save_or_conflict(booking, now=now)
     # Apps above may refuse it (a site requiring a cost centre), in this transaction.
     hooks.booking_created(booking=booking, actor=user, now=now)
-    changes = overridden_note(overridden)
+    changes = {**overridden_note(overridden), **(note or {})}
     if booking.booked_by_id:
         changes["on_behalf_of"] = organizer.get_username()
     audit.record(booking, kind=BookingEvent.Kind.CREATED, actor=user, at=now, changes=changes)
@@ -258,10 +261,14 @@ def update_booking(
     room: Room | None = None,
     private: bool | None = None,
     attendees: list[str] | None = None,
+    invite_attendees: bool | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Booking:
-    """Move, resize, retitle; raises NotAllowed, InvalidBooking, StaleBooking or BookingConflict."""
+    """Move, resize, retitle, change who attends and whether they are invited.
+
+    Raises NotAllowed, InvalidBooking, StaleBooking or BookingConflict.
+    """
     now = now or timezone.now()
     booking = _lock(booking)
     if not can_manage(actor, booking):
@@ -299,6 +306,9 @@ def update_booking(
     if attendees is not None and clean_attendees(attendees) != booking.attendees:
         changes["attendees"] = [booking.attendees, clean_attendees(attendees)]
         booking.attendees = clean_attendees(attendees)
+    if invite_attendees is not None and invite_attendees != booking.invite_attendees:
+        changes["invite_attendees"] = [booking.invite_attendees, invite_attendees]
+        booking.invite_attendees = invite_attendees
     if not changes:
         return booking
 

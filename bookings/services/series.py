@@ -25,6 +25,7 @@ from . import audit, deadlines
 from .bookings import (
     apply_rules,
     check_bookable,
+    check_on_behalf,
     clean_attendees,
     clean_title,
     lock_quota,
@@ -135,13 +136,15 @@ def create_series(
     skip_conflicts: bool = False,
     private: bool = False,
     attendees: list[str] | None = None,
+    invite_attendees: bool = False,
     source: str = Booking.Source.WEB,
     actor: User | None = None,
     now: datetime | None = None,
 ) -> SeriesResult:
     """Book every occurrence, or (skip_conflicts) the free ones.
 
-    Raises InvalidBooking for a bad rule or times, PolicyViolation when the room's rules
+    ``actor`` other than ``organizer``: a delegate books in the organizer's name (NotAllowed
+    unless they may). Raises InvalidBooking for a bad rule or times, PolicyViolation when the room's rules
     refuse an occurrence, BookingConflict when an occurrence is taken (all or nothing)
     or when nothing at all is free; writes nothing then.
     """
@@ -159,6 +162,10 @@ def create_series(
     validate_times(spans[-1].lower, spans[-1].upper, now=now)
     rules = rules_for(room)
     user = actor or organizer
+    booked_by = None
+    if user.pk != organizer.pk:
+        check_on_behalf(user, organizer, rules)
+        booked_by = user
     overridden = enforce_each(rules, user=user, organizer_id=organizer.pk, spans=spans, now=now)
     busy = _busy_by_occurrence(room.pk, spans, rules, now=now)
     refused = [(s.lower, s.upper, b) for s, b in zip(spans, busy, strict=True) if b]
@@ -178,6 +185,7 @@ def create_series(
         room=room,
         title=title,
         organizer=organizer,
+        booked_by=booked_by,
         rrule=rrule.strip(),
         local_start=local_start,
         duration=duration,
@@ -194,8 +202,10 @@ def create_series(
             span=span,
             title=title,
             organizer=organizer,
+            booked_by=booked_by,
             private=private,
             attendees=attendees,
+            invite_attendees=invite_attendees,
             source=source,
             series=series,
         )
@@ -209,13 +219,11 @@ def create_series(
             result.skipped.append((span.lower, span.upper, exc.conflicts))
             continue
         hooks.booking_created(booking=booking, actor=user, now=now)
+        changes = overridden_note(overridden)
+        if booked_by is not None:
+            changes["on_behalf_of"] = organizer.get_username()
         audit.record(
-            booking,
-            kind=BookingEvent.Kind.CREATED,
-            actor=user,
-            at=now,
-            changes=overridden_note(overridden),
-            announce=False,
+            booking, kind=BookingEvent.Kind.CREATED, actor=user, at=now, changes=changes, announce=False
         )
         result.created.append(booking)
     if not result.created:
@@ -243,8 +251,11 @@ class SeriesCancellation:
 
 
 def may_cancel_series(user: User, series: Series, rules: Rules | None = None) -> bool:
-    """The organizer, facility admins with the permission, and the room's managers (as for one date)."""
+    """The organizer, the delegate who booked it, facility admins with the permission, and the
+    room's managers (as for one date)."""
     if series.organizer_id == user.pk or user.has_perm("bookings.change_booking"):
+        return True
+    if series.booked_by_id is not None and series.booked_by_id == user.pk:
         return True
     return bool(user.pk) and is_manager(user, rules or rules_for(series.room))
 

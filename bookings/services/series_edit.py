@@ -66,6 +66,9 @@ class _Plan:
 
 
 def _may_edit(actor: User, series: Series) -> bool:
+    """The organizer, the delegate who booked the series for them, and facility admins."""
+    if series.booked_by_id is not None and series.booked_by_id == actor.pk:
+        return True
     return series.organizer_id == actor.pk or actor.has_perm("bookings.change_booking")
 
 
@@ -207,6 +210,7 @@ def _split(series: Series, boundary: datetime, tz: zoneinfo.ZoneInfo) -> Series:
         room=series.room,
         title=series.title,
         organizer=series.organizer,
+        booked_by=series.booked_by,
         rrule=new_rule,
         local_start=rest[0],
         duration=series.duration,

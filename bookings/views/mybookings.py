@@ -19,9 +19,10 @@ from ..errors import BookingConflict, BookingError
 from ..forms import ChangeBookingForm, RepeatBookingForm
 from ..models import Booking, Series
 from ..selectors import places
-from ..selectors.bookings import my_bookings
+from ..selectors.bookings import attending, my_bookings
 from ..selectors.noshows import no_show_counts
 from ..selectors.series import future_occurrences
+from ..selectors.waiting import my_waiting
 from ..services.bookings import can_manage
 from ..services.checkin import check_in_open
 from ..templatetags.rfr import mediumdate
@@ -55,6 +56,8 @@ def mine(request):
             "no_show_days": NO_SHOW_NOTICE.days,
             # Rooms in several time zones: each time says its zone ("10:00–11:30 New York").
             "several_zones": len({b.room.floor.building.site.time_zone for b in [*upcoming, *past]}) > 1,
+            "waiting": my_waiting(user=request.user, now=now),
+            "attending": attending(user=request.user, now=now),
         },
     )
 
@@ -114,6 +117,7 @@ def change(request, pk: int):
                     room=cd["room"],
                     private=cd["private"],
                     attendees=cd["attendees"],
+                    invite_attendees=cd["invite_attendees"],
                     expected_version=cd["version"],
                     now=now,
                 )
@@ -159,6 +163,7 @@ def change_initial(booking: Booking, tz) -> dict:
         "end": end.time(),
         "attendees": "\n".join(booking.attendees),
         "private": booking.private,
+        "invite_attendees": booking.invite_attendees,
         "version": booking.version,
         "scope": "this",
     }

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import hooks, services
+from ..combinations import name_parts
 from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
 from ..forms import BookingForm, FinderForm, new_key
 from ..models import Booking, Room
@@ -30,6 +31,7 @@ from ..rules.groups import may_book
 from ..rules.resolve import limits_of_rooms, rules_for
 from ..selectors import places
 from ..selectors.availability import free_rooms_to_offer
+from ..selectors.delegates import principals_of
 from ..selectors.series import series_preview
 from ..selectors.suggestions import alternatives
 from ..selectors.timeline import building_day, room_week, site_day
@@ -75,7 +77,13 @@ class Offer:
 
 
 def offers(slots) -> list[Offer]:
-    return [Offer(s.room, s.start, s.end, s.kind) for s in slots]
+    return named([Offer(s.room, s.start, s.end, s.kind) for s in slots])
+
+
+def named(found: list[Offer]) -> list[Offer]:
+    """The offers, each combined room with its parts' names (one query)."""
+    name_parts(o.room for o in found)
+    return found
 
 
 def with_flags(*groups: list[Offer]) -> None:
@@ -123,7 +131,7 @@ def home(request):
             tz=site.tz,
             start=cd["start_at"],
             end=cd["end_at"],
-            results=[Offer(r, cd["start_at"], cd["end_at"]) for r in found],
+            results=named([Offer(r, cd["start_at"], cd["end_at"]) for r in found]),
             more=more,
             title=cd["title"] or _("Meeting"),
             people=cd["people"] or "",
@@ -176,10 +184,13 @@ def book(request):
     """The booking dialog; its post (and a finder's one-click post) books through the services."""
     now = timezone.now()
     rooms = places.bookable_rooms()
+    principals = principals_of(request.user)
     if request.method == "GET":
-        form = BookingForm(initial=dialog_initial(request.GET, rooms, now), rooms=rooms, now=now)
+        form = BookingForm(
+            initial=dialog_initial(request.GET, rooms, now), rooms=rooms, now=now, principals=principals
+        )
         return dialog(request, form, parts=bind_parts(request, form, now))
-    form = BookingForm(request.POST, rooms=rooms, now=now)
+    form = BookingForm(request.POST, rooms=rooms, now=now, principals=principals)
     if request.POST.get("action") in ("check", "prices"):
         # Asking whether a slot can be booked, or what services cost, needs no title; booking does.
         form.fields["title"].required = False
@@ -208,7 +219,15 @@ def book(request):
     if request.POST.get("action") == "check":
         # "Why can't I book this?": the checks a booking makes, without booking.
         rules = rules_for(cd["room"])
-        reasons = obstacles(user=request.user, rules=rules, start=cd["start_at"], end=cd["end_at"], now=now)
+        principal = cd.get("on_behalf")
+        reasons = obstacles(
+            user=request.user,
+            rules=rules,
+            start=cd["start_at"],
+            end=cd["end_at"],
+            now=now,
+            organizer_id=principal.pk if principal else None,
+        )
         return dialog(request, form, checked=True, reasons=reasons, rules=rules, parts=parts)
     try:
         outcome = book_once(request, cd, parts=parts, now=now)
@@ -285,7 +304,7 @@ def fresh_copy(form: BookingForm, rooms, now: datetime) -> BookingForm:
     """The same input under a new idempotency key (the old one answered another request)."""
     data = form.data.copy()
     data["key"] = new_key()
-    fresh = BookingForm(data, rooms=rooms, now=now)
+    fresh = BookingForm(data, rooms=rooms, now=now, principals=list(form.principals.values()))
     fresh.is_valid()
     return fresh
 
@@ -314,6 +333,8 @@ def fingerprint(cd: dict, parts: list) -> str:
         "private": cd["private"],
         "rrule": cd.get("rrule"),
         "skip": cd.get("skip_conflicts", False),
+        "for": cd["on_behalf"].pk if cd.get("on_behalf") else None,
+        "invite": cd.get("invite_attendees", False),
     }
     if any(part.fingerprint() for part in parts):  # without lines the hash stays as it always was
         payload["parts"] = [part.fingerprint() for part in parts]
@@ -327,12 +348,15 @@ def book_once(request, cd: dict, *, parts: list, now: datetime):
     def action():
         common = {
             "room": cd["room"],
-            "organizer": user,
+            # A delegate books in the chosen principal's name; the services check they may.
+            "organizer": cd.get("on_behalf") or user,
+            "actor": user,
             "title": cd["title"],
             "start": cd["start_at"],
             "end": cd["end_at"],
             "private": cd["private"],
             "attendees": cd["attendees"],
+            "invite_attendees": cd["invite_attendees"],
             "source": Booking.Source.WEB,
         }
         if cd.get("rrule"):
@@ -354,7 +378,8 @@ def book_once(request, cd: dict, *, parts: list, now: datetime):
 
 
 def after_booking(request, body: dict, *, replayed: bool):
-    booking = Booking.objects.select_related("room__floor__building__site").filter(pk=body["booking"]).first()
+    places_and_people = ("room__floor__building__site", "organizer")
+    booking = Booking.objects.select_related(*places_and_people).filter(pk=body["booking"]).first()
     if booking is None:  # cancelled and gone is impossible (rows stay); be safe anyway
         return redirect("bookings:mine")
     tz = booking.room.floor.building.site.tz
@@ -386,6 +411,11 @@ def after_booking(request, body: dict, *, replayed: bool):
         )
     else:
         text = _("“%(title)s” booked: %(room)s, %(day)s, %(start)s–%(end)s.") % values
+    if booking.booked_by_id and booking.organizer_id != request.user.pk:
+        organizer = booking.organizer
+        text += " " + _("Booked for %(name)s, who is the organizer.") % {
+            "name": organizer.get_full_name() or organizer.get_username()
+        }
     if replayed:
         text += " " + _("(This form had already been sent; nothing was booked twice.)")
     messages.success(request, text)
@@ -416,7 +446,9 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
     # A new key: the refused request left the old one unused, but the offers are new forms.
     data = form.data.copy()
     data["key"] = new_key()
-    retry = BookingForm(data, rooms=list(form.rooms.values()), now=now)
+    retry = BookingForm(
+        data, rooms=list(form.rooms.values()), now=now, principals=list(form.principals.values())
+    )
     retry.is_valid()
     return dialog(request, retry, status=409, **context)
 

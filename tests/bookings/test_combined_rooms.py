@@ -276,3 +276,23 @@ def test_it_suggests_no_part_of_a_booked_combination_elsewhere(hall, alice, at):
 
     assert [s.room for s in found.elsewhere] == [other]
     assert all(s.room != saal2 for s in found.shifted + found.shorter)
+
+
+# --- the plan and the finder name a combination's parts -------------------------------------
+
+
+def test_it_names_the_parts_in_the_day_plan_and_the_finder(client, hall, alice):
+    saal1, _saal2, _both = hall
+    building = saal1.floor.building
+    day = factories.days_ahead(2)
+    client.force_login(alice)
+
+    plan = client.get(f"/plan/?building={building.pk}&date={day}").content.decode()
+    found = client.get(
+        f"/?place=building-{building.pk}&date={day}&start=09:00&end=10:00&people=60"
+    ).content.decode()
+
+    assert plan.count("vereint Saal 1 + Saal 2") == 1  # on the combination's row only
+    assert "vereint Saal 1 + Saal 2" in found
+    client.cookies["django_language"] = "en"
+    assert "joins Saal 1 + Saal 2" in client.get(f"/plan/?building={building.pk}&date={day}").content.decode()

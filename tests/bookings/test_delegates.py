@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 
 from bookings import outbox, services
 from bookings.errors import NotAllowed, PolicyViolation
-from bookings.models import Booking, BookingEvent, Delegation, OutboxMessage, Policy
+from bookings.models import Booking, BookingEvent, Delegation, OutboxMessage, Policy, Series
 from tests import factories
 from tests.helpers import bearer
 
@@ -139,3 +139,111 @@ def test_it_mails_both_the_principal_and_the_delegate(room, at, boss, assistant,
         outbox.deliver(pk)
 
     assert sorted(m.to[0] for m in mailoutbox) == ["assi@example.com", "chefin@example.com"]
+
+
+# --- series in the principal's name -----------------------------------------------------------
+
+
+def series_body(room, at, **extra) -> dict:
+    return {**body(room, at), "rrule": "FREQ=DAILY;COUNT=3", **extra}
+
+
+def test_it_books_a_series_for_the_principal_through_the_api(client, room, at, boss, assistant):
+    response = client.post(
+        "/api/v1/series",
+        series_body(room, at, on_behalf_of="chefin"),
+        content_type="application/json",
+        headers=bearer(assistant),
+    )
+
+    assert response.status_code == 201, response.content
+    series = Series.objects.get(pk=response.json()["series"]["id"])
+    assert (series.organizer, series.booked_by) == (boss, assistant)
+    dates = Booking.objects.filter(series=series)
+    assert {(b.organizer, b.booked_by) for b in dates} == {(boss, assistant)}
+    assert {e.changes["on_behalf_of"] for e in BookingEvent.objects.filter(booking__series=series)} == {
+        "chefin"
+    }
+
+
+def test_it_refuses_a_series_for_someone_who_named_no_delegate(client, room, at, boss, bob):
+    response = client.post(
+        "/api/v1/series",
+        series_body(room, at, on_behalf_of="chefin"),
+        content_type="application/json",
+        headers=bearer(bob),
+    )
+
+    assert response.status_code == 403
+    assert "Sie dürfen nicht für chefin buchen" in response.json()["detail"]
+    assert not Series.objects.exists()
+    assert not Booking.objects.exists()
+
+
+def test_it_lets_the_delegate_change_and_cancel_the_series(room, at, boss, assistant, bob):
+    result = services.create_series(
+        room=room,
+        organizer=boss,
+        actor=assistant,
+        title="Jour fixe",
+        start=at(9),
+        end=at(10),
+        rrule="FREQ=DAILY;COUNT=3",
+    )
+
+    with pytest.raises(NotAllowed):
+        services.cancel_series(series=result.series, actor=bob)
+    services.update_series(series=result.series, actor=assistant, scope="all", title="Jour fixe (neu)")
+    services.cancel_series(series=result.series, actor=assistant)
+
+    assert set(Booking.objects.values_list("title", "status")) == {("Jour fixe (neu)", "cancelled")}
+
+
+def test_it_counts_every_date_of_the_series_for_the_principal(room, at, boss, assistant):
+    Policy.objects.create(room=room, max_bookings_per_day=1)
+    services.create_booking(room=room, organizer=boss, title="Eigene", start=at(11), end=at(12))
+
+    with pytest.raises(PolicyViolation):
+        services.create_series(
+            room=room,
+            organizer=boss,
+            actor=assistant,
+            title="Für sie",
+            start=at(9),
+            end=at(10),
+            rrule="FREQ=DAILY;COUNT=2",
+        )
+    assert Booking.objects.count() == 1
+
+
+def test_it_mails_the_series_to_both(room, at, boss, assistant, mailoutbox):
+    services.create_series(
+        room=room,
+        organizer=boss,
+        actor=assistant,
+        title="Jour fixe",
+        start=at(9),
+        end=at(10),
+        rrule="FREQ=DAILY;COUNT=2",
+    )
+    for pk in OutboxMessage.objects.values_list("pk", flat=True):
+        outbox.deliver(pk)
+
+    assert sorted(m.to[0] for m in mailoutbox) == ["assi@example.com", "chefin@example.com"]
+    assert all("Jour fixe" in m.subject for m in mailoutbox)
+
+
+def test_it_shows_a_private_title_to_the_delegate_who_booked_it(client, room, at, boss, assistant):
+    booking = services.create_booking(
+        room=room,
+        organizer=boss,
+        actor=assistant,
+        title="Personalgespräch",
+        start=at(9),
+        end=at(10),
+        private=True,
+    )
+
+    mine = client.get("/api/v1/bookings", headers=bearer(assistant)).json()
+
+    assert [(b["id"], b["title"]) for b in mine] == [(booking.pk, "Personalgespräch")]

@@ -673,18 +673,19 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(client, alice, b
         # The finder also asks which of the found rooms the viewer may not book then
         # (who may book, blockings): two queries, however many rooms. Every page also
         # asks once whether the viewer works at a reception (the header link).
-        f"/?date={day_s}&start=09:00&end=10:00": 11,
-        f"/?date={day_s}&start=09:00&end=10:00&people=999": 11,  # nothing fits: alternatives
+        # Both also name the parts of the combined rooms found (one query).
+        f"/?date={day_s}&start=09:00&end=10:00": 12,
+        f"/?date={day_s}&start=09:00&end=10:00&people=999": 12,  # nothing fits: alternatives
         # The plan also reads the policies (who may book) and, like every page, asks
         # whether the viewer manages a room (the approvals link), and which rooms share a
         # part (combinable rooms); the first visit remembers the place in the session (a
         # write: three statements). One more reads, for all rooms at once, which need
-        # approval or a check-in (the badges).
-        f"/plan/?building={building.pk}&date={day_s}": 14,
-        f"/plan/?place=site-{building.site_id}&date={day_s}": 14,
-        "/my/": 7,
+        # approval or a check-in (the badges), and one the combined rooms' parts.
+        f"/plan/?building={building.pk}&date={day_s}": 15,
+        f"/plan/?place=site-{building.site_id}&date={day_s}": 15,
+        "/my/": 9,  # also the viewer's waiting list and the bookings they attend
         f"/rooms/{room.pk}/?week={day_s}": 9,  # also the week's blockings, drawn with their reason
-        f"/book/?room={room.pk}": 6,
+        f"/book/?room={room.pk}": 7,  # also for whom the viewer may book (delegates)
     }
     for url, limit in pages.items():
         with CaptureQueriesContext(connection) as ctx:

@@ -16,7 +16,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from bookings.demo_attendees import seed_invitation
 from bookings.demo_combined import seed_divisible_hall
+from bookings.demo_delegates import seed_delegates
+from bookings.demo_waiting import seed_waiting
 from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
 from bookings.spans import make_span
 
@@ -109,6 +112,9 @@ class Command(BaseCommand):
         created = self._week_of_bookings(rng, rooms, users)
         call_command("seed_exchange_demo")  # by name: bookings imports no app above it
         seed_divisible_hall(users[0])
+        seed_delegates(users[0], manager=users[1], deputy=users[2])
+        seed_waiting(users[0])
+        seed_invitation(users[0])
         self.stdout.write(
             f"{Site.objects.count()} sites, {Room.objects.count()} rooms, {created} new bookings this week."
         )

@@ -102,6 +102,111 @@
     results.scrollIntoView();
   }
 
+  // People picker: a search over the directory beside the attendees field (a combobox
+  // with a list box, as the WAI-ARIA practices describe it). Choosing a person adds their
+  // mail address to the field; without JavaScript the field takes names and addresses typed.
+  document.querySelectorAll("[data-people-picker-for]").forEach(function (box, n) {
+    var field = document.getElementById(box.dataset.peoplePickerFor);
+    if (!field) return;
+    var inputId = "people-search-" + n, listId = "people-list-" + n;
+    box.hidden = false;
+    box.className = "field people-picker";
+    var label = document.createElement("label");
+    label.htmlFor = inputId;
+    label.textContent = box.dataset.label;
+    var input = document.createElement("input");
+    input.type = "search";
+    input.id = inputId;
+    input.autocomplete = "off";
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", listId);
+    var list = document.createElement("ul");
+    list.id = listId;
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", box.dataset.label);
+    list.className = "people-options";
+    list.hidden = true;
+    var status = document.createElement("p");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    box.append(label, input, list, status);
+    var people = [], active = -1, timer = null, asked = "";
+
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function mark(i) {
+      active = i;
+      Array.prototype.forEach.call(list.children, function (li, j) {
+        li.setAttribute("aria-selected", j === i ? "true" : "false");
+      });
+      if (i >= 0) input.setAttribute("aria-activedescendant", listId + "-" + i);
+      else input.removeAttribute("aria-activedescendant");
+    }
+    function show(found) {
+      people = found;
+      list.textContent = "";
+      found.forEach(function (p, i) {
+        var li = document.createElement("li");
+        li.id = listId + "-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.textContent = p.name + " <" + p.email + ">";
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
+        list.appendChild(li);
+      });
+      list.hidden = found.length === 0;
+      input.setAttribute("aria-expanded", found.length ? "true" : "false");
+      status.textContent = found.length ? "" : box.dataset.none;
+      mark(-1);
+    }
+    function choose(i) {
+      var p = people[i];
+      if (!p) return;
+      var entries = field.value.split(/[\n,;]+/).map(function (s) { return s.trim(); }).filter(Boolean);
+      if (entries.indexOf(p.email) < 0 && entries.indexOf(p.username) < 0) entries.push(p.email);
+      field.value = entries.join("\n");
+      input.value = "";
+      close();
+      status.textContent = box.dataset.added + " " + p.name;
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var text = input.value.trim();
+      if (text.length < 2) { show([]); status.textContent = ""; close(); return; }
+      timer = setTimeout(function () {
+        asked = text;
+        fetch(box.dataset.searchUrl + "?q=" + encodeURIComponent(text), {credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : {people: []}; })
+          .then(function (data) { if (asked === input.value.trim()) show(data.people || []); })
+          .catch(function () { show([]); });
+      }, 200);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowDown" && people.length) {
+        e.preventDefault();
+        if (list.hidden) { list.hidden = false; input.setAttribute("aria-expanded", "true"); }
+        mark((active + 1) % people.length);
+      } else if (e.key === "ArrowUp" && people.length) {
+        e.preventDefault();
+        mark(active <= 0 ? people.length - 1 : active - 1);
+      } else if (e.key === "Enter") {
+        // Enter in the search never sends the booking form.
+        e.preventDefault();
+        if (active >= 0) choose(active);
+        else if (people.length === 1) choose(0);
+      } else if (e.key === "Escape") {
+        close();
+      }
+    });
+    input.addEventListener("blur", close);
+  });
+
   // After a post that went wrong, take keyboard and screen-reader users to the reason.
   var problem = document.querySelector(".problem, .form-errors, #preview-heading");
   if (problem) {
