@@ -1,6 +1,9 @@
 """The project's own app configurations."""
 
+# Modules, not classes: an AppConfig class imported here would become this app's default.
+from axes import apps as axes_apps
 from django.contrib.admin import apps
+from django.utils.translation import gettext_lazy as _
 
 
 class AdminConfig(apps.AdminConfig):
@@ -8,3 +11,10 @@ class AdminConfig(apps.AdminConfig):
 
     default = False
     default_site = "raumfuerraum.admin_site.AdminSite"
+
+
+class AxesConfig(axes_apps.AppConfig):
+    """django-axes (sign-in lock-outs), named for the people who read the admin."""
+
+    default = False
+    verbose_name = _("Sign-in attempts and lock-outs")

@@ -165,7 +165,7 @@ INSTALLED_APPS = [
     "integrations.directory",
     "integrations.sap",
     "integrations.exchange",
-    "axes",
+    "raumfuerraum.apps.AxesConfig",  # django-axes, with a section name people understand
     "csp",
 ]
 

@@ -48,6 +48,11 @@ COMMON = {
     "503": ("Database unreachable or read-only; nothing was written", "every", ERROR, RETRY_AFTER),
 }
 WRITES = {"post", "put", "patch", "delete"}
+# Answered by gunicorn before the app sees the request (limit_request_line), so in HTML.
+URI_TOO_LONG = {
+    "description": "The request line (path and query) is longer than the server takes (4,094 bytes)",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 
 
 def _applies(scope: str, method: str, operation: dict) -> bool:
@@ -79,6 +84,7 @@ def complete(schema: dict) -> dict:
                 if headers:
                     answer["headers"] = headers
                 responses[status] = answer
+            responses.setdefault("414", URI_TOO_LONG)
             if "401" in responses:
                 responses["401"]["headers"] = {
                     "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="api"'}

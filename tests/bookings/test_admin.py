@@ -362,3 +362,11 @@ def test_a_blocking_can_keep_the_bookings_it_meets_and_tell_their_owners(client,
     assert meeting.status == Booking.Status.CONFIRMED
     told = OutboxMessage.objects.filter(topic="blocking.created").values_list("payload", flat=True)
     assert {tuple(p["bookings"]) for p in told} == {(meeting.pk,)}
+
+
+@pytest.mark.django_db
+def test_the_admin_names_its_sections_in_words_people_use(client, superuser):
+    client.force_login(superuser)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "raum]für[raum · Verwaltung" in index
+    assert "Anmeldeversuche und Sperren" in index and ">Axes<" not in index

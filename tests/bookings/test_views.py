@@ -415,6 +415,7 @@ def test_it_shows_a_whole_site_on_one_plan(client, alice, bob, house, day):
     assert f"Alle Gebäude in {site.name}" in body
     assert [name for name, _tracks in response.context["plan"].floors] == ["Haus A · EG", "Haus B · 1. OG"]
     assert "Main" in body and "Spree" in body and elsewhere.name not in body
+    assert "Ortszeit Berlin" in body and "Europe/Berlin" not in body
     assert "Vertraulich" not in body and "Belegt" in body and "Sprint-Review" in body
     assert f"?place=site-{site.pk}&amp;date=" in body  # previous/next day stay on the site
     # The choice is remembered: the plan without parameters shows the site again.
