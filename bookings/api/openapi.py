@@ -48,10 +48,11 @@ COMMON = {
     "503": ("Database unreachable or read-only; nothing was written", "every", ERROR, RETRY_AFTER),
 }
 WRITES = {"post", "put", "patch", "delete"}
-# Answered by gunicorn before the app sees the request (limit_request_line), so in HTML.
+# Answered before the app sees the request: by HAProxy in JSON (a request line over 4,000
+# bytes, deploy/haproxy), or by gunicorn in HTML where no proxy stands in front (4,094).
 URI_TOO_LONG = {
-    "description": "The request line (path and query) is longer than the server takes (4,094 bytes)",
-    "content": {"text/html": {"schema": {"type": "string"}}},
+    "description": "The request line (path and query) is longer than the server takes",
+    "content": {"application/json": {"schema": ERROR}, "text/html": {"schema": {"type": "string"}}},
 }
 
 

@@ -57,6 +57,13 @@ def api(gunicorn_server, transactional_db):
     }
 
 
+def vanishes(case) -> bool:
+    """A negative query value that a URL cannot carry (an empty list or object, None) is left
+    out when the request is sent, and the request that arrives is then a valid one: the
+    "invalid data accepted" check would blame the API for the generator's value."""
+    return any(value in ([], {}, None) for value in (case.query or {}).values())
+
+
 def fuzz(operation, mode: GenerationMode, headers: dict, failures: list) -> int:
     sent = 0
 
@@ -71,6 +78,8 @@ def fuzz(operation, mode: GenerationMode, headers: dict, failures: list) -> int:
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
         nonlocal sent
+        if mode is GenerationMode.NEGATIVE and vanishes(case):
+            return
         # The fuzzer sends wrong tokens on purpose; the failure limit has its own tests.
         forget_failures()
         sent += 1
