@@ -250,6 +250,9 @@ CELERY_BEAT_SCHEDULE = {
     "release-no-shows": {"task": "bookings.tasks.release_no_shows", "schedule": 60.0},
     "expire-approvals": {"task": "bookings.tasks.expire_approvals", "schedule": 60.0},
     "erase-visitor-data": {"task": "visitors.tasks.erase_visitor_data_task", "schedule": 3600.0},
+    # The reports' daily roll-up: changed days every 5 minutes, the finished days hourly.
+    "reports-refresh-changed": {"task": "reports.tasks.refresh_changed_task", "schedule": 300.0},
+    "reports-roll-up-recent": {"task": "reports.tasks.roll_up_recent_task", "schedule": 3600.0},
 }
 # Visitors' names and contacts are erased this many days after their visit (docs/privacy.md).
 RFR_VISITOR_RETENTION_DAYS = envint("RFR_VISITOR_RETENTION_DAYS", 30, minimum=0)
