@@ -1,7 +1,7 @@
 """The utilisation report benchmark: millions of bookings made inside PostgreSQL, a year's report timed.
 
-    .venv/bin/python bench/reports.py --rooms 1000 --days 1000     # 10 million bookings
-    .venv/bin/python bench/reports.py --rooms 100 --days 1000      # 1 million
+    .venv/bin/python bench/reports.py --rooms 3850 --days 260      # 10 million bookings in a year
+    .venv/bin/python bench/reports.py --rooms 385 --days 260       # 1 million
 
 Uses the embedded PostgreSQL of var/bench-reports (never another data dir), migrates,
 and fills one site's rooms with ten one-hour bookings on each of the last ``--days``
@@ -10,7 +10,9 @@ cancelled half an hour before, 1–8 people) with INSERT ... SELECT over generat
 batch by batch of rooms, through the real table with its exclusion constraints and
 trigger. Idempotent: bookings already there are kept and counted. Then times each report
 query (reports/utilisation.py) for the last 365 days of all the rooms and of one room,
-each three times, and prints a table; the embedded servers are stopped at the end.
+each three times: live (no stored day, each day computed from its bookings) where that
+is affordable, then after storing the daily roll-up (timed once), beside a baseline that
+only counts the year's bookings. Prints a table; the embedded servers are stopped at the end.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bookings.models import Booking, Building, Floor, Policy, PolicyHours, Room, Site  # noqa: E402
-from reports import utilisation  # noqa: E402
+from reports import daily, utilisation  # noqa: E402
+from reports.models import RoomDay  # noqa: E402
 
 INSERT = """
 INSERT INTO bookings_booking (room_id, organizer_id, title, span, status, source, attendees, private,
@@ -110,6 +113,7 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=1000)
     parser.add_argument("--days", type=int, default=1000, help="weekdays of bookings, back from yesterday")
     parser.add_argument("--batch", type=int, default=20, help="rooms per INSERT")
+    parser.add_argument("--live", action="store_true", help="also time the reports with no stored day")
     args = parser.parse_args()
     try:
         call_command("migrate", verbosity=0)
@@ -122,24 +126,52 @@ def main() -> None:
         start = end - timedelta(days=365)
         year = {"room_ids": room_ids, "start": start, "end": end}
         one = {"room_ids": room_ids[:1], "start": start, "end": end}
-        rows = [
-            timed("per room, all rooms", lambda: utilisation.per_room(**year)),
-            timed("week by week + a year before, all rooms", lambda: utilisation.weekly(**year)),
+
+        def count_year() -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM bookings_booking"
+                    " WHERE room_id = ANY(%s) AND span && tstzrange(%s::date, %s::date)",
+                    [room_ids, start, end],
+                )
+                cursor.fetchone()
+
+        def reports(label: str, repeat: int) -> list[tuple[str, float, float]]:
+            return [
+                timed(f"per room, all rooms{label}", lambda: utilisation.per_room(**year), repeat),
+                timed(
+                    f"week by week + a year before, all rooms{label}",
+                    lambda: utilisation.weekly(**year),
+                    repeat,
+                ),
+                timed(f"weekday × hour, all rooms{label}", lambda: utilisation.heat_map(**year), repeat),
+                timed(f"per room, one room{label}", lambda: utilisation.per_room(**one), repeat),
+            ]
+
+        baseline = timed("baseline: count the year's bookings", count_year)
+        rows = [baseline]
+        RoomDay.objects.filter(room_id__in=room_ids).delete()
+        if args.live:
+            rows += reports(" (live)", 1)
+        # Two years: the weekly trend reads the year before too.
+        two_years = {**year, "start": start - utilisation.YEAR_BEFORE}
+        rows.append(timed("store the roll-up: 2 years of every room", lambda: daily.refresh(**two_years), 1))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE reports_roomday")
+        rows += reports("", 3)
+        rows += [
             timed("right-sizing, all rooms", lambda: utilisation.sizes(**year)),
             timed("no-shows per group, all rooms", lambda: utilisation.by_group(**year)),
-            timed("weekday × hour, all rooms", lambda: utilisation.heat_map(**year), repeat=1),
-            timed("per room, one room", lambda: utilisation.per_room(**one)),
-            timed("weekday × hour, one room", lambda: utilisation.heat_map(**one)),
         ]
         print()
         print(
             f"{total:,} bookings in {len(room_ids)} rooms (this run loaded for {loaded:.0f} s); "
-            f"report {start} to {end - timedelta(days=1)}"
+            f"report {start} to {end - timedelta(days=1)}; {os.cpu_count()} cores"
         )
-        print(f"| {'query (365 days)':<42} | {'best s':>7} | {'worst s':>7} |")
-        print(f"|{'-' * 44}|{'-' * 9}|{'-' * 9}|")
+        print(f"| {'query (365 days)':<52} | {'best s':>7} | {'worst s':>7} | {'× baseline':>10} |")
+        print(f"|{'-' * 54}|{'-' * 9}|{'-' * 9}|{'-' * 12}|")
         for label, best, worst in rows:
-            print(f"| {label:<42} | {best:7.2f} | {worst:7.2f} |")
+            print(f"| {label:<52} | {best:7.2f} | {worst:7.2f} | {best / baseline[1]:10.1f} |")
     finally:
         call_command("embedded", "stop")
 

@@ -250,8 +250,8 @@ def roll_up_recent(*, days: int, now: datetime | None = None) -> int:
     now = now or timezone.now()
     room_ids = list(Room.objects.values_list("pk", flat=True))
     today = timezone.localtime(now).date()
-    # Wide on both sides: each room's own zone decides which days are finished.
-    start, end = today - timedelta(days=days + 1), today + timedelta(days=2)
+    # Wide at the end: each room's own zone decides which days are finished.
+    start, end = today - timedelta(days=days), today + timedelta(days=2)
     return refresh(room_ids=room_ids, start=start, end=end, now=now)
 
 

@@ -8,9 +8,11 @@ the stored rows, each compared with tests/reports/direct.py.
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from bookings.models import Blocking, Booking, BookingEvent, PolicyHours, Room
 from bookings.services.series import create_series
@@ -177,3 +179,12 @@ def test_it_keeps_the_opening_hours_of_a_stored_day(rooms):
     PolicyHours.objects.filter(policy__room_id=rooms[0]).update(closes=time(20))
 
     assert per_room(room_ids=rooms[:1], start=start, end=end)[0].bookable_hours == before
+
+
+def test_it_backfills_by_command(rooms):
+    out = io.StringIO()
+    call_command("roll_up_reports", "--days", "3", stdout=out)
+
+    assert out.getvalue().strip() == "stored 6 room-days"  # 2 rooms × 3 days
+    with pytest.raises(CommandError):
+        call_command("roll_up_reports", "--days", "0")
