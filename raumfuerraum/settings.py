@@ -169,6 +169,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "raumfuerraum.middleware.RequestMetricsMiddleware",
     "raumfuerraum.middleware.VersionHeaderMiddleware",
     # Outside everything that answers on its own (503 page, JSON errors), so they get it too.
     "csp.middleware.CSPMiddleware",
