@@ -22,6 +22,7 @@ from . import __version__
 from .env import boolean as envbool
 from .env import integer as envint
 from .env import listing as envlist
+from .logs import log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -169,6 +170,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, and what it queues, carries its id.
+    "raumfuerraum.logs.RequestIdMiddleware",
     "raumfuerraum.middleware.RequestMetricsMiddleware",
     "raumfuerraum.middleware.VersionHeaderMiddleware",
     # Outside everything that answers on its own (503 page, JSON errors), so they get it too.
@@ -258,6 +261,8 @@ CELERY_BEAT_SCHEDULE = {
 # Visitors' names and contacts are erased this many days after their visit (docs/privacy.md).
 RFR_VISITOR_RETENTION_DAYS = envint("RFR_VISITOR_RETENTION_DAYS", 30, minimum=0)
 CELERY_TIMEZONE = "UTC"
+# The worker logs through LOGGING above (the request id, JSON lines), not Celery's own set-up.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -417,11 +422,24 @@ if RFR_SAP_EXPORT_MINUTES > 0:
         "schedule": 60.0 * RFR_SAP_EXPORT_MINUTES,
     }
 
+# RFR_LOG_FORMAT=json: one JSON object per line (raumfuerraum/logs.py); text otherwise.
+# Either way each line carries the request id (X-Request-ID), in the web and the worker.
+RFR_LOG_FORMAT = log_format(os.environ.get("RFR_LOG_FORMAT", "text"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "raumfuerraum.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "raumfuerraum.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if RFR_LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("RFR_LOG_LEVEL", "INFO")},
     # django-axes logs every sign-in attempt at INFO; its warnings (failures, lock-outs) stay.
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
