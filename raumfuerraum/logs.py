@@ -17,23 +17,12 @@ import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from django.core.exceptions import ImproperlyConfigured
-
 request_id: ContextVar[str | None] = ContextVar("rfr_request_id", default=None)
 
 # What a caller may send: short and plain, so a log line cannot be forged or flooded.
 VALID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # The Celery message header that carries it.
 TASK_HEADER = "rfr_request_id"
-FORMATS = ("text", "json")
-
-
-def log_format(value: str) -> str:
-    """RFR_LOG_FORMAT: text (default) or json; anything else is refused."""
-    value = (value or "text").strip().lower()
-    if value not in FORMATS:
-        raise ImproperlyConfigured(f"RFR_LOG_FORMAT must be text or json, not {value!r}")
-    return value
 
 
 def from_header(value: str | None) -> str:

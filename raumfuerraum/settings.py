@@ -20,9 +20,9 @@ from ops import runtime
 
 from . import __version__
 from .env import boolean as envbool
+from .env import choice as envchoice
 from .env import integer as envint
 from .env import listing as envlist
-from .logs import log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -424,7 +424,7 @@ if RFR_SAP_EXPORT_MINUTES > 0:
 
 # RFR_LOG_FORMAT=json: one JSON object per line (raumfuerraum/logs.py); text otherwise.
 # Either way each line carries the request id (X-Request-ID), in the web and the worker.
-RFR_LOG_FORMAT = log_format(os.environ.get("RFR_LOG_FORMAT", "text"))
+RFR_LOG_FORMAT = envchoice("RFR_LOG_FORMAT", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -84,9 +84,10 @@ bookable AS (
     LEFT JOIN open ON open.room_id = days.room_id AND open.day = days.day
     LEFT JOIN closed ON closed.room_id = days.room_id AND closed.day = days.day
 ),
-held AS (
+held AS MATERIALIZED (
     -- What each booking held (a released booking: its span before the release), on each
-    -- local day it touches.
+    -- local day it touches. Materialised: inlined, the planner may scan a room's bookings
+    -- once per day instead of joining them to their days once.
     SELECT held.*, d::date AS day
     FROM (
         SELECT bk.room_id, bk.status, bk.cancelled_at, rooms.tz,

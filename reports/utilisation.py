@@ -1,5 +1,10 @@
 """Room utilisation for a period, computed in PostgreSQL, never by loading bookings.
 
+Hours and per-room counts are sums of daily figures per room and site-local day
+(reports/daily.py: stored for finished days, computed live for the rest); the rules
+below say how a day's figures are made. No-shows per group and right-sizing read the
+bookings directly.
+
 Only bookable time counts: a room's hours are those of the nearest policy (room, then
 building, then site) that lists any (bookings/rules/resolve.py reads them the same way),
 and a place's blockings that were not lifted close the room. With no hours anywhere the

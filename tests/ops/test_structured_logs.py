@@ -14,7 +14,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from bookings.models import OutboxMessage
-from raumfuerraum import logs
+from raumfuerraum import env, logs
 from tests import factories
 from tests.conftest import ROOT, server_env
 
@@ -46,10 +46,12 @@ def test_it_puts_the_traceback_into_the_object():
 
 
 def test_it_refuses_an_unknown_log_format():
-    assert logs.log_format("JSON") == "json"
-    assert logs.log_format("") == "text"
-    with pytest.raises(ImproperlyConfigured, match="RFR_LOG_FORMAT"):
-        logs.log_format("xml")
+    def read(value: str) -> str:
+        return env.choice("RFR_LOG_FORMAT", ("text", "json"), {"RFR_LOG_FORMAT": value})
+
+    assert (read("JSON"), read("")) == ("json", "text")
+    with pytest.raises(ImproperlyConfigured, match="RFR_LOG_FORMAT must be one of text, json"):
+        read("xml")
 
 
 @pytest.mark.django_db
