@@ -32,7 +32,7 @@ class RequestMetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        view = (match.view_name or match._func_path) if match else "none"
+        view = match.view_name if match else "none"
         instruments.requests.labels(view, f"{response.status_code // 100}xx").inc()
         instruments.latency.labels(view).observe(time.perf_counter() - started)
         return response
