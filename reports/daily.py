@@ -127,12 +127,13 @@ figures AS (
     FROM bookable
     LEFT JOIN taken ON taken.room_id = bookable.room_id AND taken.day = bookable.day
 )
-SELECT room_id, day, {seconds_bookable}, {seconds_booked}, {seconds_used},
-       bookings, released, late_cancelled,
+SELECT room_id, day, {seconds_bookable} AS bookable_seconds, {seconds_booked} AS booked_seconds,
+       {seconds_used} AS used_seconds, bookings, released, late_cancelled,
        CASE WHEN isempty(bookable) THEN array_fill(0, ARRAY[24]) ELSE ARRAY(
-           SELECT {seconds_bookable_cell} FROM generate_series(0, 23) AS h ORDER BY h) END,
+           SELECT {seconds_bookable_cell} FROM generate_series(0, 23) AS h ORDER BY h)
+       END AS bookable_by_hour,
        CASE WHEN isempty(booked) THEN array_fill(0, ARRAY[24]) ELSE ARRAY(
-           SELECT {seconds_booked_cell} FROM generate_series(0, 23) AS h ORDER BY h) END
+           SELECT {seconds_booked_cell} FROM generate_series(0, 23) AS h ORDER BY h) END AS booked_by_hour
 FROM figures
 """
 
@@ -182,16 +183,21 @@ CROSS JOIN LATERAL (SELECT least(%(end)s::date, greatest(%(start)s::date,
 WHERE r.id = ANY(%(rooms)s)
 """
 
-STORED = f"""
-SELECT {", ".join("d." + c for c in COLUMNS.split(", "))} FROM reports_roomday d
+# Without the hourly arrays: the sums per room and per week read only the unique index
+# (its INCLUDE columns), not the wider rows.
+SUMS = "room_id, day, bookable_seconds, booked_seconds, used_seconds, bookings, released, late_cancelled"
+
+STORED = """
+SELECT {columns} FROM reports_roomday d
 JOIN unnest(%(s_rooms)s::bigint[], %(s_cut)s::date[]) AS s(room_id, cut) ON s.room_id = d.room_id
 WHERE d.day >= %(start)s::date AND d.day < s.cut
-"""  # noqa: S608 (constant SQL)
+"""
 
 
-def figures_sql(room_ids: list[int], start: date, end: date) -> tuple[str, dict]:
+def figures_sql(room_ids: list[int], start: date, end: date, *, hourly: bool = False) -> tuple[str, dict]:
     """SQL for every (room, day) row of the period, and its parameters: the stored rows of
-    rooms whose finished days are all stored, every other day computed live."""
+    rooms whose finished days are all stored, every other day computed live. Without
+    ``hourly`` the rows lack the hourly arrays (and the live days skip computing them)."""
     params: dict = {"rooms": room_ids, "start": start, "end": end}
     with connection.cursor() as cursor:
         cursor.execute(COVERAGE, params)
@@ -204,7 +210,10 @@ def figures_sql(room_ids: list[int], start: date, end: date) -> tuple[str, dict]
         "w_first": [cut if whole else start for _room_id, cut, whole in coverage],
         "w_stop": [end] * len(coverage),
     }
-    return f"(({STORED}) UNION ALL ({DAILY}))", params
+    columns = COLUMNS if hourly else SUMS
+    stored = STORED.format(columns=", ".join(f"d.{column}" for column in columns.split(", ")))
+    # PostgreSQL leaves out a subquery's unused outputs, so the live arrays are not computed.
+    return f"(({stored}) UNION ALL (SELECT {columns} FROM ({DAILY}) AS live))", params  # noqa: S608
 
 
 def refresh(*, room_ids: list[int], start: date, end: date, now: datetime | None = None) -> int:

@@ -33,14 +33,29 @@ class RoomDay(models.Model):
     bookings = models.IntegerField()
     released = models.IntegerField()
     late_cancelled = models.IntegerField()
-    # Per hour of the site's wall clock (index 0 = 00:00–01:00), for the heat map.
-    bookable_by_hour = ArrayField(models.IntegerField(), size=24)
-    booked_by_hour = ArrayField(models.IntegerField(), size=24)
+    # Per hour of the site's wall clock (index 0 = 00:00–01:00), for the heat map; at most
+    # 7200 s (the hour repeated when the clocks go back), so two bytes each.
+    bookable_by_hour = ArrayField(models.SmallIntegerField(), size=24)
+    booked_by_hour = ArrayField(models.SmallIntegerField(), size=24)
     refreshed_at = models.DateTimeField()
 
     class Meta:
         default_permissions = ()
-        constraints = [models.UniqueConstraint(fields=["room", "day"], name="roomday_room_day")]
+        constraints = [
+            # With the sums, so reports per room and per week read the index alone.
+            models.UniqueConstraint(
+                fields=["room", "day"],
+                include=[
+                    "bookable_seconds",
+                    "booked_seconds",
+                    "used_seconds",
+                    "bookings",
+                    "released",
+                    "late_cancelled",
+                ],
+                name="roomday_room_day",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.room_id} {self.day}"

@@ -159,9 +159,9 @@ def _hours(seconds: int) -> Decimal:
     return (Decimal(seconds) / 3600).quantize(Decimal("0.01"))
 
 
-def _run(sql: str, room_ids: list[int], start: date, end: date) -> list[tuple]:
+def _run(sql: str, room_ids: list[int], start: date, end: date, *, hourly: bool = False) -> list[tuple]:
     """A query over the period's (room, day) figures, named {figures} in ``sql``."""
-    figures, params = daily.figures_sql(room_ids, start, end)
+    figures, params = daily.figures_sql(room_ids, start, end, hourly=hourly)
     with connection.cursor() as cursor:
         cursor.execute(sql.format(figures=figures), params)
         return cursor.fetchall()
@@ -224,7 +224,7 @@ class Cell:
 
 def heat_map(*, room_ids: list[int], start: date, end: date) -> list[Cell]:
     """Every weekday × hour cell (168) with its bookable and booked hours over the rooms."""
-    found = {row[0]: row[1:] for row in _run(HEAT_MAP, room_ids, start, end)}
+    found = {row[0]: row[1:] for row in _run(HEAT_MAP, room_ids, start, end, hourly=True)}
     zeros = (0,) * 48
     return [
         Cell(weekday, hour, _hours(sums[2 * hour]), _hours(sums[2 * hour + 1]))
