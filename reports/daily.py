@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from bookings.models import Room
 
-from .models import RollupMark
+from .models import HOUR_COLUMNS, RollupMark
 
 # %(w_rooms)s, %(w_first)s, %(w_stop)s: per room the local days first (inclusive) to stop.
 DAILY = """
@@ -163,9 +163,15 @@ for _name, _sql in {
 }.items():
     DAILY = DAILY.replace("{" + _name + "}", _sql)
 
-COLUMNS = (
-    "room_id, day, bookable_seconds, booked_seconds, used_seconds, bookings, released, "
-    "late_cancelled, bookable_by_hour, booked_by_hour"
+# Without the hourly figures: the sums per room and per week read only the unique index
+# (its INCLUDE columns), not the wider rows.
+SUMS = "room_id, day, bookable_seconds, booked_seconds, used_seconds, bookings, released, late_cancelled"
+COLUMNS = ", ".join([SUMS, *HOUR_COLUMNS])
+# The live rows' arrays as the stored rows' hour columns.
+_LIVE_HOURS = ", ".join(
+    f"{kind}_by_hour[{hour + 1}] AS {kind}_h{hour:02d}"
+    for kind in ("bookable", "booked")
+    for hour in range(24)
 )
 
 # Per room of a report: the first day not stored (its site's today, within the period), and
@@ -183,10 +189,6 @@ CROSS JOIN LATERAL (SELECT least(%(end)s::date, greatest(%(start)s::date,
 WHERE r.id = ANY(%(rooms)s)
 """
 
-# Without the hourly arrays: the sums per room and per week read only the unique index
-# (its INCLUDE columns), not the wider rows.
-SUMS = "room_id, day, bookable_seconds, booked_seconds, used_seconds, bookings, released, late_cancelled"
-
 STORED = """
 SELECT {columns} FROM reports_roomday d
 JOIN unnest(%(s_rooms)s::bigint[], %(s_cut)s::date[]) AS s(room_id, cut) ON s.room_id = d.room_id
@@ -197,7 +199,7 @@ WHERE d.day >= %(start)s::date AND d.day < s.cut
 def figures_sql(room_ids: list[int], start: date, end: date, *, hourly: bool = False) -> tuple[str, dict]:
     """SQL for every (room, day) row of the period, and its parameters: the stored rows of
     rooms whose finished days are all stored, every other day computed live. Without
-    ``hourly`` the rows lack the hourly arrays (and the live days skip computing them)."""
+    ``hourly`` the rows lack the hourly figures (and the live days skip computing them)."""
     params: dict = {"rooms": room_ids, "start": start, "end": end}
     with connection.cursor() as cursor:
         cursor.execute(COVERAGE, params)
@@ -213,7 +215,11 @@ def figures_sql(room_ids: list[int], start: date, end: date, *, hourly: bool = F
     columns = COLUMNS if hourly else SUMS
     stored = STORED.format(columns=", ".join(f"d.{column}" for column in columns.split(", ")))
     # PostgreSQL leaves out a subquery's unused outputs, so the live arrays are not computed.
-    return f"(({stored}) UNION ALL (SELECT {columns} FROM ({DAILY}) AS live))", params  # noqa: S608
+    live = f"{SUMS}, {_LIVE_HOURS}" if hourly else SUMS
+    return f"(({stored}) UNION ALL (SELECT {live} FROM ({DAILY}) AS live))", params  # noqa: S608
+
+
+_UPDATE = ", ".join(f"{column} = excluded.{column}" for column in [*COLUMNS.split(", ")[2:], "refreshed_at"])
 
 
 def refresh(*, room_ids: list[int], start: date, end: date, now: datetime | None = None) -> int:
@@ -229,13 +235,8 @@ def refresh(*, room_ids: list[int], start: date, end: date, now: datetime | None
         cursor.execute(
             f"""
             INSERT INTO reports_roomday ({COLUMNS}, refreshed_at)
-            SELECT *, %(now)s FROM ({DAILY}) AS daily
-            ON CONFLICT (room_id, day) DO UPDATE SET
-                bookable_seconds = excluded.bookable_seconds, booked_seconds = excluded.booked_seconds,
-                used_seconds = excluded.used_seconds, bookings = excluded.bookings,
-                released = excluded.released, late_cancelled = excluded.late_cancelled,
-                bookable_by_hour = excluded.bookable_by_hour, booked_by_hour = excluded.booked_by_hour,
-                refreshed_at = excluded.refreshed_at
+            SELECT {SUMS}, {_LIVE_HOURS}, %(now)s FROM ({DAILY}) AS daily
+            ON CONFLICT (room_id, day) DO UPDATE SET {_UPDATE}
             """,  # noqa: S608 (constant SQL; the input goes in as parameters)
             {**wanted, "now": now},
         )

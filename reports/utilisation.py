@@ -192,9 +192,7 @@ HEAT_MAP = """
 SELECT extract(isodow FROM f.day)::int, {sums}
 FROM {{figures}} AS f
 GROUP BY 1
-""".format(
-    sums=", ".join(f"sum(f.bookable_by_hour[{h + 1}]), sum(f.booked_by_hour[{h + 1}])" for h in range(24))
-)
+""".format(sums=", ".join(f"sum(f.bookable_h{h:02d}), sum(f.booked_h{h:02d})" for h in range(24)))
 
 # People per used meeting (the organizer and the attendees), against the seats.
 SIZES = (

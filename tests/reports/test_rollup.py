@@ -102,8 +102,10 @@ def test_it_gives_the_direct_figures_from_the_stored_rows(rooms, start, end):
     assert written == 2 * 14
     assert figures(rooms, start, end) == oracle(rooms, start, end)
     sunday = RoomDay.objects.get(room_id=rooms[1], day=start + timedelta(days=6))
-    assert len(sunday.bookable_by_hour) == 24
-    assert sum(sunday.bookable_by_hour) == (23 if start.month == 3 else 25) * 3600
+    by_hour = [getattr(sunday, f"bookable_h{hour:02d}") for hour in range(24)]
+    assert sum(by_hour) == (23 if start.month == 3 else 25) * 3600
+    assert by_hour[2] == (0 if start.month == 3 else 3600)  # no 02:00 when the clocks go forward
+    assert by_hour[1] == (3600 if start.month == 3 else 7200)  # the repeated hour falls in 01:00
 
 
 def test_it_reads_the_stored_rows(rooms):
