@@ -312,13 +312,17 @@ def refresh_changed(*, now: datetime | None = None) -> int:
             settled = cursor.fetchone()[0]
         written = 0
         zones = dict(Room.objects.values_list("pk", "floor__building__site__time_zone"))
+        days = set()
         for room_id, lower, upper in changed:
             if room_id not in zones:
                 continue
             zone = _zone(zones[room_id])
             first = timezone.localtime(lower, zone).date()
-            last = timezone.localtime(upper, zone).date()
-            written += refresh(room_ids=[room_id], start=first, end=last + timedelta(days=1), now=now)
+            # Most changes are to days to come, which are not stored: nothing to rewrite.
+            if first < timezone.localtime(now, zone).date():
+                days.add((room_id, first, timezone.localtime(upper, zone).date() + timedelta(days=1)))
+        for room_id, first, end in sorted(days):
+            written += refresh(room_ids=[room_id], start=first, end=end, now=now)
         mark.event_id = settled or mark.event_id
         mark.checked_at = now
         mark.save()

@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from bookings.models import Blocking, Booking, BookingEvent, PolicyHours, Room
+from bookings.services.bookings import create_booking
 from bookings.services.series import create_series
 from bookings.spans import make_span
 from reports import daily
@@ -190,3 +191,17 @@ def test_it_backfills_by_command(rooms):
     assert out.getvalue().strip() == "stored 6 room-days"  # 2 rooms × 3 days
     with pytest.raises(CommandError):
         call_command("roll_up_reports", "--days", "0")
+
+
+def test_it_rewrites_nothing_for_a_change_to_a_day_to_come(rooms, alice):
+    refresh_changed_task.apply()
+    create_booking(
+        room=Room.objects.get(pk=rooms[0]),
+        organizer=alice,
+        title="Planung",
+        start=factories.tomorrow_at(9),
+        end=factories.tomorrow_at(10),
+    )
+
+    assert refresh_changed_task.apply().get() == 0
+    assert not RoomDay.objects.exists()
