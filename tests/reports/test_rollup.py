@@ -193,10 +193,10 @@ def test_it_backfills_by_command(rooms):
         call_command("roll_up_reports", "--days", "0")
 
 
-def test_it_rewrites_nothing_for_a_change_to_a_day_to_come(rooms, alice):
+def test_it_rewrites_nothing_for_a_change_to_a_day_to_come(room, alice):
     refresh_changed_task.apply()
     create_booking(
-        room=Room.objects.get(pk=rooms[0]),
+        room=room,
         organizer=alice,
         title="Planung",
         start=factories.tomorrow_at(9),
