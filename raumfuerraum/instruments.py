@@ -45,9 +45,11 @@ redis_errors = Counter(
     "rfr_redis_errors", "Redis calls that failed (the app then falls back).", registry=_registry
 )
 bookings_created = Counter(
-    "rfr_bookings_created", "Bookings created, by source (web, api, display, exchange).", ["source"],
+    "rfr_bookings_created",
+    "Bookings created by the web processes, by source (web, api, display).",
+    ["source"],
     registry=_registry,
-)  # fmt: skip
+)
 
 
 def multiprocess() -> bool:
