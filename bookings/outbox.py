@@ -17,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from raumfuerraum import logs
+
 from .models import OutboxMessage
 
 log = logging.getLogger("rfr.outbox")
@@ -43,6 +45,9 @@ def log_sink(message: OutboxMessage) -> None:
 def enqueue(*, topic: str, payload: dict) -> list[OutboxMessage]:
     """Write one message per channel that takes the topic; must run inside the change's transaction."""
     now = timezone.now()
+    if (request := logs.request_id.get()) is not None:
+        # The request that caused it, so a worker's log line can be tied to it.
+        payload = {**payload, "request_id": request}
     messages = OutboxMessage.objects.bulk_create(
         OutboxMessage(channel=channel, topic=topic, payload=payload, available_at=now)
         for channel in settings.RFR_OUTBOX_CHANNELS
@@ -95,29 +100,35 @@ def deliver(message_id: int) -> bool:
         sink_path = settings.RFR_OUTBOX_CHANNELS.get(message.channel)
         now = timezone.now()
         message.attempts += 1
-        try:
-            if sink_path is None:
-                raise DeliveryError(f"no sink configured for channel {message.channel!r}", permanent=True)
-            # A savepoint, so a sink's failed query cannot take this message's record with it.
-            with transaction.atomic():
-                import_string(sink_path)(message)
-        except Exception as exc:  # noqa: BLE001 - see below
-            # An unforeseen error counts as temporary: one broken sink must neither stall
-            # the sweep behind its message nor fail without a trace.
-            error = exc if isinstance(exc, DeliveryError) else DeliveryError(f"{type(exc).__name__}: {exc}")
-            message.last_error = str(error)[:2000]
-            if error.permanent:
-                message.given_up_at = now
-                log.error("outbox #%s given up: %s", message.pk, error)
-            else:
-                message.available_at = now + backoff(message.attempts)
-                log.warning("outbox #%s retry at %s: %s", message.pk, message.available_at, error)
-            message.save(update_fields=["attempts", "last_error", "given_up_at", "available_at"])
-            return False
-        message.delivered_at = now
-        message.last_error = ""
-        message.save(update_fields=["attempts", "delivered_at", "last_error"])
-        return True
+        with logs.bound(message.payload.get("request_id")):
+            return _deliver(message, sink_path, now)
+
+
+def _deliver(message: OutboxMessage, sink_path: str | None, now) -> bool:
+    """Call the channel's sink; record the delivery, a retry or giving up."""
+    try:
+        if sink_path is None:
+            raise DeliveryError(f"no sink configured for channel {message.channel!r}", permanent=True)
+        # A savepoint, so a sink's failed query cannot take this message's record with it.
+        with transaction.atomic():
+            import_string(sink_path)(message)
+    except Exception as exc:  # noqa: BLE001 - see below
+        # An unforeseen error counts as temporary: one broken sink must neither stall
+        # the sweep behind its message nor fail without a trace.
+        error = exc if isinstance(exc, DeliveryError) else DeliveryError(f"{type(exc).__name__}: {exc}")
+        message.last_error = str(error)[:2000]
+        if error.permanent:
+            message.given_up_at = now
+            log.error("outbox #%s given up: %s", message.pk, error)
+        else:
+            message.available_at = now + backoff(message.attempts)
+            log.warning("outbox #%s retry at %s: %s", message.pk, message.available_at, error)
+        message.save(update_fields=["attempts", "last_error", "given_up_at", "available_at"])
+        return False
+    message.delivered_at = now
+    message.last_error = ""
+    message.save(update_fields=["attempts", "delivered_at", "last_error"])
+    return True
 
 
 def due_ids(limit: int = 500) -> list[int]:

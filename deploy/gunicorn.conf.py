@@ -6,6 +6,8 @@ serves a 2-core VM and a 16-core one.
 
 import multiprocessing
 import os
+import shutil
+from pathlib import Path
 
 _cores = multiprocessing.cpu_count()
 
@@ -35,6 +37,30 @@ forwarded_allow_ips = os.environ.get("RFR_WEB_FORWARDED_ALLOW_IPS", "127.0.0.1,:
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 16384
+
+# --- metrics (raumfuerraum/instruments.py) -------------------------------------------
+# Each worker writes its counts to files here; /metrics adds up all of them, so every
+# worker answers the same totals. Set before the workers start (they inherit it).
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", str(Path(os.environ.get("RFR_DATA_DIR", "var")).resolve() / "run" / "metrics")
+)
+
+
+def on_starting(server):
+    """Start the counts at zero, as a fresh process would; an upgrade's new master (beside
+    the old one, GUNICORN_PID set) keeps them, so the totals run on across releases."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    if "GUNICORN_PID" not in os.environ:
+        shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker that exits leaves its counts (counters keep adding up); only its live gauges go."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
 
 # --- upgrades (deploy/upgrade.py, docs/operations.md) ---------------------------------
 # The master's pid file: the upgrade signals the master named in it, and systemd follows

@@ -1,8 +1,10 @@
 """GET /metrics: the Prometheus text format, for the loopback address only.
 
-The figures come from ops/status.py at scrape time (a custom collector), so every
-gunicorn worker answers the same numbers and nothing is kept per process. Names and
-meanings are documented in docs/operations.md, with example alert rules.
+The health figures come from ops/status.py at scrape time (a custom collector), so every
+gunicorn worker answers the same numbers; the counts each process keeps (requests by
+view, errors, bookings created) come from raumfuerraum/instruments.py, summed over the
+workers. Names and meanings are documented in docs/operations.md, with example alert
+rules and a Grafana dashboard in deploy/.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
+
+from raumfuerraum import instruments
 
 from . import status
 
@@ -137,4 +141,5 @@ def metrics(request):
         return HttpResponseForbidden(
             "/metrics answers the loopback address only.\n", content_type="text/plain"
         )
-    return HttpResponse(generate_latest(_registry), content_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(_registry) + instruments.exposition()
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

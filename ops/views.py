@@ -153,4 +153,6 @@ def _approvals(figures: status.Figures) -> Check:
 @staff_member_required
 def system_status(request):
     figures = status.collect()
-    return render(request, "ops/status.html", {"checks": checks(figures), "figures": figures})
+    return render(
+        request, "ops/status.html", {"checks": checks(figures), "figures": figures, "nav": "status"}
+    )

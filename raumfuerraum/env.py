@@ -55,3 +55,13 @@ def listing(name: str, default: str = "", env: Mapping[str, str] | None = None) 
     """A comma-separated list, blanks dropped."""
     source = os.environ if env is None else env
     return [item.strip() for item in source.get(name, default).split(",") if item.strip()]
+
+
+def choice(name: str, choices: tuple[str, ...], env: Mapping[str, str] | None = None) -> str:
+    """One of ``choices`` (any case); unset or empty gives the first."""
+    value = _raw(name, env).lower()
+    if not value:
+        return choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value

@@ -2,6 +2,7 @@
 
 import contextlib
 import sys
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -14,7 +15,27 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from . import inline, read_only
+from . import inline, instruments, read_only
+
+
+class RequestMetricsMiddleware:
+    """Counts each request and its time by view name and status class (instruments.py).
+
+    Outermost, so the 503 pages and JSON errors of the others are counted as they left.
+    The view is the URL's name, never the path: ids in paths would make a series per room.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = match.view_name if match else "none"
+        instruments.requests.labels(view, f"{response.status_code // 100}xx").inc()
+        instruments.latency.labels(view).observe(time.perf_counter() - started)
+        return response
 
 
 class VersionHeaderMiddleware:
@@ -147,6 +168,7 @@ def _remember_database_error(sender, request=None, **kwargs):
     # page before DatabaseAvailabilityMiddleware sees the response; note why it failed.
     exc = sys.exc_info()[1]
     if request is not None and (is_connection_error(exc) or read_only.is_read_only_error(exc)):
+        instruments.database_errors.inc()
         request.rfr_database_error = exc
 
 
@@ -199,6 +221,7 @@ class DatabaseAvailabilityMiddleware:
     def process_exception(self, request, exception):
         if is_connection_error(exception) or read_only.is_read_only_error(exception):
             # Answered in __call__ (after a retry for reads), without a 500 in the log.
+            instruments.database_errors.inc()
             request.rfr_database_error = exception
             return HttpResponse(status=503)
         return None

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import redis
 from django.conf import settings
 
+from . import instruments
+
 log = logging.getLogger("rfr.redis")
 
 # After a failure, how long this process goes without Redis before trying it again.
@@ -66,6 +68,7 @@ def run(action: Callable[[redis.Redis], T], default: Any = None) -> T | Any:
     try:
         return action(found)
     except (redis.RedisError, OSError) as exc:
+        instruments.redis_errors.inc()
         _down_until = time.monotonic() + RETRY_AFTER
         log.warning("Redis unavailable (%s); using the fallback for %ss", exc, RETRY_AFTER)
         return default

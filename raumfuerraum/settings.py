@@ -20,6 +20,7 @@ from ops import runtime
 
 from . import __version__
 from .env import boolean as envbool
+from .env import choice as envchoice
 from .env import integer as envint
 from .env import listing as envlist
 
@@ -170,6 +171,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, and what it queues, carries its id.
+    "raumfuerraum.logs.RequestIdMiddleware",
+    "raumfuerraum.middleware.RequestMetricsMiddleware",
     # Compresses last, so whatever the others add is compressed too: the day plan of a
     # 200-room site is ~250 KiB of HTML and ~20 KiB gzipped. Django's middleware pads each
     # answer with random bytes against BREACH, and CSRF tokens are masked per answer.
@@ -257,6 +261,9 @@ CELERY_BEAT_SCHEDULE = {
     # Every retention rule set in the admin (privacy.RetentionRule), visitors' data included.
     "apply-retention": {"task": "privacy.tasks.apply_retention_task", "schedule": 3600.0},
     "sweep-waiting-list": {"task": "bookings.tasks.sweep_waiting_list", "schedule": 60.0},
+    # The reports' daily roll-up: changed days every 5 minutes, the finished days hourly.
+    "reports-refresh-changed": {"task": "reports.tasks.refresh_changed_task", "schedule": 300.0},
+    "reports-roll-up-recent": {"task": "reports.tasks.roll_up_recent_task", "schedule": 3600.0},
 }
 # Visitors' names and contacts are erased this many days after their visit (docs/privacy.md):
 # the first value of the admin's retention rule for visitors, which wins from then on.
@@ -269,6 +276,8 @@ RFR_BADGE_FONT = os.environ.get("RFR_BADGE_FONT", "")
 if RFR_BADGE_FONT and not Path(RFR_BADGE_FONT).is_file():
     raise ImproperlyConfigured(f"RFR_BADGE_FONT: no font file at {RFR_BADGE_FONT}")
 CELERY_TIMEZONE = "UTC"
+# The worker logs through LOGGING above (the request id, JSON lines), not Celery's own set-up.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -459,11 +468,24 @@ except ValueError:
     raise ImproperlyConfigured("RFR_ORDER_SUMMARY_TIME must be a time of day as HH:MM") from None
 CELERY_BEAT_SCHEDULE["order-summaries"] = {"task": "orders.tasks.send_summaries", "schedule": 300.0}
 
+# RFR_LOG_FORMAT=json: one JSON object per line (raumfuerraum/logs.py); text otherwise.
+# Either way each line carries the request id (X-Request-ID), in the web and the worker.
+RFR_LOG_FORMAT = envchoice("RFR_LOG_FORMAT", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "raumfuerraum.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "raumfuerraum.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if RFR_LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("RFR_LOG_LEVEL", "INFO")},
     # django-axes logs every sign-in attempt at INFO; its warnings (failures, lock-outs) stay.
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},

@@ -1,5 +1,10 @@
 """Room utilisation for a period, computed in PostgreSQL, never by loading bookings.
 
+Hours and per-room counts are sums of daily figures per room and site-local day
+(reports/daily.py: stored for finished days, computed live for the rest); the rules
+below say how a day's figures are made. No-shows per group and right-sizing read the
+bookings directly.
+
 Only bookable time counts: a room's hours are those of the nearest policy (room, then
 building, then site) that lists any (bookings/rules/resolve.py reads them the same way),
 and a place's blockings that were not lifted close the room. With no hours anywhere the
@@ -29,6 +34,8 @@ from django.conf import settings
 from django.db import connection
 
 from bookings.models import Room
+
+from . import daily
 
 # Shared by every report: the rooms and their period, bookable time, what bookings held.
 BASE = """
@@ -104,35 +111,16 @@ held AS (
 )
 """
 
-PER_ROOM = (
-    BASE  # noqa: S608 (constant SQL; the input goes in as parameters)
-    + """,
-taken AS (
-    SELECT held.room_id,
-           range_agg(held.span) FILTER (WHERE held.status IN ('confirmed', 'released')) AS booked,
-           range_agg(held.span) FILTER (WHERE held.status = 'confirmed') AS used,
-           count(*) FILTER (WHERE lower(held.starts) <@ rooms.period) AS bookings,
-           count(*) FILTER (WHERE lower(held.starts) <@ rooms.period AND held.status = 'released')
-               AS released,
-           count(*) FILTER (WHERE lower(held.starts) <@ rooms.period AND held.status = 'cancelled'
-                            AND held.cancelled_at > lower(held.starts) - interval '1 hour')
-               AS late_cancelled
-    FROM held JOIN rooms ON rooms.id = held.room_id
-    GROUP BY held.room_id
-)
-SELECT rooms.id, rooms.name, rooms.capacity,
-       (SELECT coalesce(sum(upper(r) - lower(r)), '0') FROM unnest(bookable.time) AS r),
-       (SELECT coalesce(sum(upper(r) - lower(r)), '0')
-        FROM unnest(coalesce(taken.booked, '{}'::tstzmultirange) * bookable.time) AS r),
-       (SELECT coalesce(sum(upper(r) - lower(r)), '0')
-        FROM unnest(coalesce(taken.used, '{}'::tstzmultirange) * bookable.time) AS r),
-       coalesce(taken.bookings, 0), coalesce(taken.released, 0), coalesce(taken.late_cancelled, 0)
-FROM rooms
-JOIN bookable ON bookable.room_id = rooms.id
-LEFT JOIN taken ON taken.room_id = rooms.id
-ORDER BY rooms.name, rooms.id
+PER_ROOM = """
+SELECT r.id, r.name, r.capacity, coalesce(sum(f.bookable_seconds), 0), coalesce(sum(f.booked_seconds), 0),
+       coalesce(sum(f.used_seconds), 0), coalesce(sum(f.bookings), 0), coalesce(sum(f.released), 0),
+       coalesce(sum(f.late_cancelled), 0)
+FROM bookings_room r
+LEFT JOIN {figures} AS f ON f.room_id = r.id
+WHERE r.id = ANY(%(rooms)s)
+GROUP BY r.id, r.name, r.capacity
+ORDER BY r.name, r.id
 """
-)
 
 
 @dataclass(frozen=True)
@@ -167,15 +155,21 @@ def _share(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole).quantize(Decimal("0.0001"))
 
 
-def _hours(duration: timedelta) -> Decimal:
-    return (Decimal(duration.days * 86400 + duration.seconds) / 3600).quantize(Decimal("0.01"))
+def _hours(seconds: int) -> Decimal:
+    return (Decimal(seconds) / 3600).quantize(Decimal("0.01"))
+
+
+def _run(sql: str, room_ids: list[int], start: date, end: date, *, hourly: bool = False) -> list[tuple]:
+    """A query over the period's (room, day) figures, named {figures} in ``sql``."""
+    figures, params = daily.figures_sql(room_ids, start, end, hourly=hourly)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(figures=figures), params)
+        return cursor.fetchall()
 
 
 def per_room(*, room_ids: list[int], start: date, end: date) -> list[RoomFigures]:
     """Figures per room for the site-local days start (inclusive) to end (exclusive)."""
-    with connection.cursor() as cursor:
-        cursor.execute(PER_ROOM, {"rooms": room_ids, "start": start, "end": end})
-        rows = cursor.fetchall()
+    rows = _run(PER_ROOM, room_ids, start, end)
     return [
         RoomFigures(
             room_id=row[0],
@@ -193,35 +187,12 @@ def per_room(*, room_ids: list[int], start: date, end: date) -> list[RoomFigures
 
 
 # Weekday × hour of the site's wall clock, over all the rooms: bookable and booked hours
-# in each cell. On the night the clocks go forward the hour 02:00 is empty; when they go
-# back, the repeated hour is counted once more in the 02:00 cell.
-HEAT_MAP = (
-    BASE  # noqa: S608 (constant SQL; the input goes in as parameters)
-    + """,
-booked AS (
-    SELECT room_id, range_agg(span) AS time FROM held
-    WHERE status IN ('confirmed', 'released') GROUP BY room_id
-),
-cells AS (
-    SELECT extract(isodow FROM days.day)::int AS weekday, h AS hour,
-           bookable.time * tstzmultirange(tstzrange(
-               (days.day + make_time(h, 0, 0)) AT TIME ZONE rooms.tz,
-               (days.day + make_time(h, 0, 0) + interval '1 hour') AT TIME ZONE rooms.tz, '[)')) AS open,
-           coalesce(booked.time, '{}'::tstzmultirange) AS booked
-    FROM rooms
-    CROSS JOIN days
-    CROSS JOIN generate_series(0, 23) AS h
-    JOIN bookable ON bookable.room_id = rooms.id
-    LEFT JOIN booked ON booked.room_id = rooms.id
-)
-SELECT weekday, hour,
-       sum((SELECT coalesce(sum(upper(r) - lower(r)), '0') FROM unnest(open) AS r)),
-       sum((SELECT coalesce(sum(upper(r) - lower(r)), '0') FROM unnest(open * booked) AS r))
-FROM cells
-GROUP BY weekday, hour
-ORDER BY weekday, hour
-"""
-)
+# in each cell (reports/daily.py says where the hours of a day when the clocks change go).
+HEAT_MAP = """
+SELECT extract(isodow FROM f.day)::int, {sums}
+FROM {{figures}} AS f
+GROUP BY 1
+""".format(sums=", ".join(f"sum(f.bookable_h{h:02d}), sum(f.booked_h{h:02d})" for h in range(24)))
 
 # People per used meeting (the organizer and the attendees), against the seats.
 SIZES = (
@@ -251,13 +222,12 @@ class Cell:
 
 def heat_map(*, room_ids: list[int], start: date, end: date) -> list[Cell]:
     """Every weekday × hour cell (168) with its bookable and booked hours over the rooms."""
-    with connection.cursor() as cursor:
-        cursor.execute(HEAT_MAP, {"rooms": room_ids, "start": start, "end": end})
-        found = {(row[0], row[1]): (row[2], row[3]) for row in cursor.fetchall()}
-    zero = timedelta(0)
+    found = {row[0]: row[1:] for row in _run(HEAT_MAP, room_ids, start, end, hourly=True)}
+    zeros = (0,) * 48
     return [
-        Cell(weekday, hour, *(_hours(v) for v in found.get((weekday, hour), (zero, zero))))
+        Cell(weekday, hour, _hours(sums[2 * hour]), _hours(sums[2 * hour + 1]))
         for weekday in range(1, 8)
+        for sums in [found.get(weekday, zeros)]
         for hour in range(24)
     ]
 
@@ -293,33 +263,12 @@ def sizes(*, room_ids: list[int], start: date, end: date) -> dict[int, Size]:
 
 
 # Week by week (weeks start on Monday, in the site's calendar), over all the rooms.
-WEEKLY = (
-    BASE  # noqa: S608 (constant SQL; the input goes in as parameters)
-    + """,
-booked AS (
-    SELECT room_id, range_agg(span) AS time FROM held
-    WHERE status IN ('confirmed', 'released') GROUP BY room_id
-),
-weeks AS (
-    SELECT rooms.id AS room_id, w::date AS week,
-           bookable.time * tstzmultirange(tstzrange(
-               w AT TIME ZONE rooms.tz, (w + interval '7 days') AT TIME ZONE rooms.tz, '[)')) AS open,
-           coalesce(booked.time, '{}'::tstzmultirange) AS booked
-    FROM rooms
-    CROSS JOIN generate_series(
-        date_trunc('week', %(start)s::date::timestamp), %(end)s::date::timestamp - interval '1 day',
-        interval '7 days') AS w
-    JOIN bookable ON bookable.room_id = rooms.id
-    LEFT JOIN booked ON booked.room_id = rooms.id
-)
-SELECT week,
-       sum((SELECT coalesce(sum(upper(r) - lower(r)), '0') FROM unnest(open) AS r)),
-       sum((SELECT coalesce(sum(upper(r) - lower(r)), '0') FROM unnest(open * booked) AS r))
-FROM weeks
-GROUP BY week
-ORDER BY week
+WEEKLY = """
+SELECT date_trunc('week', f.day)::date, sum(f.bookable_seconds), sum(f.booked_seconds)
+FROM {figures} AS f
+GROUP BY 1
+ORDER BY 1
 """
-)
 
 # A year before, on the same weekdays: 52 weeks back.
 YEAR_BEFORE = timedelta(weeks=52)
@@ -339,9 +288,7 @@ class Week:
 
 
 def _weeks(room_ids: list[int], start: date, end: date) -> list[tuple[date, Decimal, Decimal]]:
-    with connection.cursor() as cursor:
-        cursor.execute(WEEKLY, {"rooms": room_ids, "start": start, "end": end})
-        return [(row[0], _hours(row[1]), _hours(row[2])) for row in cursor.fetchall()]
+    return [(row[0], _hours(row[1]), _hours(row[2])) for row in _run(WEEKLY, room_ids, start, end)]
 
 
 def weekly(*, room_ids: list[int], start: date, end: date) -> list[Week]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (Chromium for browser
-# tests, slapd for the directory tests) when they are missing and we run as root;
-# otherwise says what is missing.
+# tests, slapd for the directory tests, promtool for the alert rules) when they are
+# missing and we run as root; otherwise says what is missing.
 # Called by `make test`; idempotent and quick when everything is there.
 set -euo pipefail
 
@@ -14,6 +14,7 @@ declare -A NEEDED=(
     [/usr/include/ldap.h]=libldap2-dev
     [/usr/include/sasl/sasl.h]=libsasl2-dev
     [/usr/bin/gcc]=gcc
+    [/usr/bin/promtool]=prometheus
 )
 
 missing=()

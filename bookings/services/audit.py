@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.db import transaction
+
+from raumfuerraum import instruments
+
 from ..models import Booking, BookingEvent
 from ..outbox import enqueue
 from .freed import slot_freed
@@ -43,5 +47,8 @@ def record(
     BookingEvent.objects.create(booking=booking, kind=kind, actor=actor, at=at, changes=changes or {})
     if kind in FREEING:
         slot_freed(booking.room_id)
+    if kind == BookingEvent.Kind.CREATED:
+        source = booking.source
+        transaction.on_commit(lambda: instruments.bookings_created.labels(source).inc())
     if announce:
         enqueue(topic=f"booking.{kind}", payload=booking_payload(booking))

@@ -91,3 +91,13 @@ def test_it_is_for_staff_only(client, alice):
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_it_is_linked_from_the_header_and_the_admin_for_staff_only(client, fiona, alice):
+    client.force_login(fiona)
+    assert 'href="/ops/status/"' in client.get("/my/", headers=EN).content.decode()
+    assert 'href="/ops/status/"' in client.get("/admin/", headers=EN).content.decode()
+
+    client.force_login(alice)
+    assert 'href="/ops/status/"' not in client.get("/my/", headers=EN).content.decode()

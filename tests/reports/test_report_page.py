@@ -160,3 +160,23 @@ def test_it_refuses_exports_to_people_without_the_permission_and_explains_bad_pe
     assert bad.status_code == 400
     assert "This field is required." in bad.content.decode()
     assert client.get("/reports/nothing.csv", {"place": f"room:{atlas.pk}", **WEEK}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_links_the_reports_from_the_header_for_those_who_may_see_them(client, analyst, atlas, alice):
+    analyst.is_staff = True
+    analyst.save()
+    managers = Group.objects.create(name="Hausverwaltung A")
+    manager = factories.user("maria")
+    manager.groups.add(managers)
+    Policy.objects.get(room=atlas).managers.add(managers)
+    link = 'href="/reports/"'
+
+    seen = {}
+    for user in (analyst, manager, alice):
+        client.force_login(user)
+        seen[user.username] = link in client.get("/my/", headers=EN).content.decode()
+
+    assert seen == {"analyst": True, "maria": True, "alice": False}
+    client.force_login(analyst)
+    assert link in client.get("/admin/", headers=EN).content.decode()
