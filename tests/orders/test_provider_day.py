@@ -249,3 +249,13 @@ def test_an_empty_day_prints_as_such(client, cook, kitchen):
     with time_machine.travel(at(TUESDAY, 10), tick=False):
         german = pdf_text(client.get(f"/services/providers/{kitchen.pk}/day.pdf"))
     assert german.count("Keine Bestellungen.") == 2
+
+
+def test_erasing_a_worker_drops_their_last_look(kitchen, cook, django_user_model):
+    from privacy.erasure import erase_person
+
+    admin = django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-pw-123")
+    services.look_at_day_list(provider=kitchen, user=cook, now=at(TUESDAY, 9))
+    erase_person(person=cook, actor=admin, now=at(TUESDAY, 10))
+
+    assert not DayListLook.objects.exists()
