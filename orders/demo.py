@@ -16,7 +16,7 @@ from django.utils import timezone
 from bookings.models import Booking, Room, Site
 from bookings.spans import make_span
 
-from .models import CostCentre, Item, Order, Provider, RoomPrice, SiteAccounting, UserCostCentre
+from .models import CostCentre, DayListLook, Item, Order, Provider, RoomPrice, SiteAccounting, UserCostCentre
 from .money import charge
 
 CENTRES = [
@@ -102,7 +102,7 @@ def seed() -> str:
     if first_site:
         # ... and a booking there needs a cost centre (the demo's people have one, see PAYERS).
         SiteAccounting.objects.get_or_create(site=first_site, defaults={"require_cost_centre": True})
-    made = _orders(demo) if demo else 0
+    made = (_orders(demo) + _tomorrow(demo)) if demo else 0
     return f"{Item.objects.count()} service items, {made} new demo orders."
 
 
@@ -156,3 +156,52 @@ def _orders(demo) -> int:
             )
             made += 1
     return made
+
+
+def _tomorrow(demo) -> int:
+    """Coffee for tomorrow's 10:00 in the first room, ordered after the demo user's last look at the
+    kitchen's day list, so the list marks it "new"."""
+    room = Room.objects.filter(bookable=True).select_related("floor__building__site").order_by("pk").first()
+    if room is None:
+        return 0
+    site = room.floor.building.site
+    kitchen = Provider.objects.filter(site=site, name="Kantine").first()
+    item = Item.objects.filter(provider=kitchen, name="Kaffee und Tee").first()
+    if item is None:
+        return 0
+    now = timezone.now()
+    start = datetime.combine(now.astimezone(site.tz).date() + timedelta(days=1), time(10), site.tz)
+    title = "Abstimmung mit der Kantine"
+    if Booking.objects.filter(room=room, title=title, span__startswith=start).exists():
+        return 0
+    booking = Booking(
+        room=room,
+        span=make_span(start, start + timedelta(hours=1)),
+        organizer=demo,
+        title=title,
+        attendees=["mmuster@example.com", "ebauer@example.com"],
+        source=Booking.Source.IMPORT,
+    )
+    try:
+        with transaction.atomic():
+            booking.save()
+    except IntegrityError:
+        return 0  # the slot is taken
+    DayListLook.objects.get_or_create(
+        provider=kitchen, user=demo, defaults={"seen_at": now - timedelta(hours=2)}
+    )
+    Order.objects.create(
+        booking=booking,
+        item=item,
+        quantity=3,
+        price=item.price,
+        amount=charge(3, item.price),
+        currency=item.currency,
+        deliver_at=start,
+        note="1× koffeinfrei",
+        cost_centre=UserCostCentre.objects.get(user=demo).cost_centre,
+        ordered_by=demo,
+        created_at=now - timedelta(hours=1),
+        changed_at=now - timedelta(hours=1),
+    )
+    return 1

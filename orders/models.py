@@ -240,6 +240,26 @@ class ProviderSummary(models.Model):
         return f"{self.provider} {self.day}"
 
 
+class DayListLook(models.Model):
+    """When a provider's worker last opened its day list: lines changed after it are marked."""
+
+    provider = models.ForeignKey(Provider, models.CASCADE, related_name="looks", verbose_name=_("provider"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    seen_at = models.DateTimeField(_("last look"))
+
+    class Meta:
+        verbose_name = _("last look at the day list")
+        verbose_name_plural = _("last looks at the day list")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "user"], name="day_list_look_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.user_id} {self.seen_at:%Y-%m-%d %H:%M}"
+
+
 class RoomPrice(models.Model):
     """Internal room prices on a site, building or room; an empty field inherits (orders/rooms.py)."""
 

@@ -42,8 +42,14 @@ def offers_at(site, *, start: datetime, now: datetime) -> list[Offer]:
     return found
 
 
-def day_list(provider: Provider, *, now: datetime) -> list[tuple[object, list[Order]]]:
-    """Today's and tomorrow's orders of a provider by delivery time, in the site's zone."""
+def day_list(
+    provider: Provider, *, now: datetime, since: datetime | None = None
+) -> list[tuple[object, list[Order]]]:
+    """Today's and tomorrow's orders of a provider by delivery time, in the site's zone.
+
+    Each line's ``mark`` is "new" (ordered after ``since``, the worker's last look), "changed"
+    (changed or cancelled after it) or "" (nothing since, or no earlier look to compare with).
+    """
     tz = provider.site.tz
     today = now.astimezone(tz).date()
     days = []
@@ -56,5 +62,18 @@ def day_list(provider: Provider, *, now: datetime) -> list[tuple[object, list[Or
             .select_related("item", "booking__room__floor__building", "booking__organizer")
             .order_by("deliver_at", "pk")
         )
-        days.append((day, list(orders)))
+        lines = list(orders)
+        for line in lines:
+            line.mark = mark(line, since)
+        days.append((day, lines))
     return days
+
+
+def mark(line: Order, since: datetime | None) -> str:
+    if since is None:
+        return ""
+    if line.created_at > since:
+        return "new"
+    if line.changed_at and line.changed_at > since:
+        return "changed"
+    return ""

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from bookings.spans import storable
 
 from . import costcentres, cutoff, mail
 from .errors import InvalidOrder, LateChargeUnconfirmed, OrderNotAllowed, OrderRefused
-from .models import Item, Order
+from .models import DayListLook, Item, Order
 from .money import charge
 
 if TYPE_CHECKING:
@@ -314,6 +314,30 @@ def may_work(user: User, provider) -> bool:
     return user.is_superuser or bool(provider.group_id and user.groups.filter(pk=provider.group_id).exists())
 
 
+STATUS_STEPS = [Order.Status.ORDERED, Order.Status.CONFIRMED, Order.Status.DELIVERED]
+
+
+def look_at_day_list(*, provider, user: User, now: datetime) -> datetime | None:
+    """Record that ``user`` opens the provider's day list now; returns the look before (None: the first).
+
+    One row per provider and user; two tabs opening it at once both end with a row, the database decides.
+    """
+    with transaction.atomic():
+        look = DayListLook.objects.select_for_update().filter(provider=provider, user=user).first()
+        if look is not None:
+            previous = look.seen_at
+            if now > previous:
+                look.seen_at = now
+                look.save(update_fields=["seen_at"])
+            return previous
+    try:
+        with transaction.atomic():
+            DayListLook.objects.create(provider=provider, user=user, seen_at=now)
+    except IntegrityError:
+        pass  # the other tab's first look came first
+    return None
+
+
 @transaction.atomic
 def set_status(*, order: Order, actor: User, status: str, now: datetime | None = None) -> Order:
     """The provider confirms or delivers a line; raises OrderNotAllowed or InvalidOrder."""
@@ -324,6 +348,11 @@ def set_status(*, order: Order, actor: User, status: str, now: datetime | None =
         raise InvalidOrder(_("This status cannot be set."), field="status")
     if order.status == Order.Status.CANCELLED:
         raise InvalidOrder(_("This order was cancelled."), field="status")
+    if STATUS_STEPS.index(status) < STATUS_STEPS.index(order.status):
+        # Only forward: ordered → confirmed → delivered (a wrong delivery is corrected, not undone).
+        raise InvalidOrder(
+            _("This line is already %(status)s.") % {"status": order.get_status_display()}, field="status"
+        )
     if order.status != status:
         order.status = status
         order.save(update_fields=["status"])

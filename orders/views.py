@@ -21,6 +21,7 @@ from bookings.services.bookings import can_manage
 from bookings.views.errors import refuse_form
 
 from . import reports, selectors, services
+from .daylist_pdf import day_list_pdf
 from .export import csv_bytes, xlsx_bytes
 from .models import Item, Order, Provider
 from .money import charge, text
@@ -209,17 +210,33 @@ def _provider(request, pk: int) -> Provider:
 
 @login_required
 def provider_day(request, pk: int):
-    """Today's and tomorrow's orders of a provider, by delivery time."""
+    """Today's and tomorrow's orders of a provider, by delivery time; lines changed since this
+    worker's last look are marked."""
     provider = _provider(request, pk)
+    now = timezone.now()
+    since = services.look_at_day_list(provider=provider, user=request.user, now=now)
     return render(
         request,
         "orders/provider_day.html",
         {
             "provider": provider,
             "tz": provider.site.tz,
-            "days": selectors.day_list(provider, now=timezone.now()),
+            "since": since,
+            "days": selectors.day_list(provider, now=now, since=since),
         },
     )
+
+
+@login_required
+def provider_day_pdf(request, pk: int):
+    """The day list to print; printing it does not count as a look."""
+    provider = _provider(request, pk)
+    now = timezone.now()
+    content = day_list_pdf(provider, selectors.day_list(provider, now=now), now=now)
+    response = HttpResponse(content, content_type="application/pdf")
+    day = now.astimezone(provider.site.tz).date()
+    response["Content-Disposition"] = f'inline; filename="orders-{provider.pk}-{day:%Y-%m-%d}.pdf"'
+    return response
 
 
 @login_required

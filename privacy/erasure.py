@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from bookings.errors import InvalidBooking, NotAllowed
 from bookings.models import ApiToken, Booking, BookingEvent, CalendarFeed, Delegation, Series
 from bookings.services.bookings import mark_cancelled
-from orders.models import Order, UserCostCentre
+from orders.models import DayListLook, Order, UserCostCentre
 from visitors import services as visitor_services
 from visitors.models import Visit, Visitor
 from visitors.retention import PERSONAL
@@ -157,6 +157,7 @@ def erase_person(*, person: User, actor: User, now: datetime) -> Erasure:
     # Order lines stay for accounting, their notes and the person's name do not.
     done.orders = Order.objects.filter(ordered_by=person).update(ordered_by=stand_in, note="")
     UserCostCentre.objects.filter(user=person).delete()
+    DayListLook.objects.filter(user=person).delete()
 
     # Visits: future ones cancelled (visitors told), past visitors' data erased now.
     for visit in Visit.objects.filter(host=person, cancelled_at__isnull=True, start__gt=now).order_by("pk"):

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from orders.models import CostCentre, Item, Order, Provider, UserCostCentre
+from orders.models import CostCentre, DayListLook, Item, Order, Provider, UserCostCentre
 from tests import factories
 from tests.browser.test_accessibility import problems
 from tests.browser.test_booking_flow import sign_in
@@ -24,6 +24,10 @@ WORDS = {
         "total": "Summe mit dieser Position: 11,75",
         "done": "geliefert",
         "deliver": "Als geliefert markieren",
+        "confirm": "Bestätigen",
+        "confirmed": "bestätigt",
+        "new": "neu seit Ihrem letzten Blick",
+        "print": "Tagesliste drucken (PDF)",
     },
     "en-GB": {
         "show": "Show price",
@@ -31,6 +35,10 @@ WORDS = {
         "total": "total with this line: 11.75",
         "done": "delivered",
         "deliver": "Mark delivered",
+        "confirm": "Confirm",
+        "confirmed": "confirmed",
+        "new": "new since your last look",
+        "print": "Print the day list (PDF)",
     },
 }
 
@@ -74,6 +82,10 @@ def test_it_orders_coffee_and_the_kitchen_marks_it_delivered(gunicorn_server, pa
     meeting = factories.booking(
         room, alice, factories.on(day, 9), title="Planung", attendees=[f"g{i}@x.de" for i in range(4)]
     )
+    # The cook looked at the day list an hour ago: the line ordered since is marked new.
+    DayListLook.objects.create(
+        provider=provider, user=User.objects.get(username="koch"), seen_at=timezone.now() - timedelta(hours=1)
+    )
     soon = timezone.now() + timedelta(minutes=90)
     today = factories.booking(room, alice, soon, title="Jour fixe")
     delivered = Order.objects.create(
@@ -105,7 +117,15 @@ def test_it_orders_coffee_and_the_kitchen_marks_it_delivered(gunicorn_server, pa
     sign_in(page, gunicorn_server, "koch", "koch-pw-123", next_path=f"/services/providers/{provider.pk}/")
     row = page.locator(f"#line-{delivered.pk}")
     assert "mit Hafermilch" in row.inner_text()
+    badge = row.locator(".mark")
+    assert badge.is_visible()
+    assert " ".join(badge.text_content().split()) == words["new"]
+    assert page.get_by_role("link", name=words["print"]).is_visible()
     found += problems(page)
+    row.get_by_role("button", name=words["confirm"]).click()
+    page.wait_for_load_state()
+    assert words["confirmed"] in page.locator(f"#line-{delivered.pk} .status").inner_text()
+    row = page.locator(f"#line-{delivered.pk}")
     row.get_by_role("button", name=words["deliver"]).click()
     page.wait_for_load_state()
     assert words["done"] in page.locator(f"#line-{delivered.pk}").inner_text()

@@ -63,3 +63,18 @@ def lunch(kitchen):
 def alice_pays(alice, centres):
     UserCostCentre.objects.create(user=alice, cost_centre=centres["sales"])
     return centres["sales"]
+
+
+@pytest.fixture
+def cook(db, kitchen):
+    """The kitchen's worker: a member of its group."""
+    from django.contrib.auth.models import Group
+
+    from tests import factories
+
+    user = factories.user("koch")
+    group = Group.objects.create(name="Kantine")
+    user.groups.add(group)
+    kitchen.group = group
+    kitchen.save()
+    return user

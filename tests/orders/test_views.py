@@ -70,18 +70,6 @@ def test_it_shows_a_quantity_outside_the_limits_on_the_form(client, alice, meeti
     assert not Order.objects.exists()
 
 
-@pytest.fixture
-def cook(db, kitchen):
-    from django.contrib.auth.models import Group
-
-    user = factories.user("koch")
-    group = Group.objects.create(name="Kantine")
-    user.groups.add(group)
-    kitchen.group = group
-    kitchen.save()
-    return user
-
-
 @pytest.mark.usefixtures("alice_pays")
 def test_it_lists_the_kitchens_day_and_marks_a_line_delivered(client, alice, cook, meeting, coffee, kitchen):
     from orders import services
