@@ -76,9 +76,9 @@ INTERFACE_LABELS = {
             " `/api/v1/availability`"
         ),
         "api_visitors": "API `/api/v1/visits` (Liste, einzeln) und `/api/v1/reception/<Standort>/visitors`",
-        "display": "Türschild `status.json`",
+        "display": "Türschild (Seite `/d/<Schlüssel>` und `status.json`)",
         "feed": "Kalender-Abo (eigenes und das des Raums)",
-        "reports": "Berichte `/reports/`",
+        "reports": "Berichte `/reports/` und ihre CSV-Dateien",
         "reception": "Empfang `/reception/<Standort>/`",
     },
     "en": {
@@ -90,9 +90,9 @@ INTERFACE_LABELS = {
             " `/api/v1/availability`"
         ),
         "api_visitors": "API `/api/v1/visits` (list, one) and `/api/v1/reception/<site>/visitors`",
-        "display": "door display `status.json`",
+        "display": "door display (page `/d/<key>` and `status.json`)",
         "feed": "calendar feed (own and the room's)",
-        "reports": "reports `/reports/`",
+        "reports": "reports `/reports/` and their CSV files",
         "reception": "reception `/reception/<site>/`",
     },
 }

@@ -151,6 +151,13 @@ def fetch(interface: str, role: str, scene, token_for) -> str | None:
         if status in (302, 403, 404):
             return None
         assert status == 200, (path, status)
+        if interface == "reports":
+            # The downloads carry the same tables as the page.
+            for table in ("rooms", "weeks", "hours", "groups"):
+                period = f"place=room:{room.pk}&period=week&start={day}"
+                status, csv = _page(client, f"/reports/{table}.csv?{period}")
+                assert status == 200, (table, status, csv)
+                body += csv
         return body
     if interface in ("api", "api_visitors"):
         headers = api_headers(scene, role, token_for)
@@ -177,9 +184,10 @@ def fetch(interface: str, role: str, scene, token_for) -> str | None:
             bodies.append(response.content.decode())
         return "\n".join(bodies)
     if interface == "display":
-        response = client.get(f"/d/{scene['door']}/status.json")
-        assert response.status_code == 200
-        return response.content.decode()
+        # The kiosk page and the status it polls.
+        pages = [client.get(f"/d/{scene['door']}"), client.get(f"/d/{scene['door']}/status.json")]
+        assert [page.status_code for page in pages] == [200, 200]
+        return "\n".join(body_of(page) for page in pages)
     if interface == "feed":
         if role == "display":
             # Nobody's secret: an unknown feed URL answers 404 like a revoked one.
