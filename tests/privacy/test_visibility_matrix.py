@@ -28,6 +28,7 @@ from privacy.visibility import DATA, HIDDEN, INTERFACES, REFUSED, ROLES, SHOWN
 from tests import factories
 from tests.displays.conftest import clear_display_keys
 from visitors import services as visitor_services
+from visitors.models import Visitor
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "privacy.md"
 
@@ -239,3 +240,17 @@ def test_every_interface_and_role_has_a_cell():
         for datum in DATA:
             assert len(visibility.MATRIX[interface][datum]) == len(ROLES)
             assert set(visibility.MATRIX[interface][datum]) <= {SHOWN, HIDDEN, REFUSED}
+
+
+@pytest.mark.parametrize("role", ["attendee", "colleague", "reception", "display"])
+def test_the_order_page_and_the_badge_are_not_there_for_others(role, scene):
+    """Beyond the matrix: others are refused the booking's order page (the booking itself is
+    no secret, its orders are) and get a visitor's badge answered as if it did not exist."""
+    client = client_for(scene, role)
+    visitor = Visitor.objects.get(visit=scene["visit"])
+    order_page = client.get(f"/services/bookings/{scene['booking'].pk}/")
+    badge = client.get(f"/reception/visitors/{visitor.pk}/badge.pdf")
+    assert order_page.status_code == (302 if role == "display" else 403)
+    assert MARKERS["cost_centre"] not in body_of(order_page)
+    # Reception prints the badge of its own site's visitors; nobody else gets it.
+    assert badge.status_code == (200 if role == "reception" else 302 if role == "display" else 404)
