@@ -172,10 +172,6 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-# Cells where the current behaviour is knowingly short of what it should be (interface,
-# datum, role) -> why; the documents list them under the tables.
-KNOWN_GAPS: dict[tuple[str, str, str], dict[str, str]] = {}
-
 
 def expected(interface: str, role: str) -> dict[str, str]:
     """What one viewer should see of each datum on one interface."""
