@@ -15,7 +15,16 @@ from __future__ import annotations
 SHOWN, HIDDEN, REFUSED = "shown", "hidden", "refused"
 
 # Who looks, in the tables' column order.
-ROLES = ("organizer", "attendee", "colleague", "room_manager", "reception", "facility_admin", "display")
+ROLES = (
+    "organizer",
+    "attendee",
+    "colleague",
+    "room_manager",
+    "reception",
+    "provider",
+    "facility_admin",
+    "display",
+)
 ROLE_LABELS = {
     "de": (
         "Organisator",
@@ -23,6 +32,7 @@ ROLE_LABELS = {
         "Kollege",
         "Raumverwaltung",
         "Empfang",
+        "Dienstleister (Küche)",
         "Facility-Admin",
         "Türschild (anonym)",
     ),
@@ -32,6 +42,7 @@ ROLE_LABELS = {
         "colleague",
         "room manager",
         "reception",
+        "service provider (kitchen)",
         "facility admin",
         "door display (anonymous)",
     ),
@@ -65,6 +76,8 @@ INTERFACES = (
     "feed",
     "reports",
     "reception",
+    "provider_day",
+    "charges",
 )
 INTERFACE_LABELS = {
     "de": {
@@ -80,6 +93,8 @@ INTERFACE_LABELS = {
         "feed": "Kalender-Abo (eigenes und das des Raums)",
         "reports": "Berichte `/reports/` und ihre CSV-Dateien",
         "reception": "Empfang `/reception/<Standort>/`",
+        "provider_day": "Tagesliste des Dienstleisters `/services/providers/<id>/` und ihr PDF",
+        "charges": "Verrechnung je Kostenstelle `/services/charges/` (SAP-Export-Recht)",
     },
     "en": {
         "day_plan": "day plan `/plan/`",
@@ -94,6 +109,8 @@ INTERFACE_LABELS = {
         "feed": "calendar feed (own and the room's)",
         "reports": "reports `/reports/` and their CSV files",
         "reception": "reception `/reception/<site>/`",
+        "provider_day": "provider's day list `/services/providers/<id>/` and its PDF",
+        "charges": "charges per cost centre `/services/charges/` (SAP export permission)",
     },
 }
 
@@ -105,70 +122,84 @@ CELL_LABELS = {
 S, H, R = SHOWN, HIDDEN, REFUSED
 
 # MATRIX[interface][datum] = one cell per role, in ROLES order.
-#                    organizer attendee colleague manager reception admin display
+#              organizer attendee colleague manager reception provider admin display
 MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
     "day_plan": {
-        "private_title": (S, H, H, H, H, S, R),
-        "title": (S, S, S, S, S, S, R),
-        "attendees": (H, H, H, H, H, H, R),
-        "visitor_names": (H, H, H, H, H, H, R),
-        "cost_centre": (H, H, H, H, H, H, R),
+        "private_title": (S, H, H, H, H, H, S, R),
+        "title": (S, S, S, S, S, S, S, R),
+        "attendees": (H, H, H, H, H, H, H, R),
+        "visitor_names": (H, H, H, H, H, H, H, R),
+        "cost_centre": (H, H, H, H, H, H, H, R),
     },
     "room_week": {
-        "private_title": (S, H, H, H, H, S, R),
-        "title": (S, S, S, S, S, S, R),
-        "attendees": (H, H, H, H, H, H, R),
-        "visitor_names": (H, H, H, H, H, H, R),
-        "cost_centre": (H, H, H, H, H, H, R),
+        "private_title": (S, H, H, H, H, H, S, R),
+        "title": (S, S, S, S, S, S, S, R),
+        "attendees": (H, H, H, H, H, H, H, R),
+        "visitor_names": (H, H, H, H, H, H, H, R),
+        "cost_centre": (H, H, H, H, H, H, H, R),
     },
     "my_bookings": {
-        "private_title": (S, S, H, H, H, H, R),
-        "title": (S, H, H, H, H, H, R),
-        "attendees": (H, H, H, H, H, H, R),
-        "visitor_names": (H, H, H, H, H, H, R),
-        "cost_centre": (H, H, H, H, H, H, R),
+        "private_title": (S, S, H, H, H, H, H, R),
+        "title": (S, H, H, H, H, H, H, R),
+        "attendees": (H, H, H, H, H, H, H, R),
+        "visitor_names": (H, H, H, H, H, H, H, R),
+        "cost_centre": (H, H, H, H, H, H, H, R),
     },
     "api": {
-        "private_title": (S, H, H, H, H, S, R),
-        "title": (S, S, S, S, S, S, R),
-        "attendees": (H, H, H, H, H, H, R),
-        "visitor_names": (H, H, H, H, H, H, R),
-        "cost_centre": (S, H, H, S, H, S, R),
+        "private_title": (S, H, H, H, H, H, S, R),
+        "title": (S, S, S, S, S, S, S, R),
+        "attendees": (H, H, H, H, H, H, H, R),
+        "visitor_names": (H, H, H, H, H, H, H, R),
+        "cost_centre": (S, H, H, S, H, H, S, R),
     },
     "api_visitors": {
-        "private_title": (H, H, H, H, H, H, R),
-        "title": (H, H, H, H, H, H, R),
-        "attendees": (H, H, H, H, H, H, R),
-        "visitor_names": (S, H, H, H, S, S, R),
-        "cost_centre": (H, H, H, H, H, H, R),
+        "private_title": (H, H, H, H, H, H, H, R),
+        "title": (H, H, H, H, H, H, H, R),
+        "attendees": (H, H, H, H, H, H, H, R),
+        "visitor_names": (S, H, H, H, S, H, S, R),
+        "cost_centre": (H, H, H, H, H, H, H, R),
     },
     "display": {
-        "private_title": (H, H, H, H, H, H, H),
-        "title": (S, S, S, S, S, S, S),
-        "attendees": (H, H, H, H, H, H, H),
-        "visitor_names": (H, H, H, H, H, H, H),
-        "cost_centre": (H, H, H, H, H, H, H),
+        "private_title": (H, H, H, H, H, H, H, H),
+        "title": (S, S, S, S, S, S, S, S),
+        "attendees": (H, H, H, H, H, H, H, H),
+        "visitor_names": (H, H, H, H, H, H, H, H),
+        "cost_centre": (H, H, H, H, H, H, H, H),
     },
     "feed": {
-        "private_title": (S, H, H, H, H, S, R),
-        "title": (S, S, S, S, S, S, R),
-        "attendees": (H, H, H, H, H, H, R),
-        "visitor_names": (H, H, H, H, H, H, R),
-        "cost_centre": (H, H, H, H, H, H, R),
+        "private_title": (S, H, H, H, H, H, S, R),
+        "title": (S, S, S, S, S, S, S, R),
+        "attendees": (H, H, H, H, H, H, H, R),
+        "visitor_names": (H, H, H, H, H, H, H, R),
+        "cost_centre": (H, H, H, H, H, H, H, R),
     },
     "reports": {
-        "private_title": (R, R, R, H, R, H, R),
-        "title": (R, R, R, H, R, H, R),
-        "attendees": (R, R, R, H, R, H, R),
-        "visitor_names": (R, R, R, H, R, H, R),
-        "cost_centre": (R, R, R, H, R, H, R),
+        "private_title": (R, R, R, H, R, R, H, R),
+        "title": (R, R, R, H, R, R, H, R),
+        "attendees": (R, R, R, H, R, R, H, R),
+        "visitor_names": (R, R, R, H, R, R, H, R),
+        "cost_centre": (R, R, R, H, R, R, H, R),
     },
     "reception": {
-        "private_title": (R, R, R, R, H, H, R),
-        "title": (R, R, R, R, H, H, R),
-        "attendees": (R, R, R, R, H, H, R),
-        "visitor_names": (R, R, R, R, S, S, R),
-        "cost_centre": (R, R, R, R, H, H, R),
+        "private_title": (R, R, R, R, H, R, H, R),
+        "title": (R, R, R, R, H, R, H, R),
+        "attendees": (R, R, R, R, H, R, H, R),
+        "visitor_names": (R, R, R, R, S, R, S, R),
+        "cost_centre": (R, R, R, R, H, R, H, R),
+    },
+    "provider_day": {
+        "private_title": (R, R, R, R, R, H, R, R),
+        "title": (R, R, R, R, R, H, R, R),
+        "attendees": (R, R, R, R, R, H, R, R),
+        "visitor_names": (R, R, R, R, R, H, R, R),
+        "cost_centre": (R, R, R, R, R, H, R, R),
+    },
+    "charges": {
+        "private_title": (R, R, R, R, R, R, H, R),
+        "title": (R, R, R, R, R, R, H, R),
+        "attendees": (R, R, R, R, R, R, H, R),
+        "visitor_names": (R, R, R, R, R, R, H, R),
+        "cost_centre": (R, R, R, R, R, R, H, R),
     },
 }
 

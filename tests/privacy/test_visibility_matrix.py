@@ -9,6 +9,7 @@ by its token); a datum counts as seen when its text is anywhere in what came bac
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
+from pypdf import PdfReader
 
 from bookings.models import Policy
 from bookings.services.feeds import create_feed
@@ -53,14 +55,23 @@ def scene(alice, bob, fiona, room, reception, rita, coffee):
         maria.groups.add(managers)
         Policy.objects.create(room=room).managers.add(managers)
         fiona.user_permissions.add(
-            *Permission.objects.filter(codename__in=["change_visit", "view_visit", "view_reports"])
+            *Permission.objects.filter(
+                codename__in=["change_visit", "view_visit", "view_reports", "sap_export"]
+            )
         )
+        # The kitchen's worker: in the group that works the coffee's provider.
+        kitchen_staff = Group.objects.create(name="Kantine")
+        cook = factories.user("koch")
+        cook.groups.add(kitchen_staff)
+        coffee.provider.group = kitchen_staff
+        coffee.provider.save()
         people = {
             "organizer": alice,
             "attendee": anna,
             "colleague": bob,
             "room_manager": maria,
             "reception": rita,
+            "provider": cook,
             "facility_admin": fiona,
         }
         start = factories.on(factories.days_ahead(0), 11)
@@ -109,6 +120,7 @@ def scene(alice, bob, fiona, room, reception, rita, coffee):
             "door": door_token,
             "feeds": feeds,
             "visit": visit,
+            "provider": coffee.provider,
         }
     clear_display_keys()
 
@@ -201,7 +213,31 @@ def fetch(interface: str, role: str, scene, token_for) -> str | None:
             # iCalendar folds long lines at 75 octets; unfold before looking.
             bodies.append(re.sub(r"\r?\n[ \t]", "", body_of(response)))
         return "\n".join(bodies)
+    if interface == "provider_day":
+        # Today's and tomorrow's lines, on the page and in its printable PDF.
+        base = f"/services/providers/{scene['provider'].pk}/"
+        status, body = _page(client, base)
+        if status in (302, 403, 404):
+            return None
+        assert status == 200, status
+        pdf = client.get(base + "day.pdf")
+        assert pdf.status_code == 200
+        reader = PdfReader(io.BytesIO(body_of_bytes(pdf)))
+        printed = "\n".join(page.extract_text() for page in reader.pages)
+        # Hidden is not absent: the coffee line is on both (so what it leaves out, it hides).
+        assert "Kaffee" in body and "Kaffee" in printed, "the order is not on the day list"
+        return body + printed
+    if interface == "charges":
+        status, body = _page(client, f"/services/charges/?month={factories.days_ahead(0):%Y-%m}")
+        if status in (302, 403, 404):
+            return None
+        assert status == 200, status
+        return body
     raise AssertionError(interface)
+
+
+def body_of_bytes(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def observed(body: str | None) -> dict[str, str]:
