@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from bookings.models import ApiToken, Booking, BookingEvent, CalendarFeed, Delegation, Series
-from orders.models import Order
+from orders.models import DayListLook, Order
 from visitors.models import Visitor
 
 if TYPE_CHECKING:
@@ -221,6 +221,11 @@ SECTIONS = (
             ("failures", "failures_since_start"),
         ),
         lambda user: AccessAttempt.objects.filter(username=user.get_username()).order_by("pk"),
+    ),
+    Section(
+        "day_list_looks",
+        (("provider", "provider__name"), ("last_look", "seen_at")),
+        lambda user: DayListLook.objects.filter(user=user).order_by("pk"),
     ),
     Section(
         "booking_changes_made",

@@ -7,7 +7,7 @@ import csv
 import io
 import secrets
 import tracemalloc
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking
 from bookings.spans import make_span
+from orders.models import DayListLook
 from privacy.models import PrivacyEvent
 from tests.helpers import text
 from tests.privacy.conftest import MONDAY, read_json, read_zip
@@ -67,6 +68,19 @@ def test_it_exports_everything_about_me_as_json(client, alice, alices_world):
     assert [v["name"] for v in data["visitors"]] == ["Dr. Eva Gast"]
     assert [f["prefix"] for f in data["calendar_subscriptions"]] == ["abc123"]
     assert data["attended_bookings"] == []
+    assert data["day_list_looks"] == []
+
+
+@pytest.mark.django_db
+def test_it_exports_when_i_last_looked_at_a_provider_s_day_list(client, alice, coffee):
+    DayListLook.objects.create(
+        provider=coffee.provider, user=alice, seen_at=datetime(2026, 11, 30, 7, tzinfo=UTC)
+    )
+    client.force_login(alice)
+    data = read_json(client.get("/my/data.json"))
+    assert data["day_list_looks"] == [
+        {"provider": coffee.provider.name, "last_look": "2026-11-30T07:00:00+00:00"}
+    ]
 
 
 def test_it_leaves_other_peoples_data_out(client, bob, alices_world):
