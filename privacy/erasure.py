@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from bookings.errors import InvalidBooking, NotAllowed
 from bookings.models import ApiToken, Booking, BookingEvent, CalendarFeed, Delegation, Series
+from bookings.services.audit import empty_details
 from bookings.services.bookings import mark_cancelled
 from orders.models import DayListLook, Order, UserCostCentre
 from visitors import services as visitor_services
@@ -109,6 +110,9 @@ def erase_person(*, person: User, actor: User, now: datetime) -> Erasure:
     delegated = list(Booking.objects.filter(booked_by=person).values_list("pk", flat=True))
     Booking.objects.filter(pk__in=delegated).update(booked_by=stand_in)
     done.bookings_pseudonymised = len(ids)
+    # Earlier audit entries of those meetings may hold the titles and attendees just
+    # cleared: their details go too (who did what, and when, stays).
+    empty_details(BookingEvent.objects.filter(booking_id__in=ids))
     events = [
         BookingEvent(
             booking_id=pk,

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 
 from bookings.models import Booking, BookingEvent
+from bookings.services.audit import empty_details
 from visitors.retention import erase_visitor_data
 
 from .erasure import PLACEHOLDER_USERNAME, placeholder
@@ -74,13 +75,8 @@ def _audit(rule: RetentionRule, now: datetime, dry_run: bool) -> dict:
     due = _audit_due(now=now, days=rule.days)
     if dry_run:
         return {"entries": due.count()}
-    with connection.cursor() as cursor:
-        # The one change the audit log's trigger lets through, in this transaction only
-        # (bookings migration 0009): the details emptied, nothing else touched.
-        cursor.execute("SET LOCAL rfr.audit_reduction = 'on'")
-    count = due.update(changes={})
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL rfr.audit_reduction = 'off'")
+    # The one change the audit log's trigger lets through: the details emptied.
+    count = empty_details(due)
     return {"entries": count}
 
 

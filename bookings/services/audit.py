@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from raumfuerraum import instruments
 
@@ -52,3 +53,15 @@ def record(
         transaction.on_commit(lambda: instruments.bookings_created.labels(source).inc())
     if announce:
         enqueue(topic=f"booking.{kind}", payload=booking_payload(booking))
+
+
+def empty_details(events: QuerySet[BookingEvent]) -> int:
+    """Empty the details (``changes``) of these audit events; the one change the log's
+    append-only trigger lets through (migration 0009), for retention and erasure only.
+    Must run inside a transaction: the permission is ``SET LOCAL``. Returns how many."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL rfr.audit_reduction = 'on'")
+    count = events.exclude(changes={}).update(changes={})
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL rfr.audit_reduction = 'off'")
+    return count

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from bookings.models import Booking, BookingEvent, CalendarFeed, Series
 from orders.models import Order
@@ -134,3 +135,32 @@ def test_erasing_twice_changes_nothing_more(petra, alice, history):
 def User_active(user) -> bool:
     user.refresh_from_db()
     return user.is_active
+
+
+def test_it_empties_earlier_audit_details_of_her_meetings_and_keeps_who_did_what(
+    client, petra, alice, history
+):
+    renamed = BookingEvent.objects.create(
+        booking=history["past"],
+        kind="updated",
+        actor=alice,
+        at=MONDAY - timedelta(days=8),
+        changes={"title": ["Review Q2", "Review Q3"]},
+    )
+    bobs = BookingEvent.objects.create(
+        booking=history["bobs_with_alice"],
+        kind="updated",
+        actor=alice,
+        at=MONDAY - timedelta(days=8),
+        changes={"title": ["Runde", "Bobs Runde"]},
+    )
+
+    assert _erase(client, petra, alice).status_code == 302
+
+    renamed.refresh_from_db()
+    bobs.refresh_from_db()
+    assert renamed.changes == {} and (renamed.kind, renamed.actor_id) == ("updated", alice.pk)
+    assert bobs.changes == {"title": ["Runde", "Bobs Runde"]}  # bob's meeting keeps its log
+    # Anything else on the log stays refused.
+    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+        BookingEvent.objects.filter(pk=bobs.pk).update(changes={})
