@@ -101,3 +101,12 @@ def test_it_is_linked_from_the_header_and_the_admin_for_staff_only(client, fiona
 
     client.force_login(alice)
     assert 'href="/ops/status/"' not in client.get("/my/", headers=EN).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_status_page_names_the_product_once_in_its_title(client, django_user_model):
+    staff = django_user_model.objects.create_user("sven", "sven@example.com", "sven-pw-123", is_staff=True)
+    client.force_login(staff)
+    page = client.get("/ops/status/").content.decode()
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert title.count("raum]für[raum") == 1, title
