@@ -99,6 +99,27 @@ def closed_rooms(user: User, rooms: Iterable[Room], start: datetime, end: dateti
     return {pk for pk, blockings in closures(user, rooms, start, end).items() if blockings}
 
 
+def blockings_in(
+    user: User, *, site_id: int, building_id: int | None, start: datetime, end: datetime
+) -> list[Blocking]:
+    """The blockings that close (part of) a site or building to the user in [start, end):
+    what the finder names when it found nothing. The same exemptions as closures()."""
+    if user.is_superuser:
+        return []
+    place = Q(site_id=site_id) | Q(building__site_id=site_id) | Q(room__floor__building__site_id=site_id)
+    if building_id is not None:
+        place = Q(site_id=site_id) | Q(building_id=building_id) | Q(room__floor__building_id=building_id)
+    mine = group_ids(user)
+    return [
+        b
+        for b in Blocking.objects.filter(place, cancelled_at__isnull=True, span__overlap=(start, end))
+        .select_related("site", "building", "room")
+        .prefetch_related("allowed_groups")
+        .order_by("span")
+        if not mine & {g.pk for g in b.allowed_groups.all()}
+    ]
+
+
 def closures(
     user: User | None, rooms: Iterable[Room], start: datetime, end: datetime
 ) -> dict[int, list[Blocking]]:

@@ -27,7 +27,7 @@ from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolat
 from ..forms import BookingForm, FinderForm, new_key
 from ..models import Booking, Room
 from ..rules.catalogue import describe, obstacles
-from ..rules.groups import may_book
+from ..rules.groups import blockings_in, may_book
 from ..rules.resolve import limits_of_rooms, rules_for
 from ..selectors import places
 from ..selectors.availability import free_rooms_to_offer
@@ -150,6 +150,15 @@ def home(request):
                 "shorter": offers(alt.shorter),
                 "elsewhere": offers(alt.elsewhere),
             }
+        if not found:
+            # Say why where a blocking is (part of) the reason, with its own words.
+            context["blocked"] = blockings_in(
+                request.user,
+                site_id=site.pk,
+                building_id=building.pk if building else None,
+                start=cd["start_at"],
+                end=cd["end_at"],
+            )
         with_flags(context["results"], *context.get("alternatives", {}).values())
         place = data.get("place", "")
         if place and request.session.get(SESSION_PLACE) != place:

@@ -155,6 +155,33 @@ def test_the_plan_badges_the_rooms_that_need_approval_or_a_check_in(client, alic
 
 
 @pytest.mark.django_db
+def test_an_empty_result_names_the_blocking_that_closed_the_rooms(client, alice, fiona, house, day):
+    from bookings.models import Blocking
+    from bookings.spans import make_span
+
+    Blocking.objects.create(
+        building=house["building"],
+        span=make_span(factories.on(day, 8), factories.on(day, 12)),
+        reason="Wartung",
+    )
+    elsewhere = factories.building(house["building"].site, name="Haus B")
+    Blocking.objects.create(
+        building=elsewhere, span=make_span(factories.on(day, 8), factories.on(day, 12)), reason="Umzug"
+    )
+    client.force_login(alice)
+    query = {"place": f"building-{house['building'].pk}", "date": day, "start": "09:00", "end": "10:00"}
+
+    page = text(client.get("/", query))
+
+    assert "Zu dieser Zeit passt kein Raum." in page
+    assert "Haus A (" in page and "gesperrt, 08:00–12:00: Wartung" in page
+    assert "Umzug" not in page  # another building's blocking is not the reason here
+    # Outside the blocking, rooms are found and nothing is said about it.
+    later = text(client.get("/", {**query, "start": "13:00", "end": "14:00"}))
+    assert "Wartung" not in later
+
+
+@pytest.mark.django_db
 def test_it_filters_by_people_and_equipment(client, alice, house, day):
     client.force_login(alice)
     query = {"date": day, "start": "09:00", "end": "10:00"}
