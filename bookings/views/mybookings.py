@@ -18,7 +18,9 @@ from .. import services
 from ..errors import BookingConflict, BookingError
 from ..forms import ChangeBookingForm, RepeatBookingForm
 from ..models import Booking, Series
+from ..rules.groups import closures
 from ..selectors import places
+from ..selectors.availability import free_rooms_to_offer
 from ..selectors.bookings import attending, my_bookings
 from ..selectors.noshows import no_show_counts
 from ..selectors.series import future_occurrences
@@ -43,6 +45,7 @@ def mine(request):
     # Recent ones only: a notice about releases of years ago would never go away.
     since = now - NO_SHOW_NOTICE
     no_shows = no_show_counts(organizer=request.user, since=since).get(request.user.pk, 0)
+    mark_blocked(upcoming, request.user)
     return render(
         request,
         "bookings/mine.html",
@@ -60,6 +63,34 @@ def mine(request):
             "attending": attending(user=request.user, now=now),
         },
     )
+
+
+def mark_blocked(upcoming: list[Booking], user) -> None:
+    """Mark the upcoming bookings a blocking meets (``blocked_by``), each with a free room of
+    its site to move to in one click (``move``: the change form's values with that room)."""
+    if not upcoming:
+        return
+    start, end = min(b.start for b in upcoming), max(b.end for b in upcoming)
+    hits = closures(user, [b.room for b in upcoming], start, end)
+    for booking in upcoming:
+        meets = [
+            c
+            for c in hits.get(booking.room_id, ())
+            if c.span.lower < booking.end and booking.start < c.span.upper
+        ]
+        if not meets:
+            continue
+        site = booking.room.floor.building.site
+        rooms, _more = free_rooms_to_offer(
+            start=booking.start,
+            end=booking.end,
+            site_id=site.pk,
+            people=booking.room.capacity,
+            viewer=user,
+            limit=1,
+        )
+        booking.blocked_by = meets[0]
+        booking.move = {**change_initial(booking, site.tz), "room": rooms[0]} if rooms else None
 
 
 def managed_booking(request, pk: int) -> Booking:

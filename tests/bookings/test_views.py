@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
+from bookings import services
 from bookings.models import Booking, BookingEvent, IdempotencyKey, OutboxMessage, Policy, Series
 from tests import factories
 from tests.helpers import post_booking, text
@@ -545,6 +546,36 @@ def test_it_names_the_zone_of_each_time_when_my_rooms_are_in_several(client, ali
 
 
 @pytest.mark.django_db
+def test_my_bookings_flags_a_blocked_booking_and_moves_it_in_one_click(client, alice, bob, house, day):
+    from bookings.models import Blocking
+    from bookings.spans import make_span
+
+    nine, ten = factories.on(day, 9), factories.on(day, 10)
+    mine = services.create_booking(
+        room=house["small"], organizer=alice, title="Jour fixe", start=nine, end=ten
+    )
+    factories.booking(house["middle"], bob, nine, title="Besetzt")  # taken: Elbe is offered
+    morning = make_span(factories.on(day, 8), factories.on(day, 12))
+    Blocking.objects.create(room=house["small"], span=morning, reason="Wasserschaden")
+    client.force_login(alice)
+
+    page = text(client.get("/my/"))
+    assert "Eine Sperrung trifft diese Buchung: Wasserschaden" in page
+    assert "Nach Elbe verlegen" in page
+    action = f'<form method="post" action="/bookings/{mine.pk}/change/"'
+    form = page[page.index(action) : page.index("</form>", page.index(action))]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+    moved = client.post(f"/bookings/{mine.pk}/change/", fields)
+
+    assert moved.status_code == 302
+    mine.refresh_from_db()
+    assert (mine.room, mine.title, mine.start) == (house["big"], "Jour fixe", nine)
+    assert BookingEvent.objects.filter(booking=mine, kind="updated").count() == 1
+    assert "Wasserschaden" not in text(client.get("/my/"))  # the new room is not blocked
+
+
+@pytest.mark.django_db
 def test_it_changes_a_booking_through_the_service(client, alice, house, day):
     booking = factories.booking(house["small"], alice, factories.on(day, 9))
     client.force_login(alice)
@@ -711,7 +742,9 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(client, alice, b
         # approval or a check-in (the badges), and one the combined rooms' parts.
         f"/plan/?building={building.pk}&date={day_s}": 15,
         f"/plan/?place=site-{building.site_id}&date={day_s}": 15,
-        "/my/": 9,  # also the viewer's waiting list and the bookings they attend
+        # also the viewer's waiting list, the bookings they attend, and whether a blocking
+        # meets any of them (one query; more only for the bookings one meets)
+        "/my/": 10,
         f"/rooms/{room.pk}/?week={day_s}": 9,  # also the week's blockings, drawn with their reason
         f"/book/?room={room.pk}": 7,  # also for whom the viewer may book (delegates)
     }
