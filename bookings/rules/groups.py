@@ -13,7 +13,7 @@ from functools import reduce
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from ..combinations import sharing_map
 from ..models import Blocking, Policy, Room
@@ -99,25 +99,29 @@ def closed_rooms(user: User, rooms: Iterable[Room], start: datetime, end: dateti
     return {pk for pk, blockings in closures(user, rooms, start, end).items() if blockings}
 
 
+def closing_to(user: User | None, blockings: QuerySet[Blocking]) -> list[Blocking]:
+    """Of these blockings, by start, those that close their place to the user: not to a
+    superuser, nor to a member of an allowed group. With user None: all of them."""
+    if user is not None and user.is_superuser:
+        return []
+    mine = group_ids(user) if user is not None else set()
+    return [
+        b
+        for b in blockings.prefetch_related("allowed_groups").order_by("span")
+        if user is None or not mine & {g.pk for g in b.allowed_groups.all()}
+    ]
+
+
 def blockings_in(
     user: User, *, site_id: int, building_id: int | None, start: datetime, end: datetime
 ) -> list[Blocking]:
     """The blockings that close (part of) a site or building to the user in [start, end):
-    what the finder names when it found nothing. The same exemptions as closures()."""
-    if user.is_superuser:
-        return []
+    what the finder names when it found nothing."""
     place = Q(site_id=site_id) | Q(building__site_id=site_id) | Q(room__floor__building__site_id=site_id)
     if building_id is not None:
         place = Q(site_id=site_id) | Q(building_id=building_id) | Q(room__floor__building_id=building_id)
-    mine = group_ids(user)
-    return [
-        b
-        for b in Blocking.objects.filter(place, cancelled_at__isnull=True, span__overlap=(start, end))
-        .select_related("site", "building", "room")
-        .prefetch_related("allowed_groups")
-        .order_by("span")
-        if not mine & {g.pk for g in b.allowed_groups.all()}
-    ]
+    found = Blocking.objects.filter(place, cancelled_at__isnull=True, span__overlap=(start, end))
+    return closing_to(user, found.select_related("site", "building", "room"))
 
 
 def closures(
@@ -132,14 +136,9 @@ def closures(
         "SELECT id FROM bookings_blocking WHERE cancelled_at IS NULL AND span && tstzrange(%s, %s, '[)')",
         [start, end],
     )
-    if not found or (user is not None and user.is_superuser):
+    if not found:
         return {}
-    mine = group_ids(user) if user is not None else set()
-    closing = [
-        b
-        for b in Blocking.objects.filter(pk__in=found).prefetch_related("allowed_groups").order_by("span")
-        if user is None or not mine & {g.pk for g in b.allowed_groups.all()}
-    ]
+    closing = closing_to(user, Blocking.objects.filter(pk__in=found))
     found_by_room: dict[int, list[Blocking]] = {}
     shared = sharing_map() if closing else {}
     for room in rooms:

@@ -86,10 +86,14 @@ def named(found: list[Offer]) -> list[Offer]:
     return found
 
 
+# The rules a person should know before booking: a manager decides, or one checks in.
+SAID_BEFORE = ("requires_approval", "requires_check_in")
+
+
 def with_flags(*groups: list[Offer]) -> None:
     """Mark the offers whose rooms need approval or a check-in (one query for all)."""
     every = [offer for group in groups for offer in group]
-    limits = limits_of_rooms([o.room for o in every], ("requires_approval", "requires_check_in"))
+    limits = limits_of_rooms([o.room for o in every], SAID_BEFORE)
     for offer in every:
         found = limits.get(offer.room.pk, {})
         offer.needs_approval = bool(found.get("requires_approval"))
@@ -501,7 +505,7 @@ def timeline(request):
     # Said before booking, as in the finder: which rooms a manager decides, which need a check-in.
     flags = limits_of_rooms(
         [track.room for _floor, tracks in plan.floors for track in tracks],
-        ("requires_approval", "requires_check_in"),
+        SAID_BEFORE,
     )
     context.update(
         site=site,

@@ -12,80 +12,11 @@ from decimal import Decimal
 
 from django.db import connection
 
-# ruff: noqa: S608 (constant SQL; the input goes in as parameters)
+# The rooms, their period and bookable time: the CTE the reports share. The whole-period
+# queries below are the oracle; what they start from is the reports' own.
+from reports.utilisation import BASE
 
-BASE = """
-WITH rooms AS (
-    SELECT r.id, r.name, r.capacity, s.time_zone AS tz, b.id AS building_id, s.id AS site_id,
-           tstzrange(%(start)s::date::timestamp AT TIME ZONE s.time_zone,
-                     %(end)s::date::timestamp AT TIME ZONE s.time_zone, '[)') AS period
-    FROM bookings_room r
-    JOIN bookings_floor f ON f.id = r.floor_id
-    JOIN bookings_building b ON b.id = f.building_id
-    JOIN bookings_site s ON s.id = b.site_id
-    WHERE r.id = ANY(%(rooms)s)
-),
-hours_policy AS (
-    SELECT rooms.id AS room_id, (
-        SELECT p.id FROM bookings_policy p
-        WHERE (p.room_id = rooms.id OR p.building_id = rooms.building_id OR p.site_id = rooms.site_id)
-          AND EXISTS (SELECT 1 FROM bookings_policyhours h WHERE h.policy_id = p.id)
-        ORDER BY (p.room_id IS NULL), (p.building_id IS NULL)
-        LIMIT 1
-    ) AS policy_id
-    FROM rooms
-),
-days AS (
-    SELECT d::date AS day
-    FROM generate_series(%(start)s::date, %(end)s::date - 1, interval '1 day') AS d
-),
-open AS (
-    SELECT rooms.id AS room_id,
-           range_agg(tstzrange(
-               (days.day + coalesce(h.opens, time '00:00')) AT TIME ZONE rooms.tz,
-               CASE WHEN h.id IS NULL THEN (days.day + 1)::timestamp AT TIME ZONE rooms.tz
-                    ELSE (days.day + h.closes) AT TIME ZONE rooms.tz END,
-               '[)')) AS time
-    FROM rooms
-    JOIN hours_policy hp ON hp.room_id = rooms.id
-    CROSS JOIN days
-    LEFT JOIN bookings_policyhours h
-        ON h.policy_id = hp.policy_id AND h.weekday = extract(isodow FROM days.day)
-    WHERE hp.policy_id IS NULL OR h.id IS NOT NULL
-    GROUP BY rooms.id
-),
-closed AS (
-    SELECT rooms.id AS room_id, range_agg(bl.span) AS time
-    FROM rooms
-    JOIN bookings_blocking bl
-        ON (bl.room_id = rooms.id OR bl.building_id = rooms.building_id OR bl.site_id = rooms.site_id)
-       AND bl.cancelled_at IS NULL AND bl.span && rooms.period
-    GROUP BY rooms.id
-),
-bookable AS (
-    SELECT rooms.id AS room_id,
-           coalesce(open.time, '{}'::tstzmultirange) * tstzmultirange(rooms.period)
-             - coalesce(closed.time, '{}'::tstzmultirange) AS time
-    FROM rooms
-    LEFT JOIN open ON open.room_id = rooms.id
-    LEFT JOIN closed ON closed.room_id = rooms.id
-),
-held AS (
-    -- What each booking held: a released booking its span before the release.
-    SELECT bk.room_id, bk.organizer_id, bk.status, bk.cancelled_at, bk.span AS starts,
-           CASE WHEN bk.status = 'released' THEN tstzrange(
-               lower(bk.span),
-               greatest(upper(bk.span), coalesce(
-                   (SELECT (ev.changes -> 'end' ->> 0)::timestamptz FROM bookings_bookingevent ev
-                    WHERE ev.booking_id = bk.id AND ev.kind = 'released' LIMIT 1),
-                   upper(bk.span))),
-               '[)')
-           ELSE bk.span END AS span
-    FROM bookings_booking bk
-    JOIN rooms ON rooms.id = bk.room_id
-    WHERE bk.span && rooms.period AND bk.status IN ('confirmed', 'released', 'cancelled')
-)
-"""
+# ruff: noqa: S608 (constant SQL; the input goes in as parameters)
 
 PER_ROOM = (
     BASE
