@@ -15,7 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission, User
+from django.utils import translation
 
 from bookings.api.auth import forget_failures
 from ops import runtime
@@ -50,6 +52,15 @@ def pytest_unconfigure(config):
 def _no_failed_api_logins():
     """Each test starts with no failed bearer attempts counted (the limit lives in Redis)."""
     forget_failures()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: the test client leaves a request's language
+    active in the thread, so one test's English request turned the next test's messages English."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
