@@ -4,6 +4,7 @@ from .views import approvals as approval_views
 from .views import checkin as checkin_views
 from .views import delegates as delegate_views
 from .views import feeds as feed_views
+from .views import meetings as meeting_views
 from .views import mybookings
 from .views import people as people_views
 from .views import staff as views
@@ -28,6 +29,15 @@ urlpatterns = [
     path("approvals/", approval_views.queue, name="approvals"),
     path("approvals/<int:pk>/", approval_views.decide_in_queue, name="approval"),
     path("approvals/decide/<str:token>/", approval_views.decide_by_link, name="decide"),
+    path("meetings/new/", meeting_views.new, name="new_meeting"),
+    path("meetings/<int:pk>/", meeting_views.detail, name="meeting"),
+    path("meetings/<int:pk>/move/", meeting_views.move, name="move_meeting"),
+    path("meetings/<int:pk>/cancel/", meeting_views.cancel, name="cancel_meeting"),
+    path(
+        "meetings/<int:pk>/rooms/<int:booking_pk>/cancel/",
+        meeting_views.cancel_room,
+        name="cancel_meeting_room",
+    ),
     path("calendar/", feed_views.feeds, name="feeds"),
     path("calendar/<int:pk>/revoke/", feed_views.revoke, name="revoke_feed"),
     path("calendar/<str:token>.ics", feed_views.feed, name="feed"),

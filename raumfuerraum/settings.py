@@ -355,7 +355,7 @@ RFR_OUTBOX_CHANNELS = {
 # row per channel that acts on the change, not one per channel.
 RFR_OUTBOX_TOPICS = {
     "provider_mail": ("order.",),
-    "visitors": ("booking.", "series.", "blocking.", "visitor."),
+    "visitors": ("booking.", "series.", "meeting.", "blocking.", "visitor."),
 }
 # Exchange calendar sync (integrations/exchange reads its RFR_EWS_*/RFR_GRAPH_* variables
 # itself): bookings go out through the outbox, Outlook's meetings come in on a schedule.

@@ -22,6 +22,8 @@ BOOKING_TOPICS = {
     "booking.released",
     "series.updated",
     "series.cancelled",
+    "meeting.updated",
+    "meeting.cancelled",
     "blocking.created",
 }
 

@@ -156,4 +156,4 @@ def on_unexpected(request, exc):
     return error(_("Internal error; it has been logged."), 500)
 
 
-from . import approvals, bookings, checkin, rooms, waiting  # noqa: E402,F401  (registers the routes)
+from . import approvals, bookings, checkin, meetings, rooms, waiting  # noqa: E402,F401  (registers the routes)

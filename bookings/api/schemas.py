@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field
@@ -271,3 +271,52 @@ class SeriesEditOut(Schema):
 class RepeatIn(Strict):
     rrule: Rrule = Field(examples=["FREQ=WEEKLY;UNTIL=20270630"])
     skip_conflicts: bool = False
+
+
+# --- one meeting in several rooms ----------------------------------------------------
+
+
+class MeetingIn(Strict):
+    rooms: list[Id] = Field(
+        min_length=2, max_length=20, description="the rooms, booked together or not at all"
+    )
+    title: Title
+    start: IsoDatetime
+    end: IsoDatetime
+    approval: Literal["wait", "go_ahead"] = Field(
+        default="wait",
+        description='Where a room needs a manager\'s approval: "wait" holds the other rooms until it is '
+        'decided (a refusal lets them all go), "go_ahead" books them at once whatever is decided.',
+    )
+    private: bool = False
+    attendees: list[Attendee] = Field(default_factory=list, max_length=200)
+    invite_attendees: bool = False
+    on_behalf_of: Text(min_length=1, max_length=150) | None = Field(  # type: ignore[valid-type]
+        default=None, description="Book for someone else (their username), as for a single booking."
+    )
+
+
+class MeetingPatch(Strict):
+    start: IsoDatetime
+    end: IsoDatetime
+
+
+class MeetingRoomOut(Schema):
+    room: RoomOut
+    waits: bool = Field(description="pending only until another room of the meeting is approved")
+    local_start: AwareDatetime = Field(description="the start on the clocks of the room's site")
+    local_end: AwareDatetime
+    booking: BookingOut
+
+
+class MeetingOut(Schema):
+    id: int
+    approval: str
+    cancelled: bool
+    version: int = Field(description="rises with every change to any room; send it as If-Match")
+    rooms: list[MeetingRoomOut]
+
+
+class MeetingRoomsOut(Schema):
+    enough: bool = Field(description="false when fewer rooms than asked for are free")
+    rooms: list[RoomOut]

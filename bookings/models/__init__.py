@@ -5,6 +5,7 @@ from .bookings import Booking, BookingEvent, Series
 from .combined import BookingHold, RoomPart
 from .delegation import Delegation
 from .feeds import CalendarFeed
+from .meetings import Meeting, MeetingRoom
 from .places import Building, Equipment, Floor, Room, Site, validate_time_zone, zone_city
 from .policies import Blocking, Policy, PolicyHours
 from .records import ApiToken, IdempotencyKey, OutboxMessage
@@ -23,6 +24,8 @@ __all__ = [
     "Equipment",
     "Floor",
     "IdempotencyKey",
+    "Meeting",
+    "MeetingRoom",
     "OutboxMessage",
     "Policy",
     "PolicyHours",

@@ -21,6 +21,7 @@ from ..models import OutboxMessage
 from ..outbox import DeliveryError
 from .compose import Mail
 from .invitations import COMPOSERS
+from .meetings import COMPOSERS as MEETING_COMPOSERS
 
 log = logging.getLogger("rfr.mail")
 
@@ -108,7 +109,7 @@ def _text(value) -> str:
 
 def mail_sink(message: OutboxMessage) -> None:
     """Mail what the message announces; raises DeliveryError (see ``send``)."""
-    compose = COMPOSERS.get(message.topic)
+    compose = COMPOSERS.get(message.topic) or MEETING_COMPOSERS.get(message.topic)
     if compose is None:
         return  # a topic nobody is mailed about (check-ins, directory reports)
     with translation.override(settings.RFR_MAIL_LANGUAGE):

@@ -25,6 +25,7 @@ from ..rules.groups import is_manager, managed_rooms_filter
 from ..rules.resolve import rules_for
 from ..spans import storable
 from . import audit
+from .meetings import settle
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -72,6 +73,8 @@ def pending_requests(user: User) -> QuerySet[Booking]:
     return (
         managed(user)
         .filter(status=Booking.Status.PENDING)
+        # A meeting's room that only waits for another room's decision is nobody's to decide.
+        .exclude(meeting_room__waits=True)
         .select_related("room__floor__building__site", "organizer", "series")
         .order_by("span", "pk")
     )
@@ -150,6 +153,8 @@ def _decide(
     booking.version += 1
     booking.save(update_fields=["status", "version", "updated_at"])
     audit.record(booking, kind=kind, actor=actor, at=now, changes=changes, announce=announce)
+    # The other rooms of a meeting that wait for this decision follow it.
+    settle(booking, now=now)
 
 
 def _expire(booking: Booking, *, now: datetime) -> None:

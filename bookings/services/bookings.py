@@ -14,7 +14,7 @@ from .. import hooks
 from ..combinations import physical_parts
 from ..conflicts import conflict_error, is_overlap_violation
 from ..errors import InvalidBooking, NotAllowed, PolicyViolation, StaleBooking
-from ..models import Booking, BookingEvent, Delegation, Room, Series
+from ..models import Booking, BookingEvent, Delegation, MeetingRoom, Room, Series
 from ..rules.catalogue import cancel_reason, verdict
 from ..rules.groups import is_manager, may_override
 from ..rules.resolve import Rules, rules_for
@@ -285,6 +285,15 @@ def update_booking(
     new_start = start or booking.span.lower
     new_end = end or booking.span.upper
     if (new_start, new_end) != (booking.span.lower, booking.span.upper):
+        if MeetingRoom.objects.filter(booking_id=booking.pk).exists():
+            # All rooms of a meeting keep one time: services.meetings.move_meeting moves them together.
+            raise InvalidBooking(
+                _(
+                    "This room is part of a meeting in several rooms; "
+                    "change the meeting's time to move all its rooms."
+                ),
+                field="start",
+            )
         # A running booking may be shortened or extended, not moved into the past.
         moved_start = new_start != booking.span.lower
         validate_times(new_start, new_end, now=now, new=moved_start)
