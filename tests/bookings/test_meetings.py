@@ -19,8 +19,8 @@ from bookings.models import (
     Policy,
     RoomPart,
 )
-from bookings.services import meetings
 from bookings.selectors.meetings import rooms_for_meeting
+from bookings.services import meetings
 from tests import factories
 
 pytestmark = pytest.mark.django_db
