@@ -3,24 +3,17 @@ each room at its own site's time, and one calendar entry that later changes upda
 
 from __future__ import annotations
 
-
 import pytest
 from django.contrib.auth.models import Group
 
-from bookings import services
 from bookings.models import Booking, Policy
 from bookings.services import meetings
 from tests import factories
-from tests.bookings.test_notifications import (  # noqa: F401 (fixtures)
-    calendars,
-    deliver_mail,
-    events,
-    inbox,
-    monday,
-    smtp_server,
-    subject,
-    thursday,
-)
+from tests.bookings import test_notifications as mailbox
+from tests.bookings.test_notifications import calendars, deliver_mail, events, subject, thursday
+
+# The real SMTP server and the frozen Monday of the mail tests.
+smtp_server, inbox, monday = mailbox.smtp_server, mailbox.inbox, mailbox.monday
 
 pytestmark = pytest.mark.django_db
 
