@@ -368,4 +368,4 @@ class CalendarFeedAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return request.user.has_perm("bookings.change_calendarfeed")
 
 
-from . import policy_admin  # noqa: E402,F401  (registers the policy and blocking admins)
+from . import admin_meetings, policy_admin  # noqa: E402,F401  (register the meetings', policy and blocking admins)

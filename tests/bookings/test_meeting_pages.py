@@ -187,3 +187,36 @@ def test_the_pages_speak_english(client, alice, meeting):
 
     assert "Give this room back" in page
     assert "Move all rooms" in page
+
+
+def test_the_admin_shows_each_room_at_its_local_time(client, fiona, meeting):
+    client.force_login(fiona)
+
+    page = client.get(f"/admin/bookings/meeting/{meeting.pk}/change/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    for name in ("Elbe", "Havel", "Spree"):
+        assert name in text
+
+
+def test_the_admin_cancels_a_meeting_in_all_rooms(client, fiona, meeting):
+    client.force_login(fiona)
+
+    response = client.post(
+        "/admin/bookings/meeting/",
+        {"action": "cancel_selected", "_selected_action": [meeting.pk]},
+    )
+
+    assert response.status_code == 302
+    assert set(Booking.objects.filter(meeting_room__meeting=meeting).values_list("status", flat=True)) == {
+        "cancelled"
+    }
+
+
+def test_the_admin_refuses_someone_without_permission(client, alice, meeting):
+    alice.is_staff = True
+    alice.save()
+    client.force_login(alice)
+
+    assert client.get(f"/admin/bookings/meeting/{meeting.pk}/change/").status_code == 403
