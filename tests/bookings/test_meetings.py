@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 
 from bookings import services
 from bookings.errors import BookingConflict, InvalidBooking, PolicyViolation
@@ -332,3 +333,16 @@ def test_each_link_is_one_booking(haus_a, alice, at):
 
     assert MeetingRoom.objects.filter(meeting=meeting).count() == 2
     assert not MeetingRoom.objects.filter(meeting=meeting, waits=True).exists()
+
+
+def test_the_demo_shows_a_workshop_and_a_meeting_between_sites(db):
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)  # a second run adds nothing
+
+    made = {m.title: m for m in Meeting.objects.all()}
+    assert set(made) == {"Strategie-Workshop mit Gruppenräumen", "Videokonferenz Berlin – New York"}
+    workshop = Booking.objects.filter(meeting_room__meeting=made["Strategie-Workshop mit Gruppenräumen"])
+    assert workshop.count() == 3
+    assert {b.room.floor.building.name for b in workshop} == {"Haus A"}
+    call = Booking.objects.filter(meeting_room__meeting=made["Videokonferenz Berlin – New York"])
+    assert {b.room.floor.building.site.time_zone for b in call} == {"Europe/Berlin", "America/New_York"}
