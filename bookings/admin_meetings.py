@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .admin import ReadOnlyMixin, local_time
+from .admin_labels import local_time
 from .errors import BookingError
 from .models import Meeting, MeetingRoom
 from .services.meetings import cancel_meeting
@@ -45,13 +45,23 @@ class MeetingRoomInline(admin.TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class MeetingAdmin(admin.ModelAdmin):
     list_display = ["title", "organizer", "booked_by", "approval", "created_at", "cancelled_at"]
     list_filter = ["approval"]
     search_fields = ["title", "organizer__username", "rooms__booking__room__name"]
     list_select_related = ["organizer", "booked_by"]
     inlines = [MeetingRoomInline]
     actions = ["cancel_selected"]
+
+    # Read-only: meetings are made, moved and cancelled through services.meetings.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     @admin.action(description=_("Cancel the selected meetings in all their rooms"), permissions=["cancel"])
     def cancel_selected(self, request, queryset):

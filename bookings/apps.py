@@ -7,8 +7,9 @@ class BookingsConfig(AppConfig):
     verbose_name = _("Room booking")
 
     def ready(self):
-        # A room given back may be the one the other rooms of its meeting wait for.
+        # A room given back or decided may be the one the other rooms of its meeting wait for.
         from . import hooks
-        from .services.meetings import on_room_cancelled
+        from .services.meetings import on_room_cancelled, on_room_decided
 
         hooks.on_cancel(on_room_cancelled)
+        hooks.on_decide(on_room_decided)

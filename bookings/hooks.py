@@ -32,6 +32,10 @@ class OnMove(Protocol):
     def __call__(self, *, booking: Booking, actor: User, now: datetime, old_start: datetime) -> None: ...
 
 
+class OnDecide(Protocol):
+    def __call__(self, *, booking: Booking, now: datetime) -> None: ...
+
+
 class DialogPart(Protocol):
     """A section an app adds to the booking dialog (/book/), such as services.
 
@@ -47,6 +51,7 @@ _on_create: list[OnCreate] = []
 _dialog_parts: list[DialogPart] = []
 _on_cancel: list[OnCancel] = []
 _on_move: list[OnMove] = []
+_on_decide: list[OnDecide] = []
 
 
 def on_create(hook: OnCreate) -> OnCreate:
@@ -100,17 +105,34 @@ def booking_moved(*, booking: Booking, actor: User, now: datetime, old_start: da
         hook(booking=booking, actor=actor, now=now, old_start=old_start)
 
 
+def on_decide(hook: OnDecide) -> OnDecide:
+    """Register ``hook`` to run in the transaction of every decision on a request (approved,
+    rejected, expired), after its row is written."""
+    if hook not in _on_decide:
+        _on_decide.append(hook)
+    return hook
+
+
+def booking_decided(*, booking: Booking, now: datetime) -> None:
+    """Run every registered hook; a hook's error rolls the decision back with it."""
+    for hook in _on_decide:
+        hook(booking=booking, now=now)
+
+
 __all__ = [
     "DialogPart",
     "OnCancel",
     "OnCreate",
+    "OnDecide",
     "OnMove",
     "booking_cancelled",
     "booking_created",
+    "booking_decided",
     "booking_moved",
     "dialog_part",
     "dialog_parts",
     "on_cancel",
     "on_create",
+    "on_decide",
     "on_move",
 ]

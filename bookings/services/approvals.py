@@ -19,13 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import hooks
 from ..errors import InvalidBooking, NotAllowed
 from ..models import Booking, BookingEvent, Series
 from ..rules.groups import is_manager, managed_rooms_filter
 from ..rules.resolve import rules_for
 from ..spans import storable
 from . import audit
-from .meetings import settle
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -153,8 +153,8 @@ def _decide(
     booking.version += 1
     booking.save(update_fields=["status", "version", "updated_at"])
     audit.record(booking, kind=kind, actor=actor, at=now, changes=changes, announce=announce)
-    # The other rooms of a meeting that wait for this decision follow it.
-    settle(booking, now=now)
+    # The other rooms of a meeting that wait for this decision follow it (services.meetings).
+    hooks.booking_decided(booking=booking, now=now)
 
 
 def _expire(booking: Booking, *, now: datetime) -> None:

@@ -386,6 +386,11 @@ def settle(booking: Booking, *, now: datetime) -> None:
         enqueue(topic=topic, payload=_payload(meeting, changed))
 
 
+def on_room_decided(*, booking: Booking, now: datetime) -> None:
+    """The decision hook (bookings.hooks): a manager's answer on one room settles the rooms that wait."""
+    settle(booking, now=now)
+
+
 def on_room_cancelled(*, booking: Booking, actor: User, now: datetime) -> None:
     """The cancel hook (bookings.hooks): a room given back may be the one the others waited for."""
     settle(booking, now=now)
