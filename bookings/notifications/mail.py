@@ -22,6 +22,7 @@ from ..outbox import DeliveryError
 from .compose import Mail
 from .invitations import COMPOSERS
 from .meetings import COMPOSERS as MEETING_COMPOSERS
+from .meetings import follow_meeting
 
 log = logging.getLogger("rfr.mail")
 
@@ -113,7 +114,7 @@ def mail_sink(message: OutboxMessage) -> None:
     if compose is None:
         return  # a topic nobody is mailed about (check-ins, directory reports)
     with translation.override(settings.RFR_MAIL_LANGUAGE):
-        mails = compose(message, sender())
+        mails = follow_meeting(message, compose(message, sender()), sender())
     if mails:
         send(mails, message.pk)
         log.info(

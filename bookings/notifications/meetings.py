@@ -220,3 +220,29 @@ def _attendee_mails(meeting, first: Booking, rooms, method, sender, held) -> lis
 
 
 COMPOSERS = dict.fromkeys(SUBJECTS, meeting_mail)
+
+
+def follow_meeting(message: OutboxMessage, mails: list[Mail], sender: tuple[str, str]) -> list[Mail]:
+    """A change to one room of a meeting (given back, approved, refused, released) is mailed as
+    for any booking, but the calendar entry it carries is the meeting's: every room still
+    booked, under the meeting's UID, so each calendar keeps one entry for the meeting."""
+    if not message.topic.startswith("booking.") or "id" not in message.payload:
+        return mails
+    link = MeetingRoom.objects.filter(booking_id=message.payload["id"]).select_related("meeting").first()
+    if link is None:
+        return mails
+    [changed] = compose.bookings_at_change([message.payload]) or [None]
+    if changed is None:
+        return mails
+    others = Booking.objects.select_related(compose.PLACE, "organizer", "booked_by").filter(
+        meeting_room__meeting=link.meeting, status__in=Booking.ACTIVE
+    )
+    held = sorted(
+        [b for b in others if b.pk != changed.pk] + ([changed] if changed.is_active else []),
+        key=lambda b: ical.location(b),
+    )
+    method = REQUEST if held else CANCEL
+    for mail in mails:
+        if mail.calendars:
+            mail.calendars = [_calendar(link.meeting, held or [changed], method, mail.recipient, sender)]
+    return mails

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
+from bookings import services
 from bookings.models import Booking, Policy
 from bookings.services import meetings
 from tests import factories
@@ -121,3 +122,26 @@ def test_the_manager_of_the_room_that_needs_approval_is_asked(inbox, monday, two
     text = inbox.to("alice@example.com")[0].get_body(("plain",)).get_content()
     assert "wartet auf die Freigabe eines anderen Raums" in text
     assert Booking.objects.filter(status="pending").count() == 2
+
+
+def test_giving_one_room_back_updates_the_meetings_entry(inbox, monday, two_sites, alice):
+    berlin, new_york = two_sites
+    meeting = meetings.create_meeting(
+        rooms=[berlin, new_york], organizer=alice, title="Standort-Call", start=thursday(15), end=thursday(16)
+    )
+    deliver_mail()
+    [(_m, first)] = calendars(inbox.to("alice@example.com")[0])
+
+    services.cancel_booking(
+        booking=Booking.objects.get(meeting_room__meeting=meeting, room=new_york), actor=alice
+    )
+    deliver_mail()
+
+    given_back = inbox.to("alice@example.com")[-1]
+    assert "Hudson 1" in given_back.get_body(("plain",)).get_content()
+    [(method, cal)] = calendars(given_back)
+    [event] = events(cal)
+    assert method == "REQUEST"
+    assert event["uid"] == events(first)[0]["uid"]
+    assert event["sequence"] > events(first)[0]["sequence"]
+    assert str(event["location"]) == "Elbe, Haus A"
