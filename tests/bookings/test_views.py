@@ -743,8 +743,9 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(client, alice, b
         f"/plan/?building={building.pk}&date={day_s}": 15,
         f"/plan/?place=site-{building.site_id}&date={day_s}": 15,
         # also the viewer's waiting list, the bookings they attend, and whether a blocking
-        # meets any of them (one query; more only for the bookings one meets)
-        "/my/": 10,
+        # meets any of them (one query; more only for the bookings one meets), and the
+        # meetings in several rooms they organize (one query)
+        "/my/": 11,
         f"/rooms/{room.pk}/?week={day_s}": 9,  # also the week's blockings, drawn with their reason
         f"/book/?room={room.pk}": 7,  # also for whom the viewer may book (delegates)
     }
