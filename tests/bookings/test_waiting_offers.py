@@ -7,10 +7,12 @@ wanted; "Havel" (10 seats, beamer) is like it, "Klein" (4 seats) and "Kahl" (no 
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.utils import timezone
 
 from bookings import outbox, services
@@ -348,3 +350,15 @@ def test_it_expires_offers_from_the_beat_job(spree, offering, at, alice, bob):
 
     entry.refresh_from_db()
     assert entry.status == "expired"
+
+
+def test_it_seeds_an_offer_for_the_demo(client, db):
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    (offer,) = WaitingEntry.objects.filter(person__username="demo", status="offered")
+    assert offer.booking.organizer == offer.person and offer.booking.is_active
+    client.force_login(offer.person)
+    page = text(client.get("/my/"))
+    assert f'id="waiting-{offer.pk}"' in page
+    assert "Annehmen" in page
