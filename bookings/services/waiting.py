@@ -178,20 +178,16 @@ def _promote(pk: int, *, now: datetime) -> WaitingEntry | None:
     for room in rooms:
         if not _free(room, entry.span):
             continue  # still taken (and the rules are asked only where it is free)
+        offer_until = _offer_until(room, entry, now=now)
         try:
-            booking = _book(entry, room, now=now)
+            booking = _book(entry, room, offer_until=offer_until, now=now)
         except BookingConflict:
             continue  # taken again meanwhile (an overdue booking, say)
         except (PolicyViolation, InvalidBooking, NotAllowed) as exc:
             refusal = refusal or exc
             continue
-        rules = rules_for(room)
-        if rules.waiting_offer is not None:
-            entry.status = WaitingEntry.Status.OFFERED
-            entry.offer_until = max(min(now + rules.waiting_offer, entry.span.lower), now)
-        else:
-            entry.status = WaitingEntry.Status.BOOKED
-        entry.booking, entry.decided_at = booking, now
+        entry.status = WaitingEntry.Status.BOOKED if offer_until is None else WaitingEntry.Status.OFFERED
+        entry.booking, entry.offer_until, entry.decided_at = booking, offer_until, now
         entry.save(update_fields=["status", "booking", "offer_until", "decided_at"])
         return entry
     if refusal is not None:
@@ -202,14 +198,20 @@ def _promote(pk: int, *, now: datetime) -> WaitingEntry | None:
     return None  # nothing free: stay in line
 
 
-def _book(entry: WaitingEntry, room: Room, *, now: datetime) -> Booking:
-    """The entry's booking in ``room``, through the same service as any booking."""
+def _offer_until(room: Room, entry: WaitingEntry, *, now: datetime) -> datetime | None:
+    """Until when the room's policy holds the slot for the person (at most until its start);
+    None: it is booked for them at once."""
+    hold = rules_for(room).waiting_offer
+    return None if hold is None else max(min(now + hold, entry.span.lower), now)
+
+
+def _book(entry: WaitingEntry, room: Room, *, offer_until: datetime | None, now: datetime) -> Booking:
+    """The entry's booking in ``room``, through the same service as any booking; raises as create_booking."""
     if not entry.person.is_active:
         raise NotAllowed(_("The person waiting is no longer active."))
-    rules = rules_for(room)
     note: dict = {"waiting_list": entry.pk}
-    if rules.waiting_offer is not None:
-        note["offer_until"] = max(min(now + rules.waiting_offer, entry.span.lower), now).isoformat()
+    if offer_until is not None:
+        note["offer_until"] = offer_until.isoformat()  # the mail says until when
     return create_booking(
         room=room,
         organizer=entry.person,
