@@ -125,8 +125,18 @@ class RoomPartInline(RoomLabelsMixin, admin.TabularInline):
 class WaitingEntryAdmin(admin.ModelAdmin):
     """The waiting list, read-only: people join and leave it themselves; the services promote it."""
 
-    list_display = ["room", "span", "person", "title", "status", "created_at", "decided_at"]
-    list_filter = ["status"]
+    list_display = [
+        "room",
+        "span",
+        "person",
+        "title",
+        "any_room",
+        "status",
+        "offer_until",
+        "created_at",
+        "decided_at",
+    ]
+    list_filter = ["status", "any_room"]
     search_fields = ["person__username", "room__name", "title"]
     list_select_related = ["room", "person"]
 

@@ -11,6 +11,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -239,14 +240,27 @@ class BookingForm(BookingFields):
         label=_("Book the free dates and leave out the taken ones"), required=False
     )
 
-    def __init__(self, *args, principals: list | tuple = (), **kwargs):
+    def __init__(self, *args, principals: list | tuple = (), anyone: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("interval", "count", "until"):
             # Needed or not depending on the repetition chosen; build_rrule asks for them.
             self.fields[name].hide_optional = True
-        # Only a delegate sees "Book for": the people who named them (selectors.delegates).
+        # A delegate chooses among the people who named them (selectors.delegates); room
+        # managers and facility admins (``anyone``) name anybody, with the people picker.
         self.principals = {p.pk: p for p in principals}
-        if self.principals:
+        self.anyone = anyone
+        if anyone:
+            self.fields["on_behalf"] = forms.CharField(
+                label=_("Book for"),
+                max_length=254,
+                required=False,
+                help_text=_(
+                    "Empty: for yourself. Otherwise the user name or mail address of the person you book "
+                    "for: they organize it, and you are recorded as the one who booked it."
+                ),
+            )
+            self.fields["on_behalf"].hide_optional = True
+        elif self.principals:
             self.fields["on_behalf"] = forms.TypedChoiceField(
                 label=_("Book for"),
                 choices=[
@@ -261,13 +275,33 @@ class BookingForm(BookingFields):
             self.fields["on_behalf"].hide_optional = True
 
     def clean_on_behalf(self):
-        pk = self.cleaned_data.get("on_behalf")
-        if pk is None:
+        value = self.cleaned_data.get("on_behalf")
+        if value in (None, ""):
             return None
-        principal = self.principals.get(pk)
+        if self.anyone:
+            return self.person_named(value)
+        principal = self.principals.get(value)
         if principal is None:
             raise forms.ValidationError(gettext("You may not book for this person."))
         return principal
+
+    def person_named(self, text: str):
+        """The person a manager typed or picked: by user name or mail address; a person who
+        left is named as such (the services refuse booking in their name)."""
+        people = get_user_model().objects.all()
+        text = text.strip()
+        found = list(people.filter(username__iexact=text)[:2])
+        if not found and "@" in text:
+            found = list(people.filter(email__iexact=text)[:2])
+        if len(found) != 1:
+            raise forms.ValidationError(gettext("There is no single person with this name or address."))
+        person = found[0]
+        if not person.is_active:
+            raise forms.ValidationError(
+                gettext("%(name)s is no longer active; nobody can book in their name.")
+                % {"name": person.get_full_name() or person.get_username()}
+            )
+        return person
 
     def clean(self):
         cd = super().clean()
@@ -323,6 +357,10 @@ class WaitingForm(forms.Form):
     date = forms.DateField()
     start = forms.TimeField()
     end = forms.TimeField()
+    any_room = forms.BooleanField(
+        label=_("or any room like this in the building (at least as many seats and the same equipment)"),
+        required=False,
+    )
 
     def __init__(self, *args, rooms: list[Room], now: datetime, **kwargs):
         super().__init__(*args, **kwargs)

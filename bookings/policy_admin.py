@@ -58,6 +58,7 @@ class PolicyAdmin(RoomLabelsMixin, admin.ModelAdmin):
                     "requires_check_in",
                     "check_in_grace_minutes",
                     "series_allowed",
+                    "waiting_offer_minutes",
                 ]
             },
         ),

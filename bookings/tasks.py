@@ -56,6 +56,8 @@ def promote_waiting_list(room_id: int | None = None) -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_waiting_list() -> int:
-    """Expire entries whose time has come, then promote every line (beat: every minute)."""
+    """Expire entries whose time has come and offers not accepted in time, then promote every
+    line (beat: every minute)."""
+    waiting.expire_offers()
     waiting.expire_waiting()
     return len(waiting.promote_waiting())

@@ -21,6 +21,7 @@ urlpatterns = [
     path("people/", people_views.search, name="people"),
     path("waiting/", waiting_views.join, name="join_waiting"),
     path("waiting/<int:pk>/leave/", waiting_views.leave, name="leave_waiting"),
+    path("waiting/<int:pk>/offer/", waiting_views.answer_offer, name="answer_offer"),
     path("bookings/<int:pk>/change/", mybookings.change, name="change"),
     path("bookings/<int:pk>/cancel/", mybookings.cancel, name="cancel"),
     path("bookings/<int:pk>/check-in/", checkin_views.check_in, name="check_in"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -19,6 +20,7 @@ from ..selectors.availability import free_room_rows
 from ..selectors.bookings import bookings_in_range
 from ..selectors.catalogue import catalogue, room_rows
 from ..selectors.dayplan import day_plan_dict, day_plan_rows
+from ..services.bookings import check_on_behalf
 from . import api
 from .schemas import (
     INT_MAX,
@@ -80,15 +82,37 @@ def get_room(request, room_id: Id):
     return HttpResponse(current.room_json(row), content_type="application/json")
 
 
-@api.get("/rooms/{room_id}/check", response={200: CheckOut, 404: Error, 422: Error}, tags=["rooms"])
-def check_room(request, room_id: Id, start: IsoDatetime, end: IsoDatetime):
+@api.get(
+    "/rooms/{room_id}/check", response={200: CheckOut, 403: Error, 404: Error, 422: Error}, tags=["rooms"]
+)
+def check_room(
+    request,
+    room_id: Id,
+    start: IsoDatetime,
+    end: IsoDatetime,
+    on_behalf_of: Text(min_length=1, max_length=150) | None = Query(  # type: ignore[valid-type]
+        None,
+        description="the user name of the person you would book for (a delegate's principal, or anyone "
+        "for room managers and facility admins): their quotas count; 403 with the reason if you may not",
+    ),
+):
     """May the caller book the room for [start, end)? Every reason why not, as a refusal would say."""
     room = get_object_or_404(Room.objects.select_related("floor__building__site"), pk=room_id)
     rules = rules_for(room)
-    reasons = obstacles(user=request.auth, rules=rules, start=start, end=end, now=timezone.now())
-    needs_approval = rules.requires_approval and not (
-        may_override(request.auth, rules) or is_manager(request.auth, rules)
+    user = request.auth
+    organizer_id = None
+    if on_behalf_of:
+        principal = get_user_model().objects.filter(username=on_behalf_of).first()
+        if principal is None:
+            raise InvalidBooking(_("There is no person with this user name."), field="on_behalf_of")
+        if principal.pk != user.pk:
+            # The same refusal a booking in their name gets (403 with the reason).
+            check_on_behalf(user, principal, rules)
+            organizer_id = principal.pk
+    reasons = obstacles(
+        user=user, rules=rules, start=start, end=end, now=timezone.now(), organizer_id=organizer_id
     )
+    needs_approval = rules.requires_approval and not (may_override(user, rules) or is_manager(user, rules))
     return JsonResponse(
         {
             "allowed": not reasons,

@@ -117,6 +117,15 @@ class Policy(PlaceScoped):
     max_hours_per_week = models.DecimalField(
         _("hours per person and week"), max_digits=5, decimal_places=1, null=True, blank=True
     )
+    waiting_offer_minutes = models.PositiveIntegerField(
+        _("waiting list: offer a freed slot for (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Empty: the first in line is booked at once. Otherwise the freed slot is held for them this "
+            "long; unless they accept it in time, it goes to the next in line."
+        ),
+    )
     bookers = models.ManyToManyField(
         Group,
         blank=True,

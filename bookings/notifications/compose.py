@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .. import ical
-from ..models import Blocking, Booking, BookingEvent, OutboxMessage, Room, Series
+from ..models import Blocking, Booking, BookingEvent, OutboxMessage, Room, Series, WaitingEntry
 from ..rules.groups import manager_user_ids
 from ..rules.resolve import rules_for
 from ..selectors.privacy import visible_title
@@ -229,6 +229,15 @@ FROM_WAITING_LIST = (
         "If you no longer need it, please give it back so the next person can have it:"
     ),
 )
+# The same, where the room's policy holds the slot as an offer to be accepted in time.
+OFFERED = (
+    lambda: _("Free for you from the waiting list: %(title)s, %(when)s"),
+    lambda: _(
+        "The slot you were waiting for has become free, and it is held for you until %(until)s. "
+        "Please accept it or give it back in My bookings; if you do not accept it by then, it goes "
+        "to the next person in line:"
+    ),
+)
 PENDING = (
     lambda: _("Requested: %(title)s, %(when)s"),
     lambda: _(
@@ -244,7 +253,12 @@ def booking_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
         return []
     subject, lead, method = BOOKING_TOPICS[message.topic]
     give_back = ""
-    if message.topic == "booking.created" and latest_changes(booking, "created").get("waiting_list"):
+    created = latest_changes(booking, "created") if message.topic == "booking.created" else {}
+    if created.get("waiting_list") and created.get("offer_until"):
+        until = moment(datetime.fromisoformat(created["offer_until"]), site_tz(booking.room))
+        subject, lead = OFFERED[0], lambda: OFFERED[1]() % {"until": until}
+        give_back = link("bookings:mine") + f"#waiting-{created['waiting_list']}"
+    elif created.get("waiting_list"):
         subject, lead = FROM_WAITING_LIST
         give_back = link("bookings:cancel", booking.pk)
     if message.topic == "booking.created" and booking.status == Booking.Status.PENDING:
@@ -486,10 +500,41 @@ def blocking_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]
     return mails
 
 
+# --- the waiting list ---------------------------------------------------------------------
+
+
+def waiting_refused_mail(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
+    """The person in line hears that the freed slot could not be booked for them, and why."""
+    entry = (
+        WaitingEntry.objects.select_related("person", "room__floor__building__site")
+        .filter(pk=message.payload["entry"])
+        .first()
+    )
+    if entry is None or not reachable(entry.person, message):
+        return []
+    facts = {
+        "title": entry.title,
+        "where": f"{entry.room.name}, {entry.room.floor.building.name}",
+        "when": when(entry.span.lower, entry.span.upper, site_tz(entry.room)),
+    }
+    body = render(
+        "waiting_refused.txt",
+        {
+            "name": name_of(entry.person),
+            **facts,
+            "reason": message.payload.get("reason") or entry.reason,
+            "mine_url": link("bookings:mine"),
+        },
+    )
+    subject = _("Waiting list: not booked for you: %(title)s, %(when)s") % facts
+    return [Mail(entry.person, subject, body)]
+
+
 COMPOSERS: dict[str, Callable[[OutboxMessage, tuple[str, str]], list[Mail]]] = {
     **dict.fromkeys(BOOKING_TOPICS, booking_mail),
     "booking.reminder": reminder_mail,
     **dict.fromkeys(SERIES_TOPICS, series_mail),
     "series.no_shows": no_shows_mail,
     "blocking.created": blocking_mail,
+    "waiting.refused": waiting_refused_mail,
 }

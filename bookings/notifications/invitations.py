@@ -135,12 +135,35 @@ def attendee_mails(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail
 
 
 def series_attendee_mails(message: OutboxMessage, sender: tuple[str, str]) -> list[Mail]:
-    """One mail per attendee for a series' dates: their REQUEST, or CANCEL when they end."""
+    """One mail per attendee for a series' dates: their REQUEST, or CANCEL when they end;
+    and one to each attendee a series edit took off, cancelling the dates they were invited to."""
     bookings = [
         b for b in compose.bookings_at_change(message.payload.get("bookings", [])) if b.invite_attendees
     ]
     if not bookings:
         return []
+    mails = _series_dates_mails(message, bookings, sender)
+    return mails + _uninvited_mails(message, bookings, sender, start=len(mails))
+
+
+def _events(dates: list[Booking], method: str, person, sender: tuple[str, str]) -> Calendar:
+    """One VCALENDAR of the dates, each its own VEVENT (the occurrence's UID and SEQUENCE)."""
+    events = [
+        ical.invite(
+            ical.booking_event(b, viewer=b.organizer, cancelled=method == CANCEL),
+            organizer=sender[1],
+            organizer_name=sender[0],
+            attendee=person.email,
+        )
+        for b in dates
+    ]
+    filename = "cancel.ics" if method == CANCEL else "invite.ics"
+    return Calendar(ical.calendar(events, method=method), method, filename)
+
+
+def _series_dates_mails(
+    message: OutboxMessage, bookings: list[Booking], sender: tuple[str, str]
+) -> list[Mail]:
     first = bookings[0]
     ending = message.topic == "series.cancelled"
     held = [b for b in bookings if not ending and b.status == Booking.Status.CONFIRMED]
@@ -161,20 +184,11 @@ def series_attendee_mails(message: OutboxMessage, sender: tuple[str, str]) -> li
         lead = _("%(organizer)s has cancelled these dates:") % {"organizer": organizer}
     mails = []
     for n, person in enumerate(_who(first.attendees, first)):
-        calendars = []
-        for method, dates in ((REQUEST, held), (CANCEL, ended)):
-            if dates:
-                events = [
-                    ical.invite(
-                        ical.booking_event(b, viewer=b.organizer, cancelled=method == CANCEL),
-                        organizer=sender[1],
-                        organizer_name=sender[0],
-                        attendee=person.email,
-                    )
-                    for b in dates
-                ]
-                filename = "cancel.ics" if method == CANCEL else "invite.ics"
-                calendars.append(Calendar(ical.calendar(events, method=method), method, filename))
+        calendars = [
+            _events(dates, method, person, sender)
+            for method, dates in ((REQUEST, held), (CANCEL, ended))
+            if dates
+        ]
         body = compose.render(
             "invitation_series.txt",
             {
@@ -186,6 +200,45 @@ def series_attendee_mails(message: OutboxMessage, sender: tuple[str, str]) -> li
             },
         )
         mails.append(Mail(person, subject % facts, body, suffix=f"a{n}", calendars=calendars))
+    return mails
+
+
+def _uninvited_mails(
+    message: OutboxMessage, bookings: list[Booking], sender: tuple[str, str], *, start: int
+) -> list[Mail]:
+    """A CANCEL of the dates each attendee the edit took off was invited to (same UIDs, the new SEQUENCE)."""
+    gone: dict[str, list[str]] = message.payload.get("uninvited") or {}
+    if not gone:
+        return []
+    dates_of: dict[str, tuple[object, list[Booking]]] = {}
+    for booking in bookings:
+        entries = gone.get(str(booking.pk), [])
+        for person in _who(entries, booking):
+            dates_of.setdefault(person.email.lower(), (person, []))[1].append(booking)
+    first = bookings[0]
+    organizer = first.organizer.get_full_name() or first.organizer.get_username()
+    mails = []
+    for n, (person, dates) in enumerate(dates_of.values(), start=start):
+        facts = {"title": first.title, "where": ical.location(first), "count": len(dates)}
+        subject = (
+            ngettext(
+                "Cancelled: %(title)s (%(count)d date)", "Cancelled: %(title)s (%(count)d dates)", len(dates)
+            )
+            % facts
+        )
+        body = compose.render(
+            "invitation_series.txt",
+            {
+                "name": person.get_full_name() or person.email,  # type: ignore[attr-defined]
+                "lead": _("%(organizer)s no longer invites you to these dates:") % {"organizer": organizer},
+                **facts,
+                "address": _address(first),
+                "dates": [compose.booking_when(b) for b in dates],
+            },
+        )
+        mails.append(
+            Mail(person, subject, body, suffix=f"a{n}", calendars=[_events(dates, CANCEL, person, sender)])
+        )
     return mails
 
 

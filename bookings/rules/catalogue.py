@@ -455,6 +455,20 @@ CHECK_IN = Rule(
 )
 
 
+def _explain_waiting_offer(rules: Rules) -> str | None:
+    if rules.waiting_offer is None:
+        return None
+    n = rules.waiting_offer_minutes or 0
+    return ngettext(
+        "When a slot frees up, the first on the waiting list has %(n)d minute to accept it.",
+        "When a slot frees up, the first on the waiting list has %(n)d minutes to accept it.",
+        n,
+    ) % {"n": n}
+
+
+WAITING_OFFER = Rule("waiting_offer", fields=("waiting_offer_minutes",), explain=_explain_waiting_offer)
+
+
 # The order the API and the forms list the reasons in: blockings first, they bind
 # everyone; then who may book; then the request's own times; the quotas last, as they
 # cost a query each.
@@ -482,6 +496,7 @@ ON_THE_PAGE = (
     SERIES,
     APPROVAL,
     CHECK_IN,
+    WAITING_OFFER,
 )
 
 

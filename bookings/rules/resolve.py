@@ -72,6 +72,7 @@ class Rules(Access):
     max_bookings_per_week: int | None = None
     max_hours_per_day: Decimal | None = None
     max_hours_per_week: Decimal | None = None
+    waiting_offer_minutes: int | None = None
 
     @property
     def buffer_before(self) -> timedelta:
@@ -89,6 +90,12 @@ class Rules(Access):
     @property
     def check_in_grace(self) -> timedelta:
         return timedelta(minutes=self.check_in_grace_minutes or 0) or DEFAULT_CHECK_IN_GRACE
+
+    @property
+    def waiting_offer(self) -> timedelta | None:
+        """How long a freed slot is held for the first in line; None: they are booked at once."""
+        minutes = self.waiting_offer_minutes
+        return timedelta(minutes=minutes) if minutes else None
 
     @property
     def cancel_cutoff(self) -> timedelta | None:

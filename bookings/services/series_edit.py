@@ -349,14 +349,20 @@ def update_series(
         if p.changes:
             _save(p, series=result.series, rules=rules, actor=actor, now=now)
             result.updated.append(p.booking)
-    enqueue(
-        topic="series.updated",
-        payload={
-            "series": result.series.pk,
-            "room": result.series.room_id,
-            "bookings": [audit.booking_payload(b) for b in result.updated],
-        },
-    )
+    payload = {
+        "series": result.series.pk,
+        "room": result.series.room_id,
+        "bookings": [audit.booking_payload(b) for b in result.updated],
+    }
+    # Attendees taken off invited dates get a CANCEL for each (notifications.invitations).
+    uninvited = {
+        str(p.booking.pk): [a for a in p.changes["attendees"][0] if a not in p.changes["attendees"][1]]
+        for p in plans
+        if "attendees" in p.changes and p.booking.invite_attendees
+    }
+    if any(uninvited.values()):
+        payload["uninvited"] = {pk: gone for pk, gone in uninvited.items() if gone}
+    enqueue(topic="series.updated", payload=payload)
     return result
 
 

@@ -27,7 +27,7 @@ from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolat
 from ..forms import BookingForm, FinderForm, new_key
 from ..models import Booking, Room
 from ..rules.catalogue import describe, obstacles
-from ..rules.groups import blockings_in, may_book
+from ..rules.groups import blockings_in, may_book, may_book_for_anyone
 from ..rules.resolve import limits_of_rooms, rules_for
 from ..selectors import places
 from ..selectors.availability import free_rooms_to_offer
@@ -197,13 +197,19 @@ def book(request):
     """The booking dialog; its post (and a finder's one-click post) books through the services."""
     now = timezone.now()
     rooms = places.bookable_rooms()
-    principals = principals_of(request.user)
+    # Room managers and facility admins name anyone; a delegate chooses among their principals.
+    anyone = may_book_for_anyone(request.user)
+    principals = [] if anyone else principals_of(request.user)
     if request.method == "GET":
         form = BookingForm(
-            initial=dialog_initial(request.GET, rooms, now), rooms=rooms, now=now, principals=principals
+            initial=dialog_initial(request.GET, rooms, now),
+            rooms=rooms,
+            now=now,
+            principals=principals,
+            anyone=anyone,
         )
         return dialog(request, form, parts=bind_parts(request, form, now))
-    form = BookingForm(request.POST, rooms=rooms, now=now, principals=principals)
+    form = BookingForm(request.POST, rooms=rooms, now=now, principals=principals, anyone=anyone)
     if request.POST.get("action") in ("check", "prices"):
         # Asking whether a slot can be booked, or what services cost, needs no title; booking does.
         form.fields["title"].required = False
@@ -317,7 +323,9 @@ def fresh_copy(form: BookingForm, rooms, now: datetime) -> BookingForm:
     """The same input under a new idempotency key (the old one answered another request)."""
     data = form.data.copy()
     data["key"] = new_key()
-    fresh = BookingForm(data, rooms=rooms, now=now, principals=list(form.principals.values()))
+    fresh = BookingForm(
+        data, rooms=rooms, now=now, principals=list(form.principals.values()), anyone=form.anyone
+    )
     fresh.is_valid()
     return fresh
 
@@ -460,7 +468,11 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
     data = form.data.copy()
     data["key"] = new_key()
     retry = BookingForm(
-        data, rooms=list(form.rooms.values()), now=now, principals=list(form.principals.values())
+        data,
+        rooms=list(form.rooms.values()),
+        now=now,
+        principals=list(form.principals.values()),
+        anyone=form.anyone,
     )
     retry.is_valid()
     return dialog(request, retry, status=409, **context)

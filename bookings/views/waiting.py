@@ -1,4 +1,4 @@
-"""The waiting list in the staff UI: join from a taken slot, leave from My bookings."""
+"""The waiting list in the staff UI: join from a taken slot, leave or answer an offer from My bookings."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..errors import BookingError, NotAllowed
+from ..errors import BookingError, InvalidBooking, NotAllowed
 from ..forms import WaitingForm
 from ..models import WaitingEntry
 from ..selectors import places
-from ..services.waiting import join_waiting_list, leave_waiting_list
+from ..services.waiting import accept_offer, decline_offer, join_waiting_list, leave_waiting_list
 from ..templatetags.rfr import mediumdate
 from .errors import DATABASE_UNAVAILABLE, db_unavailable
 
@@ -37,6 +37,7 @@ def join(request):
             title=cd["title"],
             start=cd["start_at"],
             end=cd["end_at"],
+            any_room=cd["any_room"],
             now=now,
         )
     except BookingError as exc:
@@ -74,4 +75,32 @@ def leave(request, pk: int):
     except DATABASE_UNAVAILABLE as exc:
         return db_unavailable(request, exc, "bookings/mine.html", {"nav": "mine", "upcoming": [], "past": []})
     messages.success(request, _("You have left the waiting list."))
+    return redirect(reverse("bookings:mine") + "#waiting-heading")
+
+
+@login_required
+@require_POST
+def answer_offer(request, pk: int):
+    """Accept a slot held from the waiting list, or give it back (services.accept_offer, decline_offer)."""
+    entry = get_object_or_404(WaitingEntry, pk=pk)
+    answer = request.POST.get("answer")
+    if answer not in ("accept", "decline"):
+        messages.error(request, _("Please choose whether to accept the offer or give it back."))
+        return redirect(reverse("bookings:mine") + f"#waiting-{entry.pk}")
+    try:
+        if answer == "accept":
+            accept_offer(entry=entry, actor=request.user)
+        else:
+            decline_offer(entry=entry, actor=request.user)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
+    except InvalidBooking as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("bookings:mine") + "#waiting-heading")
+    except DATABASE_UNAVAILABLE as exc:
+        return db_unavailable(request, exc, "bookings/mine.html", {"nav": "mine", "upcoming": [], "past": []})
+    if answer == "accept":
+        messages.success(request, _("The room is booked for you."))
+        return redirect(reverse("bookings:mine") + f"#booking-{entry.booking_id}")
+    messages.success(request, _("You have given the slot back; the next person in line gets it."))
     return redirect(reverse("bookings:mine") + "#waiting-heading")

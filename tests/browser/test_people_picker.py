@@ -55,3 +55,38 @@ def test_it_picks_a_colleague_by_keyboard_and_invites_them(gunicorn_server, page
 
     booking = Booking.objects.get()
     assert (booking.attendees, booking.invite_attendees) == (["bob@example.com"], True)
+
+
+@pytest.mark.parametrize(
+    ("page", "words"),
+    [
+        ("de-DE", ("Person suchen, für die Sie buchen", "Sie buchen für: Bob Baumann", "Titel")),
+        ("en-GB", ("Find the person you book for", "booking for: Bob Baumann", "Title")),
+    ],
+    indirect=["page"],
+)
+def test_it_lets_a_facility_admin_pick_whom_to_book_for_by_keyboard(gunicorn_server, page, words, fiona, bob):
+    search_label, announced, title = words
+    bob.first_name, bob.last_name = "Bob", "Baumann"
+    bob.save()
+    spree = factories.room(factories.floor(factories.building(name="Haus A"), name="EG"), name="Spree")
+    day = factories.days_ahead(2)
+
+    sign_in(page, gunicorn_server, "fiona", "fiona-pw-123", next_path="/book/")
+    page.goto(f"{gunicorn_server}/book/?room={spree.pk}&date={day}&start=09:00&end=10:00")
+    page.get_by_label(title).fill("Umzug")
+    search = page.get_by_role("combobox", name=search_label)
+    search.focus()
+    page.keyboard.type("baum")
+    page.get_by_role("listbox", name=search_label).get_by_role("option").first.wait_for()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+
+    assert page.locator("#id_on_behalf").input_value() == "bob"
+    assert page.get_by_role("status").filter(has_text=announced).count() == 1
+    assert problems(page) == []
+    page.locator("form.booking-form button.primary").click()
+    page.wait_for_url(re.compile(r".*/my/#booking-\d+$"))
+
+    booking = Booking.objects.get()
+    assert (booking.organizer, booking.booked_by) == (bob, fiona)

@@ -20,7 +20,7 @@ from bookings.demo_attendees import seed_invitation
 from bookings.demo_combined import seed_divisible_hall
 from bookings.demo_delegates import seed_delegates
 from bookings.demo_meetings import seed_meetings
-from bookings.demo_waiting import seed_waiting
+from bookings.demo_waiting import seed_offer, seed_waiting
 from bookings.models import Blocking, Booking, BookingEvent, Building, Equipment, Floor, Policy, Room, Site
 from bookings.spans import make_span
 
@@ -115,6 +115,7 @@ class Command(BaseCommand):
         seed_divisible_hall(users[0])
         seed_delegates(users[0], manager=users[1], deputy=users[2])
         seed_waiting(users[0])
+        seed_offer(users[0])
         seed_invitation(users[0])
         seed_meetings(users[0])
         self.stdout.write(

@@ -102,7 +102,8 @@
     results.scrollIntoView();
   }
 
-  // People picker: a search over the directory beside the attendees field (a combobox
+  // People picker: a search over the directory beside the attendees field, or beside
+  // "Book for" (data-single: one person, by user name) for managers (a combobox
   // with a list box, as the WAI-ARIA practices describe it). Choosing a person adds their
   // mail address to the field; without JavaScript the field takes names and addresses typed.
   document.querySelectorAll("[data-people-picker-for]").forEach(function (box, n) {
@@ -168,9 +169,14 @@
     function choose(i) {
       var p = people[i];
       if (!p) return;
-      var entries = field.value.split(/[\n,;]+/).map(function (s) { return s.trim(); }).filter(Boolean);
-      if (entries.indexOf(p.email) < 0 && entries.indexOf(p.username) < 0) entries.push(p.email);
-      field.value = entries.join("\n");
+      if (box.hasAttribute("data-single")) {
+        // One person (whom a manager books for): the field takes their user name.
+        field.value = p.username;
+      } else {
+        var entries = field.value.split(/[\n,;]+/).map(function (s) { return s.trim(); }).filter(Boolean);
+        if (entries.indexOf(p.email) < 0 && entries.indexOf(p.username) < 0) entries.push(p.email);
+        field.value = entries.join("\n");
+      }
       input.value = "";
       close();
       status.textContent = box.dataset.added + " " + p.name;
