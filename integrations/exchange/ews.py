@@ -4,6 +4,9 @@ exchangelib speaks the SOAP; no autodiscover: the endpoint is RFR_EWS_URL. The s
 account opens each room mailbox by ApplicationImpersonation or as a delegate
 (RFR_EWS_ACCESS). ErrorServerBusy is waited out for the back-off the server asks for
 (bounded); an unreachable server fails at once and the outbox or the next cycle retries.
+Sign-in is NTLM, Basic, or Kerberos (Negotiate/SPNEGO through requests-gssapi): the
+service account's ticket comes from the ticket cache (KRB5CCNAME), or MIT Kerberos gets
+and renews it itself from RFR_EWS_KEYTAB, which is handed over as KRB5_CLIENT_KTNAME.
 
 Inbound reads SyncFolderItems from a stored sync state. A recurring meeting arrives
 there as its master only, so a changed master is expanded through a calendar view into
@@ -14,6 +17,7 @@ state, so an occurrence deleted in Outlook comes out as removed.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import UTC, datetime
 
@@ -22,6 +26,7 @@ from django.utils.translation import gettext as _
 from exchangelib import (
     BASIC,
     DELEGATE,
+    GSSAPI,
     IMPERSONATION,
     NTLM,
     Account,
@@ -108,7 +113,9 @@ class _Patience(FaultTolerance):
         return super().raise_response_errors(response)
 
 
-def _error(exc: Exception) -> IntegrationError:
+def _error(exc: Exception, *, kerberos: bool = False) -> IntegrationError:
+    if kerberos and isinstance(exc, ews_errors.UnauthorizedError):
+        return _kerberos_refused()
     if isinstance(exc, ews_errors.ErrorItemNotFound):
         return ItemGone(_("The event is gone from the calendar."), permanent=True)
     if isinstance(exc, ews_errors.ErrorInvalidSyncStateData):
@@ -135,6 +142,20 @@ def _error(exc: Exception) -> IntegrationError:
     if isinstance(exc, ews_errors.ResponseMessageError):
         return IntegrationError(_("Exchange refused the change: %s") % exc, permanent=True)
     return IntegrationError(_("Exchange answered: %s") % exc)
+
+
+def _kerberos_refused() -> IntegrationError:
+    """A 401 under Kerberos: requests-gssapi hands the 401 back when it has no ticket to
+    offer, so ask GSSAPI whether the service account has one, for the admin's sake."""
+    import gssapi
+
+    try:
+        gssapi.Credentials(usage="initiate")
+    except gssapi.exceptions.GSSError as exc:
+        why = exc.gen_message()
+    else:
+        why = _("Exchange did not accept the ticket (is HTTP/<server> in its keytab?)")
+    return IntegrationError(_("Kerberos sign-in failed: %s") % why, permanent=True)
 
 
 def _utc(value) -> datetime | None:
@@ -167,10 +188,17 @@ class EwsCalendar:
     def __init__(self, conf: ExchangeSettings):
         _TrustingAdapter.ca = conf.verify
         self.conf = conf
+        if conf.ews_keytab:
+            # MIT Kerberos signs the service account in from this keytab whenever the ticket
+            # cache has no valid ticket, and renews it before it runs out.
+            os.environ["KRB5_CLIENT_KTNAME"] = conf.ews_keytab
         self.config = Configuration(
             service_endpoint=conf.ews_url,
-            credentials=Credentials(conf.ews_username, conf.ews_password),
-            auth_type=BASIC if conf.ews_auth == "basic" else NTLM,
+            # Kerberos: the ticket is the credential (exchangelib takes none with GSSAPI).
+            credentials=(
+                None if conf.ews_auth == "kerberos" else Credentials(conf.ews_username, conf.ews_password)
+            ),
+            auth_type={"basic": BASIC, "kerberos": GSSAPI}.get(conf.ews_auth, NTLM),
             # A fixed version: no probing requests, no autodiscover.
             version=Version(build=EXCHANGE_2016),
             retry_policy=_Patience(max_wait=MAX_WAIT),
@@ -204,7 +232,7 @@ class EwsCalendar:
         except IntegrationError:
             raise
         except (ews_errors.EWSError, requests.RequestException) as exc:
-            raise _error(exc) from exc
+            raise _error(exc, kerberos=self.conf.ews_auth == "kerberos") from exc
 
     def _folder(self, mailbox: str):
         return self.account(mailbox).calendar

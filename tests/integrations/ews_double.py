@@ -7,7 +7,9 @@ SyncFolderItems with a sync state (a recurring meeting reported as its master),
 GetItem, CreateItem (events, and the AcceptItem/TentativelyAcceptItem/DeclineItem
 answers), UpdateItem, DeleteItem, GetRoomLists and GetRooms. The mailbox is the one named
 in the ExchangeImpersonation header, or in the folder id for delegate access; requests
-need the service account's Basic credentials.
+need the service account's Basic credentials, or with ``negotiate_keytab`` set a Kerberos
+ticket (``Authorization: Negotiate``, SPNEGO) that python-gssapi's acceptor verifies
+against that keytab, answering with its own token so the client can authenticate us back.
 
 The calendar state and what a test calls to "book in Outlook" are the Graph double's
 (GraphDouble): the same events, ``book``/``book_series``/``change``/``remove``, the
@@ -75,6 +77,8 @@ class EwsDouble(GraphDouble):
         self.soap: list[str] = []  # the operations called, in order
         self.series_of: dict[str, str] = {}  # occurrence id -> its master's id
         self.impersonated: list[str] = []  # the ExchangeImpersonation mailbox of each request ("" without)
+        self.negotiate_keytab = ""  # a keytab with HTTP/<host>: then Kerberos (Negotiate) only, no Basic
+        self.kerberos_clients: list[str] = []  # the principal each Negotiate request proved to be
 
     def _new_event(self, mailbox: str, body: dict) -> dict:
         event = super()._new_event(mailbox, body)
@@ -164,7 +168,14 @@ class _Handler(BaseHTTPRequestHandler):
         expected = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
         if self.path.lower() != "/ews/exchange.asmx":
             return self._send(404, "")
-        if self.headers.get("Authorization") != expected:
+        proof: dict[str, str] = {}
+        if double.negotiate_keytab:
+            answer = self._negotiate(self.headers.get("Authorization", ""))
+            if answer is None:
+                return self._send(401, "", {"WWW-Authenticate": "Negotiate"})
+            if answer:
+                proof["WWW-Authenticate"] = f"Negotiate {answer}"
+        elif self.headers.get("Authorization") != expected:
             return self._send(401, "", {"WWW-Authenticate": 'Basic realm="mail"'})
         root = ET.fromstring(raw)  # noqa: S314 - a test server reading our own client's requests
         header = root.find(f"{{{S}}}Header")
@@ -197,9 +208,28 @@ class _Handler(BaseHTTPRequestHandler):
         except AttributeError:
             return self._fault("ErrorInvalidRequest", f"{name} is not spoken by this double")
         if name in ("GetRoomLists", "GetRooms"):  # these answer without ResponseMessages
-            return self._send(200, self._envelope(answer))
+            return self._send(200, self._envelope(answer), proof)
         messages = f"<m:ResponseMessages>{answer}</m:ResponseMessages>"
-        self._send(200, self._envelope(f"<m:{name}Response>{messages}</m:{name}Response>"))
+        self._send(200, self._envelope(f"<m:{name}Response>{messages}</m:{name}Response>"), proof)
+
+    def _negotiate(self, header: str) -> str | None:
+        """The acceptor's answer token (base64) for a valid SPNEGO token, None for none or a bad one."""
+        import gssapi
+
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "negotiate" or not token.strip():
+            return None
+        try:
+            creds = gssapi.Credentials(usage="accept", store={"keytab": self.owner.negotiate_keytab})
+            context = gssapi.SecurityContext(creds=creds, usage="accept")
+            answer = context.step(base64.b64decode(token.strip()))
+            if not context.complete:  # (this re-raises a failed step's error)
+                return None  # Kerberos in SPNEGO is one round trip; anything more is refused here
+        except (gssapi.exceptions.GSSError, ValueError):
+            return None
+        with self.owner.lock:
+            self.owner.kerberos_clients.append(str(context.initiator_name))
+        return base64.b64encode(answer).decode() if answer else ""
 
     # --- helpers ---
     def _mailbox(self, acting: str, element=None) -> str:
