@@ -18,9 +18,9 @@ exchangelib. Measures:
 - **idle**: one more cycle with nothing changed: its cost over all rooms;
 - **baseline**: one trivial request per room to the same double through the same client
   (the room's calendar read for an empty minute: a Graph calendarView GET, an EWS FindItem
-  with a CalendarView), timed before the scenarios and again after them. Each scenario is
-  also given as a multiple of the mean baseline request, which is steadier than the
-  absolute figures on a shared machine.
+  with a CalendarView), timed before, between and after the scenarios. Each scenario is
+  also given as a multiple of the mean baseline request of the passes on either side of
+  it, which is steadier than the absolute figures on a shared machine.
 
 Prints one table; the embedded servers are stopped at the end, whatever happened.
 """
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         return took
 
     cal.meetings(rooms[0].exchange_mailbox, start=empty, end=empty + timedelta(minutes=1))  # sign-in
-    base_before = baseline()
+    bases = [baseline()]  # before out, before in, before idle, after idle
 
     # --- outbound: commit -> event at the double ---
     stop = threading.Event()
@@ -217,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
     stop.set()
     for w in workers:
         w.join()
+    bases.append(baseline())
     lags = [
         double.created_at[link.remote_id] - committed[link.booking_id]
         for link in EventLink.objects.filter(booking_id__in=committed)
@@ -242,6 +243,8 @@ def run(args: argparse.Namespace) -> int:
         profile.disable()
         profile.dump_stats(os.environ["RFR_BENCH_PROFILE"])
 
+    bases.append(baseline())
+
     # --- idle ---
     requests_before = len(double.requests)
     started = time.monotonic()
@@ -249,13 +252,17 @@ def run(args: argparse.Namespace) -> int:
         sync_room(cal, room)
     idle_seconds = time.monotonic() - started
     idle_requests = len(double.requests) - requests_before
-    base_after = baseline()
+    bases.append(baseline())
     double.stop()
-    base = base_before + base_after
-    unit = sum(base) / len(base)  # seconds of one baseline request
+    means = [sum(b) / len(b) for b in bases]
+    units = {  # seconds of one baseline request around each scenario
+        "out": (means[0] + means[1]) / 2,
+        "in": (means[1] + means[2]) / 2,
+        "idle": (means[2] + means[3]) / 2,
+    }
 
-    def times(seconds: float) -> str:
-        return f"{seconds / unit:.1f}"
+    def times(seconds: float, scenario: str) -> str:
+        return f"{seconds / units[scenario]:.1f}"
 
     print(f"\n{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print("| measure | value | × baseline |")
@@ -263,29 +270,28 @@ def run(args: argparse.Namespace) -> int:
     print(f"| back end | {args.backend} | |")
     print(f"| rooms | {args.rooms} | |")
     print(
-        f"| baseline: one request per room (empty minute of the calendar), mean before / after "
-        f"| {sum(base_before) / len(base_before) * 1000:.1f} / "
-        f"{sum(base_after) / len(base_after) * 1000:.1f} ms (p99 {percentile(base, 0.99) * 1000:.1f} ms) "
-        f"| 1.0 |"
+        "| baseline: one request per room (an empty minute of its calendar), mean before out / "
+        f"before in / before idle / after | {' / '.join(f'{m * 1000:.1f}' for m in means)} ms | 1.0 |"
     )
     print(
         f"| bookings committed here, delivered | {len(committed)}, {len(lags)} in {out_seconds:.1f} s "
-        f"| {times(out_seconds / max(len(lags), 1))} per booking |"
+        f"| {times(out_seconds / max(len(lags), 1), 'out')} per booking |"
     )
     print(
         f"| lag commit → event at the double, p50 / p99 / max | {percentile(lags, 0.5) * 1000:.0f} / "
         f"{percentile(lags, 0.99) * 1000:.0f} / {max(lags) * 1000:.0f} ms "
-        f"| {times(percentile(lags, 0.5))} / {times(percentile(lags, 0.99))} / {times(max(lags))} |"
+        f"| {times(percentile(lags, 0.5), 'out')} / {times(percentile(lags, 0.99), 'out')} / "
+        f"{times(max(lags), 'out')} |"
     )
     rate = booked / in_seconds
     print(
         f"| Outlook meetings applied (booked) in one cycle | {booked} in {in_seconds:.1f} s = {rate:.0f} /s "
-        f"| {times(in_seconds / max(booked, 1))} per meeting |"
+        f"| {times(in_seconds / max(booked, 1), 'in')} per meeting |"
     )
     print(
         f"| idle cycle over all rooms | {idle_seconds * 1000:.0f} ms, {idle_requests} requests "
         f"({idle_seconds * 1000 / args.rooms:.1f} ms per room) "
-        f"| {times(idle_seconds / args.rooms)} per room |"
+        f"| {times(idle_seconds / args.rooms, 'idle')} per room |"
     )
     return 0
 
