@@ -16,9 +16,11 @@ state, so an occurrence deleted in Outlook comes out as removed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import requests
@@ -50,6 +52,7 @@ PROPERTY_SET = "6f1c5d0e-3b7a-4c52-9a64-72a9d7f3e0b1"  # the same named property
 # Longer back-offs fail now (the outbox or the next cycle retries); exchangelib's own first
 # wait after a refused connection is 10 s, so an unreachable server fails at once.
 MAX_WAIT = 9.0
+STREAM_EVENTS = ["CreatedEvent", "ModifiedEvent", "DeletedEvent", "MovedEvent"]
 ANSWERS = {"accept": "accept", "tentative": "tentatively_accept", "decline": "decline"}
 FIELDS = (
     "id",
@@ -362,6 +365,29 @@ class EwsCalendar:
             getattr(item, ANSWERS[answer])(body=comment or None)
 
         self._call(work)
+
+    # --- streaming notifications (EWS only) ---
+    def stream(self, mailbox: str, *, minutes: int, on_change: Callable[[], None]) -> int:
+        """Listen to the room's calendar for up to ``minutes`` (a streaming subscription, then
+        GetStreamingEvents on one open connection); ``on_change()`` for each batch of changes.
+        The number of batches when Exchange closed the connection at its timeout; an
+        IntegrationError when it dropped the subscription or went away (polling goes on)."""
+
+        def work():
+            folder = self._folder(mailbox)
+            subscription = folder.subscribe_to_streaming(event_types=STREAM_EVENTS)
+            batches = 0
+            try:
+                for note in folder.get_streaming_events(subscription, connection_timeout=minutes):
+                    if note.events:
+                        batches += 1
+                        on_change()
+            finally:
+                with contextlib.suppress(ews_errors.EWSError, requests.RequestException):
+                    folder.unsubscribe(subscription)  # gone already when Exchange dropped it
+            return batches
+
+        return self._call(work)
 
     def rooms(self) -> list[RemoteRoom]:
         """GetRoomLists, then GetRooms for each list (a room in two lists counts once)."""
