@@ -52,6 +52,7 @@ PROPERTY_SET = "6f1c5d0e-3b7a-4c52-9a64-72a9d7f3e0b1"  # the same named property
 # Longer back-offs fail now (the outbox or the next cycle retries); exchangelib's own first
 # wait after a refused connection is 10 s, so an unreachable server fails at once.
 MAX_WAIT = 9.0
+CONNECTIONS = 4  # exchangelib's session pool for the sync (per endpoint and credentials)
 STREAM_EVENTS = ["CreatedEvent", "ModifiedEvent", "DeletedEvent", "MovedEvent"]
 ANSWERS = {"accept": "accept", "tentative": "tentatively_accept", "decline": "decline"}
 FIELDS = (
@@ -205,7 +206,7 @@ class EwsCalendar:
             # A fixed version: no probing requests, no autodiscover.
             version=Version(build=EXCHANGE_2016),
             retry_policy=_Patience(max_wait=MAX_WAIT),
-            max_connections=4,
+            max_connections=CONNECTIONS,
         )
         self._accounts: dict[str, Account] = {}
         self._lock = threading.Lock()
@@ -367,6 +368,11 @@ class EwsCalendar:
         self._call(work)
 
     # --- streaming notifications (EWS only) ---
+    def reserve_streams(self, count: int) -> None:
+        """Each open stream holds one of exchangelib's pooled connections for its whole
+        timeout: grow the pool by ``count``, so the streams and the sync never wait for one."""
+        Protocol(config=self.config).max_connections = CONNECTIONS + count
+
     def stream(self, mailbox: str, *, minutes: int, on_change: Callable[[], None]) -> int:
         """Listen to the room's calendar for up to ``minutes`` (a streaming subscription, then
         GetStreamingEvents on one open connection); ``on_change()`` for each batch of changes.

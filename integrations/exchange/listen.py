@@ -43,3 +43,23 @@ def listen(room_id: int, *, stop: threading.Event, minutes: int = 30, retry: flo
                 stop.wait(retry)
     finally:
         connection.close()
+
+
+def start(room_ids: list[int], *, stop: threading.Event, minutes: int = 30, retry: float = RETRY_SECONDS):
+    """A listener thread per room (daemon threads; ``stop`` ends them); the threads."""
+    cal = calendar()
+    if cal is not None and hasattr(cal, "reserve_streams"):
+        cal.reserve_streams(len(room_ids))
+    threads = [
+        threading.Thread(
+            target=listen,
+            args=(room_id,),
+            kwargs={"stop": stop, "minutes": minutes, "retry": retry},
+            name=f"listen-{room_id}",
+            daemon=True,
+        )
+        for room_id in room_ids
+    ]
+    for thread in threads:
+        thread.start()
+    return threads

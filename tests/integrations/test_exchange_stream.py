@@ -90,3 +90,36 @@ def test_the_stream_is_reopened_when_exchange_closes_it_at_its_timeout(listening
     start = later()
     listening.book(MAILBOX, "Vertrieb", start, start + timedelta(hours=1))
     assert _until(lambda: "Vertrieb" in _titles(spree))
+
+
+def test_more_rooms_than_pooled_connections_all_stream_and_still_sync(ews, spree, monkeypatch):
+    """Each stream holds a connection for its whole timeout: with more rooms than the sync's
+    pool of 4, every room still gets its stream and the syncs it queues still run."""
+    from integrations.exchange.ews import CONNECTIONS
+    from integrations.exchange.listen import start
+    from tests import factories
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    rooms = [spree]
+    for n in range(CONNECTIONS):
+        room = factories.room(spree.floor, name=f"Raum {n}")
+        room.exchange_mailbox = f"raum-{n}@firma.de"
+        room.save()
+        ews.add_mailbox(room.exchange_mailbox)
+        rooms.append(room)
+    for room in rooms:
+        sync_exchange_task(room.pk)
+    stop = threading.Event()
+    threads = start([room.pk for room in rooms], stop=stop, minutes=1, retry=0.2)
+    try:
+        assert _until(lambda: ews.streaming == len(rooms))
+        last = rooms[-1]
+        start_at = later()
+        ews.book(last.exchange_mailbox, "Vertrieb", start_at, start_at + timedelta(hours=1))
+        assert _until(lambda: "Vertrieb" in _titles(last))
+    finally:
+        stop.set()
+        ews.drop_streams()
+        for thread in threads:
+            thread.join(20)
+    assert not any(thread.is_alive() for thread in threads)

@@ -7,7 +7,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ...listen import RETRY_SECONDS, listen
+from ...listen import RETRY_SECONDS, start
 from ...tasks import rooms
 
 
@@ -31,18 +31,12 @@ class Command(BaseCommand):
         if not 1 <= options["minutes"] <= 30:
             raise CommandError("--minutes must be between 1 and 30")
         stop = threading.Event()
-        threads = [
-            threading.Thread(
-                target=listen,
-                args=(room.pk,),
-                kwargs={"stop": stop, "minutes": options["minutes"], "retry": options["retry"]},
-                name=f"listen-{room.pk}",
-                daemon=True,
-            )
-            for room in rooms(options["room"])
-        ]
-        for thread in threads:
-            thread.start()
+        threads = start(
+            [room.pk for room in rooms(options["room"])],
+            stop=stop,
+            minutes=options["minutes"],
+            retry=options["retry"],
+        )
         self.stdout.write(f"listening to {len(threads)} room calendars")
         try:
             while any(t.is_alive() for t in threads):
