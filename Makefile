@@ -11,11 +11,12 @@ export PORT
 # flock: two make runs side by side (two demos, a demo and the tests) install once, not
 # into each other. compat mode puts the checkout on sys.path with a plain .pth, so a
 # copy of the tree (a release being upgraded to) imports its own code, not ours.
-# The [ldap] extra (directory sign-in) needs C headers to build: it is added where
+# The [ldap] extra (directory sign-in) and the [kerberos] extra (Kerberos sign-in to
+# Exchange's EWS) need C headers to build: they are added where
 # deploy/ensure_build_packages.sh finds them or, as root, installs them.
 $(STAMP): pyproject.toml
 	flock .install.lock sh -c 'test -x $(PY) || $(PYTHON) -m venv $(VENV); \
-		if bash deploy/ensure_build_packages.sh $(PYTHON); then extras=dev,ldap; else extras=dev; fi; \
+		if bash deploy/ensure_build_packages.sh $(PYTHON); then extras=dev,ldap,kerberos; else extras=dev; fi; \
 		$(PY) -m pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat \
 			-e ".[$$extras]" && touch $(STAMP)'
 

@@ -15,7 +15,12 @@ exchangelib. Measures:
   moment the double made its event (p50, p99, max);
 - **inbound**: ``--per-room`` Outlook meetings per room written to the double, then one
   sync cycle over every room; changes applied per second;
-- **idle**: one more cycle with nothing changed: its cost over all rooms.
+- **idle**: one more cycle with nothing changed: its cost over all rooms;
+- **baseline**: one trivial request per room to the same double through the same client
+  (the room's calendar read for an empty minute: a Graph calendarView GET, an EWS FindItem
+  with a CalendarView), timed before, between and after the scenarios. Each scenario is
+  also given as a multiple of the mean baseline request of the passes on either side of
+  it, which is steadier than the absolute figures on a shared machine.
 
 Prints one table; the embedded servers are stopped at the end, whatever happened.
 """
@@ -165,6 +170,20 @@ def run(args: argparse.Namespace) -> int:
     )
     cal = calendar()
     day0 = timezone.now().replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=2)
+    empty = day0 - timedelta(days=1)  # no bench event is there: the answer is an empty list
+
+    def baseline() -> list[float]:
+        """One request per room reading an empty minute of its calendar; seconds each."""
+        took = []
+        for room in rooms:
+            began = time.perf_counter()
+            found = cal.meetings(room.exchange_mailbox, start=empty, end=empty + timedelta(minutes=1))
+            took.append(time.perf_counter() - began)
+            assert not found, found
+        return took
+
+    cal.meetings(rooms[0].exchange_mailbox, start=empty, end=empty + timedelta(minutes=1))  # sign-in
+    bases = [baseline()]  # before out, before in, before idle, after idle
 
     # --- outbound: commit -> event at the double ---
     stop = threading.Event()
@@ -198,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
     stop.set()
     for w in workers:
         w.join()
+    bases.append(baseline())
     lags = [
         double.created_at[link.remote_id] - committed[link.booking_id]
         for link in EventLink.objects.filter(booking_id__in=committed)
@@ -223,6 +243,8 @@ def run(args: argparse.Namespace) -> int:
         profile.disable()
         profile.dump_stats(os.environ["RFR_BENCH_PROFILE"])
 
+    bases.append(baseline())
+
     # --- idle ---
     requests_before = len(double.requests)
     started = time.monotonic()
@@ -230,25 +252,46 @@ def run(args: argparse.Namespace) -> int:
         sync_room(cal, room)
     idle_seconds = time.monotonic() - started
     idle_requests = len(double.requests) - requests_before
+    bases.append(baseline())
     double.stop()
+    means = [sum(b) / len(b) for b in bases]
+    units = {  # seconds of one baseline request around each scenario
+        "out": (means[0] + means[1]) / 2,
+        "in": (means[1] + means[2]) / 2,
+        "idle": (means[2] + means[3]) / 2,
+    }
+
+    def times(seconds: float, scenario: str) -> str:
+        return f"{seconds / units[scenario]:.1f}"
 
     print(f"\n{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print("| measure | value |")
-    print("|---|---|")
-    print(f"| back end | {args.backend} |")
-    print(f"| rooms | {args.rooms} |")
-    print(f"| bookings committed here, delivered | {len(committed)}, {len(lags)} in {out_seconds:.1f} s |")
+    print("| measure | value | × baseline |")
+    print("|---|---|---|")
+    print(f"| back end | {args.backend} | |")
+    print(f"| rooms | {args.rooms} | |")
+    print(
+        "| baseline: one request per room (an empty minute of its calendar), mean before out / "
+        f"before in / before idle / after | {' / '.join(f'{m * 1000:.1f}' for m in means)} ms | 1.0 |"
+    )
+    print(
+        f"| bookings committed here, delivered | {len(committed)}, {len(lags)} in {out_seconds:.1f} s "
+        f"| {times(out_seconds / max(len(lags), 1), 'out')} per booking |"
+    )
     print(
         f"| lag commit → event at the double, p50 / p99 / max | {percentile(lags, 0.5) * 1000:.0f} / "
-        f"{percentile(lags, 0.99) * 1000:.0f} / {max(lags) * 1000:.0f} ms |"
+        f"{percentile(lags, 0.99) * 1000:.0f} / {max(lags) * 1000:.0f} ms "
+        f"| {times(percentile(lags, 0.5), 'out')} / {times(percentile(lags, 0.99), 'out')} / "
+        f"{times(max(lags), 'out')} |"
     )
     rate = booked / in_seconds
     print(
-        f"| Outlook meetings applied (booked) in one cycle | {booked} in {in_seconds:.1f} s = {rate:.0f} /s |"
+        f"| Outlook meetings applied (booked) in one cycle | {booked} in {in_seconds:.1f} s = {rate:.0f} /s "
+        f"| {times(in_seconds / max(booked, 1), 'in')} per meeting |"
     )
     print(
         f"| idle cycle over all rooms | {idle_seconds * 1000:.0f} ms, {idle_requests} requests "
-        f"({idle_seconds * 1000 / args.rooms:.1f} ms per room) |"
+        f"({idle_seconds * 1000 / args.rooms:.1f} ms per room) "
+        f"| {times(idle_seconds / args.rooms, 'idle')} per room |"
     )
     return 0
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (Chromium for browser
 # tests, slapd for the directory tests, promtool for the alert rules) when they are
-# missing and we run as root; otherwise says what is missing.
+# missing and we run as root; otherwise says what is missing. An MIT KDC (krb5kdc,
+# kdb5_util, kadmin.local, kinit) for the Kerberos sign-in to the EWS double.
 # Called by `make test`; idempotent and quick when everything is there.
 set -euo pipefail
 
@@ -15,6 +16,10 @@ declare -A NEEDED=(
     [/usr/include/sasl/sasl.h]=libsasl2-dev
     [/usr/bin/gcc]=gcc
     [/usr/bin/promtool]=prometheus
+    [/usr/sbin/krb5kdc]=krb5-kdc
+    [/usr/sbin/kadmin.local]=krb5-admin-server
+    [/usr/bin/kinit]=krb5-user
+    [/usr/bin/krb5-config]=libkrb5-dev
 )
 
 missing=()

@@ -122,15 +122,18 @@ class GraphCalendar:
         body = {
             "changeType": "created,updated,deleted",
             "notificationUrl": url,
+            # Lifecycle notifications (removed, reauthorization required, missed) to the same URL.
+            "lifecycleNotificationUrl": url,
             "resource": f"users/{mailbox}/events",
             "expirationDateTime": graph_time(expires)["dateTime"] + "Z",
             "clientState": client_state,
         }
         return self.client.call("POST", f"{self.client.conf.graph_api_url}/subscriptions", json=body)["id"]
 
-    def renew(self, subscription_id: str, *, expires: datetime) -> None:
-        """Push the expiry out; ItemGone when Graph no longer has the subscription."""
-        self.client.call(
+    def renew(self, subscription_id: str, *, expires: datetime) -> dict:
+        """Push the expiry out (this also reauthorizes it); the subscription as Graph has it
+        now. ItemGone when Graph no longer has the subscription."""
+        return self.client.call(
             "PATCH",
             f"{self.client.conf.graph_api_url}/subscriptions/{subscription_id}",
             json={"expirationDateTime": graph_time(expires)["dateTime"] + "Z"},

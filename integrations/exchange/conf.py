@@ -32,7 +32,8 @@ class ExchangeSettings:
     ews_username: str = ""
     ews_password: str = ""
     ews_access: str = "impersonation"  # or "delegate"
-    ews_auth: str = "ntlm"  # or "basic"
+    ews_auth: str = "ntlm"  # or "basic", or "kerberos" (Negotiate/SPNEGO through requests-gssapi)
+    ews_keytab: str = ""  # kerberos: the service account's client keytab; "" uses the ticket cache
     sync_seconds: int = 60
     reconcile_hours: int = 24
     days_back: int = 30
@@ -109,20 +110,33 @@ def from_env(env: Mapping[str, str] | None = None) -> ExchangeSettings | None:
     return conf
 
 
+def kerberos_missing() -> str:
+    """'' when requests-gssapi (the ``kerberos`` extra) imports; else why not."""
+    try:
+        import gssapi  # noqa: F401
+        import requests_gssapi  # noqa: F401
+    except ImportError as exc:
+        return str(exc)
+    return ""
+
+
 def _ews(common: dict, source: Mapping[str, str]) -> ExchangeSettings:
+    auth = source.get("RFR_EWS_AUTH", "ntlm").strip().lower() or "ntlm"
+    keytab = source.get("RFR_EWS_KEYTAB", "").strip()
     conf = ExchangeSettings(
         **common,
         ews_url=source.get("RFR_EWS_URL", "").strip(),
         ews_username=source.get("RFR_EWS_USERNAME", "").strip(),
-        ews_password=_read_file("RFR_EWS_PASSWORD_FILE", source),
+        # Kerberos signs in with a ticket or a keytab: no password is read for it.
+        ews_password="" if auth == "kerberos" else _read_file("RFR_EWS_PASSWORD_FILE", source),
         ews_access=source.get("RFR_EWS_ACCESS", "impersonation").strip().lower() or "impersonation",
-        ews_auth=source.get("RFR_EWS_AUTH", "ntlm").strip().lower() or "ntlm",
+        ews_auth=auth,
+        ews_keytab=keytab,
     )
-    for name, value in (
-        ("RFR_EWS_URL", conf.ews_url),
-        ("RFR_EWS_USERNAME", conf.ews_username),
-        ("RFR_EWS_PASSWORD_FILE", conf.ews_password),
-    ):
+    needed = [("RFR_EWS_URL", conf.ews_url)]
+    if auth != "kerberos":
+        needed += [("RFR_EWS_USERNAME", conf.ews_username), ("RFR_EWS_PASSWORD_FILE", conf.ews_password)]
+    for name, value in needed:
         if not value:
             raise ConfigError(f"RFR_EXCHANGE_BACKEND=ews needs {name}")
     if not conf.ews_url.startswith(("https://", "http://")):
@@ -131,6 +145,18 @@ def _ews(common: dict, source: Mapping[str, str]) -> ExchangeSettings:
         )
     if conf.ews_access not in ("impersonation", "delegate"):
         raise ConfigError(f"RFR_EWS_ACCESS must be impersonation or delegate, not {conf.ews_access!r}")
-    if conf.ews_auth not in ("ntlm", "basic"):
-        raise ConfigError(f"RFR_EWS_AUTH must be ntlm or basic, not {conf.ews_auth!r}")
+    if conf.ews_auth not in ("ntlm", "basic", "kerberos"):
+        raise ConfigError(f"RFR_EWS_AUTH must be ntlm, basic or kerberos, not {conf.ews_auth!r}")
+    if keytab and conf.ews_auth != "kerberos":
+        raise ConfigError("RFR_EWS_KEYTAB is only read with RFR_EWS_AUTH=kerberos")
+    if keytab:
+        try:
+            Path(keytab).open("rb").close()
+        except OSError as exc:
+            raise ConfigError(f"RFR_EWS_KEYTAB: cannot read {keytab!r} ({exc.strerror})") from None
+    if conf.ews_auth == "kerberos" and (why := kerberos_missing()):
+        raise ConfigError(
+            "RFR_EWS_AUTH=kerberos needs the kerberos extra (pip install '.[kerberos]', which builds "
+            f"python-gssapi against Debian's libkrb5-dev): {why}"
+        )
     return conf

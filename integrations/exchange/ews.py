@@ -4,6 +4,9 @@ exchangelib speaks the SOAP; no autodiscover: the endpoint is RFR_EWS_URL. The s
 account opens each room mailbox by ApplicationImpersonation or as a delegate
 (RFR_EWS_ACCESS). ErrorServerBusy is waited out for the back-off the server asks for
 (bounded); an unreachable server fails at once and the outbox or the next cycle retries.
+Sign-in is NTLM, Basic, or Kerberos (Negotiate/SPNEGO through requests-gssapi): the
+service account's ticket comes from the ticket cache (KRB5CCNAME), or MIT Kerberos gets
+and renews it itself from RFR_EWS_KEYTAB, which is handed over as KRB5_CLIENT_KTNAME.
 
 Inbound reads SyncFolderItems from a stored sync state. A recurring meeting arrives
 there as its master only, so a changed master is expanded through a calendar view into
@@ -13,8 +16,11 @@ state, so an occurrence deleted in Outlook comes out as removed.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import requests
@@ -22,6 +28,7 @@ from django.utils.translation import gettext as _
 from exchangelib import (
     BASIC,
     DELEGATE,
+    GSSAPI,
     IMPERSONATION,
     NTLM,
     Account,
@@ -45,6 +52,8 @@ PROPERTY_SET = "6f1c5d0e-3b7a-4c52-9a64-72a9d7f3e0b1"  # the same named property
 # Longer back-offs fail now (the outbox or the next cycle retries); exchangelib's own first
 # wait after a refused connection is 10 s, so an unreachable server fails at once.
 MAX_WAIT = 9.0
+CONNECTIONS = 4  # exchangelib's session pool for the sync (per endpoint and credentials)
+STREAM_EVENTS = ["CreatedEvent", "ModifiedEvent", "DeletedEvent", "MovedEvent"]
 ANSWERS = {"accept": "accept", "tentative": "tentatively_accept", "decline": "decline"}
 FIELDS = (
     "id",
@@ -108,7 +117,9 @@ class _Patience(FaultTolerance):
         return super().raise_response_errors(response)
 
 
-def _error(exc: Exception) -> IntegrationError:
+def _error(exc: Exception, *, kerberos: bool = False) -> IntegrationError:
+    if kerberos and isinstance(exc, ews_errors.UnauthorizedError):
+        return _kerberos_refused()
     if isinstance(exc, ews_errors.ErrorItemNotFound):
         return ItemGone(_("The event is gone from the calendar."), permanent=True)
     if isinstance(exc, ews_errors.ErrorInvalidSyncStateData):
@@ -135,6 +146,20 @@ def _error(exc: Exception) -> IntegrationError:
     if isinstance(exc, ews_errors.ResponseMessageError):
         return IntegrationError(_("Exchange refused the change: %s") % exc, permanent=True)
     return IntegrationError(_("Exchange answered: %s") % exc)
+
+
+def _kerberos_refused() -> IntegrationError:
+    """A 401 under Kerberos: requests-gssapi hands the 401 back when it has no ticket to
+    offer, so ask GSSAPI whether the service account has one, for the admin's sake."""
+    import gssapi
+
+    try:
+        gssapi.Credentials(usage="initiate")
+    except gssapi.exceptions.GSSError as exc:
+        why = exc.gen_message()
+    else:
+        why = _("Exchange did not accept the ticket (is HTTP/<server> in its keytab?)")
+    return IntegrationError(_("Kerberos sign-in failed: %s") % why, permanent=True)
 
 
 def _utc(value) -> datetime | None:
@@ -167,14 +192,21 @@ class EwsCalendar:
     def __init__(self, conf: ExchangeSettings):
         _TrustingAdapter.ca = conf.verify
         self.conf = conf
+        if conf.ews_keytab:
+            # MIT Kerberos signs the service account in from this keytab whenever the ticket
+            # cache has no valid ticket, and renews it before it runs out.
+            os.environ["KRB5_CLIENT_KTNAME"] = conf.ews_keytab
         self.config = Configuration(
             service_endpoint=conf.ews_url,
-            credentials=Credentials(conf.ews_username, conf.ews_password),
-            auth_type=BASIC if conf.ews_auth == "basic" else NTLM,
+            # Kerberos: the ticket is the credential (exchangelib takes none with GSSAPI).
+            credentials=(
+                None if conf.ews_auth == "kerberos" else Credentials(conf.ews_username, conf.ews_password)
+            ),
+            auth_type={"basic": BASIC, "kerberos": GSSAPI}.get(conf.ews_auth, NTLM),
             # A fixed version: no probing requests, no autodiscover.
             version=Version(build=EXCHANGE_2016),
             retry_policy=_Patience(max_wait=MAX_WAIT),
-            max_connections=4,
+            max_connections=CONNECTIONS,
         )
         self._accounts: dict[str, Account] = {}
         self._lock = threading.Lock()
@@ -204,7 +236,7 @@ class EwsCalendar:
         except IntegrationError:
             raise
         except (ews_errors.EWSError, requests.RequestException) as exc:
-            raise _error(exc) from exc
+            raise _error(exc, kerberos=self.conf.ews_auth == "kerberos") from exc
 
     def _folder(self, mailbox: str):
         return self.account(mailbox).calendar
@@ -334,6 +366,34 @@ class EwsCalendar:
             getattr(item, ANSWERS[answer])(body=comment or None)
 
         self._call(work)
+
+    # --- streaming notifications (EWS only) ---
+    def reserve_streams(self, count: int) -> None:
+        """Each open stream holds one of exchangelib's pooled connections for its whole
+        timeout: grow the pool by ``count``, so the streams and the sync never wait for one."""
+        Protocol(config=self.config).max_connections = CONNECTIONS + count
+
+    def stream(self, mailbox: str, *, minutes: int, on_change: Callable[[], None]) -> int:
+        """Listen to the room's calendar for up to ``minutes`` (a streaming subscription, then
+        GetStreamingEvents on one open connection); ``on_change()`` for each batch of changes.
+        The number of batches when Exchange closed the connection at its timeout; an
+        IntegrationError when it dropped the subscription or went away (polling goes on)."""
+
+        def work():
+            folder = self._folder(mailbox)
+            subscription = folder.subscribe_to_streaming(event_types=STREAM_EVENTS)
+            batches = 0
+            try:
+                for note in folder.get_streaming_events(subscription, connection_timeout=minutes):
+                    if note.events:
+                        batches += 1
+                        on_change()
+            finally:
+                with contextlib.suppress(ews_errors.EWSError, requests.RequestException):
+                    folder.unsubscribe(subscription)  # gone already when Exchange dropped it
+            return batches
+
+        return self._call(work)
 
     def rooms(self) -> list[RemoteRoom]:
         """GetRoomLists, then GetRooms for each list (a room in two lists counts once)."""

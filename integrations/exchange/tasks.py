@@ -12,7 +12,7 @@ from bookings.models import Room
 
 from .adapter import calendar
 from .models import RoomSync
-from .notify import keep_subscriptions
+from .notify import keep_subscriptions, on_lifecycle
 from .sync import sync_room
 
 log = logging.getLogger("rfr.exchange")
@@ -48,3 +48,15 @@ def sync_exchange_task(room_id: int | None = None, full: bool = False) -> dict |
             failed += 1
             log.warning("exchange sync of %s failed: %s", room, report.error)
     return {"failed": failed}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def graph_lifecycle_task(room_id: int, event: str) -> str | None:
+    """A Graph lifecycle notification for the room (notify.on_lifecycle)."""
+    cal = calendar()
+    room = rooms(room_id).first()
+    if cal is None or room is None:
+        return None
+    done = on_lifecycle(cal, room, event)
+    log.info("exchange: lifecycle %s for %s: %s", event, room, done)
+    return done

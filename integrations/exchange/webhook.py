@@ -1,5 +1,6 @@
 """Microsoft Graph's webhook: the validation handshake, and notifications that queue a delta read.
 
+Lifecycle notifications (``lifecycleEvent``) come here too and queue notify.on_lifecycle.
 See notify.py for the subscriptions and the clientState.
 """
 
@@ -14,8 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .models import RoomSync
-from .notify import client_state
-from .tasks import sync_exchange_task
+from .notify import LIFECYCLE_EVENTS, client_state
+from .tasks import graph_lifecycle_task, sync_exchange_task
 
 log = logging.getLogger("rfr.exchange")
 
@@ -34,6 +35,7 @@ def graph_notification(request: HttpRequest) -> HttpResponse:
     except (ValueError, AttributeError):
         return HttpResponseBadRequest("not a Graph notification", content_type="text/plain")
     due: set[int] = set()
+    lifecycle: list[tuple[int, str]] = []
     for note in notes:
         if not isinstance(note, dict) or not note.get("subscriptionId"):
             continue
@@ -43,7 +45,16 @@ def graph_notification(request: HttpRequest) -> HttpResponse:
         ):
             log.warning("exchange: dropped a notification with an unknown subscription or clientState")
             continue
-        due.add(state.room_id)
+        event = note.get("lifecycleEvent")
+        if event is None:
+            due.add(state.room_id)
+        elif event in LIFECYCLE_EVENTS and (state.room_id, event) not in lifecycle:
+            lifecycle.append((state.room_id, event))
+        else:
+            log.warning("exchange: ignored the lifecycle notification %r", event)
+    for room_id, event in lifecycle:
+        due.discard(room_id)  # its lifecycle task reads the room's changes itself
+        graph_lifecycle_task.delay(room_id, event)
     for room_id in sorted(due):
         sync_exchange_task.delay(room_id)
     return HttpResponse(status=202)

@@ -7,7 +7,9 @@ SyncFolderItems with a sync state (a recurring meeting reported as its master),
 GetItem, CreateItem (events, and the AcceptItem/TentativelyAcceptItem/DeclineItem
 answers), UpdateItem, DeleteItem, GetRoomLists and GetRooms. The mailbox is the one named
 in the ExchangeImpersonation header, or in the folder id for delegate access; requests
-need the service account's Basic credentials.
+need the service account's Basic credentials, or with ``negotiate_keytab`` set a Kerberos
+ticket (``Authorization: Negotiate``, SPNEGO) that python-gssapi's acceptor verifies
+against that keytab, answering with its own token so the client can authenticate us back.
 
 The calendar state and what a test calls to "book in Outlook" are the Graph double's
 (GraphDouble): the same events, ``book``/``book_series``/``change``/``remove``, the
@@ -22,6 +24,7 @@ import base64
 import itertools
 import socket
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.etree import ElementTree as ET
@@ -75,6 +78,11 @@ class EwsDouble(GraphDouble):
         self.soap: list[str] = []  # the operations called, in order
         self.series_of: dict[str, str] = {}  # occurrence id -> its master's id
         self.impersonated: list[str] = []  # the ExchangeImpersonation mailbox of each request ("" without)
+        self.streams: dict[str, str] = {}  # streaming subscription id -> its mailbox
+        self.streaming = 0  # GetStreamingEvents connections open now
+        self.stream_seconds = 60.0  # a connection closes after this (Exchange: ConnectionTimeout minutes)
+        self.negotiate_keytab = ""  # a keytab with HTTP/<host>: then Kerberos (Negotiate) only, no Basic
+        self.kerberos_clients: list[str] = []  # the principal each Negotiate request proved to be
 
     def _new_event(self, mailbox: str, body: dict) -> dict:
         event = super()._new_event(mailbox, body)
@@ -105,6 +113,12 @@ class EwsDouble(GraphDouble):
         address = f"{room_list.lower().replace(' ', '-')}@firma.de"
         self.room_lists.setdefault(address, []).append((name, email))
         self.room_list_names[address] = room_list
+
+    def drop_streams(self) -> None:
+        """Exchange forgets every streaming subscription (a restart, a mailbox move): open
+        connections get ErrorSubscriptionNotFound and close."""
+        with self.lock:
+            self.streams.clear()
 
     def expire_sync_state(self, mailbox: str) -> None:
         self.expire_delta_links(mailbox)
@@ -164,7 +178,14 @@ class _Handler(BaseHTTPRequestHandler):
         expected = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
         if self.path.lower() != "/ews/exchange.asmx":
             return self._send(404, "")
-        if self.headers.get("Authorization") != expected:
+        proof: dict[str, str] = {}
+        if double.negotiate_keytab:
+            answer = self._negotiate(self.headers.get("Authorization", ""))
+            if answer is None:
+                return self._send(401, "", {"WWW-Authenticate": "Negotiate"})
+            if answer:
+                proof["WWW-Authenticate"] = f"Negotiate {answer}"
+        elif self.headers.get("Authorization") != expected:
             return self._send(401, "", {"WWW-Authenticate": 'Basic realm="mail"'})
         root = ET.fromstring(raw)  # noqa: S314 - a test server reading our own client's requests
         header = root.find(f"{{{S}}}Header")
@@ -189,6 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             acting = (smtp.text or "").lower() if smtp is not None else ""
         double.impersonated.append(acting)
+        if name == "GetStreamingEvents":  # holds the connection open: not under the lock
+            return self._stream(operation, proof)
         try:
             with double.lock:
                 answer = getattr(self, f"op_{name}")(operation, acting)
@@ -197,9 +220,121 @@ class _Handler(BaseHTTPRequestHandler):
         except AttributeError:
             return self._fault("ErrorInvalidRequest", f"{name} is not spoken by this double")
         if name in ("GetRoomLists", "GetRooms"):  # these answer without ResponseMessages
-            return self._send(200, self._envelope(answer))
+            return self._send(200, self._envelope(answer), proof)
         messages = f"<m:ResponseMessages>{answer}</m:ResponseMessages>"
-        self._send(200, self._envelope(f"<m:{name}Response>{messages}</m:{name}Response>"))
+        self._send(200, self._envelope(f"<m:{name}Response>{messages}</m:{name}Response>"), proof)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _stream(self, op, proof: dict) -> None:
+        """GetStreamingEvents: one SOAP envelope per batch of changes on the open connection
+        (chunked), ConnectionStatus OK; Closed at the end of the timeout. A subscription Exchange
+        no longer has ends the stream with ErrorSubscriptionNotFound."""
+        double = self.owner
+        ids = [e.text for e in op.find(_m("SubscriptionIds"))]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        for header, value in proof.items():
+            self.send_header(header, value)
+        self.end_headers()
+
+        def message(inner: str, status: str, *, error: str = "") -> bytes:
+            head = (
+                f'<m:GetStreamingEventsResponseMessage ResponseClass="Error"><m:MessageText>{error}'
+                f"</m:MessageText><m:ResponseCode>{error}</m:ResponseCode>"
+                "<m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>"
+                if error
+                else '<m:GetStreamingEventsResponseMessage ResponseClass="Success">'
+                "<m:ResponseCode>NoError</m:ResponseCode>"
+            )
+            body = (
+                f"<m:GetStreamingEventsResponse><m:ResponseMessages>{head}{inner}"
+                f"<m:ConnectionStatus>{status}</m:ConnectionStatus></m:GetStreamingEventsResponseMessage>"
+                "</m:ResponseMessages></m:GetStreamingEventsResponse>"
+            )
+            return self._envelope(body).encode()
+
+        with double.lock:
+            double.streaming += 1
+            seen = {sid: len(double.log.get(double.streams.get(sid, ""), [])) for sid in ids}
+        deadline = time.monotonic() + double.stream_seconds
+        try:
+            while time.monotonic() < deadline:
+                notes = ""
+                with double.lock:
+                    gone = [sid for sid in ids if sid not in double.streams]
+                    if not gone:
+                        for sid in ids:
+                            log = double.log[double.streams[sid]]
+                            events = "".join(
+                                f"<t:ModifiedEvent><t:Watermark>w{seq}</t:Watermark>"
+                                f"<t:TimeStamp>{_ews_time(datetime.now(UTC))}</t:TimeStamp>"
+                                f'<t:ItemId Id="{escape(event_id)}" ChangeKey="x"/>'
+                                f'<t:ParentFolderId Id="calendar" ChangeKey="x"/></t:ModifiedEvent>'
+                                for seq, event_id in log[seen[sid] :]
+                            )
+                            seen[sid] = len(log)
+                            if events:
+                                notes += (
+                                    f"<m:Notification><t:SubscriptionId>{sid}</t:SubscriptionId>"
+                                    f"<t:PreviousWatermark>w0</t:PreviousWatermark>"
+                                    f"<t:MoreEvents>false</t:MoreEvents>{events}</m:Notification>"
+                                )
+                if gone:
+                    self._chunk(message("", "Closed", error="ErrorSubscriptionNotFound"))
+                    break
+                if notes:
+                    self._chunk(message(f"<m:Notifications>{notes}</m:Notifications>", "OK"))
+                time.sleep(0.05)
+            else:
+                self._chunk(message("", "Closed"))
+            self._chunk(b"")
+        except OSError:
+            pass  # the client went away
+        finally:
+            with double.lock:
+                double.streaming -= 1
+
+    def op_Subscribe(self, op, acting: str) -> str:
+        request = op.find(_m("StreamingSubscriptionRequest"))
+        if request is None:
+            raise Fault("ErrorInvalidSubscriptionRequest", "only streaming subscriptions are spoken here")
+        folder = request.find(_t("FolderIds"))[0]
+        if folder.tag == _t("FolderId"):
+            mailbox = self._mailbox(acting or folder.get("Id").split("-", 1)[1])
+        else:
+            mailbox = self._mailbox(acting, folder)
+        sid = f"stream-{next(self.owner.ids)}"
+        self.owner.streams[sid] = mailbox
+        return self._ok("Subscribe", f"<m:SubscriptionId>{sid}</m:SubscriptionId>")
+
+    def op_Unsubscribe(self, op, acting: str) -> str:
+        sid = op.find(_m("SubscriptionId")).text
+        if self.owner.streams.pop(sid, None) is None:
+            return self._err("Unsubscribe", "ErrorSubscriptionNotFound", "The subscription was not found.")
+        return self._ok("Unsubscribe")
+
+    def _negotiate(self, header: str) -> str | None:
+        """The acceptor's answer token (base64) for a valid SPNEGO token, None for none or a bad one."""
+        import gssapi
+
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "negotiate" or not token.strip():
+            return None
+        try:
+            creds = gssapi.Credentials(usage="accept", store={"keytab": self.owner.negotiate_keytab})
+            context = gssapi.SecurityContext(creds=creds, usage="accept")
+            answer = context.step(base64.b64decode(token.strip()))
+            if not context.complete:  # (this re-raises a failed step's error)
+                return None  # Kerberos in SPNEGO is one round trip; anything more is refused here
+        except (gssapi.exceptions.GSSError, ValueError):
+            return None
+        with self.owner.lock:
+            self.owner.kerberos_clients.append(str(context.initiator_name))
+        return base64.b64encode(answer).decode() if answer else ""
 
     # --- helpers ---
     def _mailbox(self, acting: str, element=None) -> str:

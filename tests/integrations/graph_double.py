@@ -130,8 +130,8 @@ class GraphDouble:
         for sub in subscriptions:
             mailbox = sub["resource"].split("/")[1].lower()
             changed = [event_id for box, event_id in pending if box == mailbox]
-            if not changed:
-                continue
+            if not changed or sub.get("needsReauthorization"):
+                continue  # (Graph holds back the notifications of an unreauthorized one)
             body = {
                 "value": [
                     {
@@ -156,6 +156,44 @@ class GraphDouble:
             except urllib.error.HTTPError as exc:
                 statuses.append(exc.code)
         return statuses
+
+    def lifecycle(self, subscription_id: str, event: str) -> int:
+        """Send a lifecycle notification (``reauthorizationRequired``, ``subscriptionRemoved``
+        or ``missed``) to the subscription's lifecycleNotificationUrl; the HTTP status.
+        ``subscriptionRemoved`` deletes the subscription first, ``missed`` forgets the change
+        notifications not yet sent, ``reauthorizationRequired`` holds them back until renewed."""
+        with self.lock:
+            sub = dict(self.subscriptions[subscription_id])
+            if event == "subscriptionRemoved":
+                del self.subscriptions[subscription_id]
+            elif event == "missed":
+                mailbox = sub["resource"].split("/")[1].lower()
+                self.pending = [(box, event_id) for box, event_id in self.pending if box != mailbox]
+            elif event == "reauthorizationRequired":
+                self.subscriptions[subscription_id]["needsReauthorization"] = True
+        body = {
+            "value": [
+                {
+                    "lifecycleEvent": event,
+                    "subscriptionId": sub["id"],
+                    "clientState": sub["clientState"],
+                    "resource": sub["resource"],
+                    "subscriptionExpirationDateTime": sub["expirationDateTime"],
+                    "tenantId": TENANT,
+                }
+            ]
+        }
+        request = urllib.request.Request(  # noqa: S310 - the test's own server
+            sub["lifecycleNotificationUrl"],
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                return answer.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
 
     def _new_event(self, mailbox: str, body: dict) -> dict:
         event = {
@@ -451,10 +489,14 @@ class _Handler(BaseHTTPRequestHandler):
         if not rest and method == "POST":
             if not body.get("notificationUrl") or not body.get("clientState") or not body.get("resource"):
                 return self._error(400, "InvalidRequest")
-            if not double._validate(body["notificationUrl"]):  # outside the lock: it calls the app
+            # Both endpoints pass the handshake (outside the lock: it calls the app).
+            urls = [body["notificationUrl"]]
+            if body.get("lifecycleNotificationUrl"):
+                urls.append(body["lifecycleNotificationUrl"])
+            if not all(double._validate(url) for url in urls):
                 return self._error(400, "ValidationError")
             with double.lock:
-                double.validated.append(body["notificationUrl"])
+                double.validated.extend(urls)
                 sub = {**body, "id": f"sub-{next(double.ids)}"}
                 double.subscriptions[sub["id"]] = sub
             return self._send(201, sub)
@@ -463,7 +505,10 @@ class _Handler(BaseHTTPRequestHandler):
             if sub is None:
                 return self._error(404, "ResourceNotFound")
             if method == "PATCH":
+                if "lifecycleNotificationUrl" in body:  # Graph takes it only when a subscription is made
+                    return self._error(400, "InvalidRequest")
                 sub["expirationDateTime"] = body["expirationDateTime"]
+                sub.pop("needsReauthorization", None)  # a renewal reauthorizes
                 return self._send(200, sub)
             if method == "DELETE":
                 del double.subscriptions[sub["id"]]

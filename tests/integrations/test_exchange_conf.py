@@ -44,6 +44,26 @@ def test_it_reads_graph_with_microsofts_addresses_by_default(secret):
     assert conf.verify is True
 
 
+def test_kerberos_reads_no_password_and_takes_a_keytab(tmp_path):
+    keytab = tmp_path / "svc.keytab"
+    keytab.write_bytes(b"\x05\x02")
+    conf = from_env(
+        {
+            "RFR_EXCHANGE_BACKEND": "ews",
+            "RFR_EWS_URL": "https://mail.firma.de/EWS/Exchange.asmx",
+            "RFR_EWS_AUTH": "kerberos",
+            "RFR_EWS_KEYTAB": str(keytab),
+            "RFR_EWS_PASSWORD_FILE": "/nonexistent/pw",  # not read: the ticket is the credential
+        }
+    )
+    assert (conf.ews_auth, conf.ews_keytab, conf.ews_username, conf.ews_password) == (
+        "kerberos",
+        str(keytab),
+        "",
+        "",
+    )
+
+
 @pytest.mark.parametrize(
     ("extra", "named"),
     [
@@ -96,7 +116,9 @@ def test_it_reads_the_ews_settings_with_the_password_from_a_file(password):
         ({"RFR_EWS_USERNAME": ""}, "RFR_EWS_USERNAME"),
         ({"RFR_EWS_PASSWORD_FILE": "/nonexistent/pw"}, "RFR_EWS_PASSWORD_FILE"),
         ({"RFR_EWS_ACCESS": "owner"}, "RFR_EWS_ACCESS"),
-        ({"RFR_EWS_AUTH": "kerberos"}, "RFR_EWS_AUTH"),
+        ({"RFR_EWS_AUTH": "spnego"}, "RFR_EWS_AUTH"),
+        ({"RFR_EWS_KEYTAB": "/etc/hostname"}, "RFR_EWS_KEYTAB"),  # only with kerberos
+        ({"RFR_EWS_AUTH": "kerberos", "RFR_EWS_KEYTAB": "/nonexistent/svc.keytab"}, "RFR_EWS_KEYTAB"),
     ],
 )
 def test_it_names_the_ews_variable_that_is_wrong(password, extra, named):

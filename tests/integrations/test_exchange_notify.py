@@ -44,7 +44,8 @@ def test_it_answers_the_validation_handshake_with_the_token_as_plain_text(client
 def test_it_subscribes_each_room_after_the_handshake_and_reads_on_notification(notified, spree):
     assert sync_exchange_task() == {"failed": 0}
     [sub] = notified.subscriptions.values()
-    assert notified.validated == [sub["notificationUrl"]]  # the app echoed Graph's token
+    # the app echoed Graph's token (for the change and the lifecycle notifications)
+    assert notified.validated == [sub["notificationUrl"]] * 2
     assert sub["resource"] == f"users/{MAILBOX}/events"
     assert sub["clientState"] == client_state(MAILBOX)
     state = RoomSync.objects.get(room=spree)
@@ -98,3 +99,79 @@ def test_it_keeps_polling_only_without_a_notification_url(graph, spree):
     sync_exchange_task()
     assert graph.subscriptions == {}
     assert RoomSync.objects.get(room=spree).subscription_id == ""
+
+
+# --- lifecycle notifications (lifecycleNotificationUrl: the same webhook) ---
+
+
+def test_the_subscription_asks_for_lifecycle_notifications_at_the_same_url(notified, spree):
+    sync_exchange_task()
+    [sub] = notified.subscriptions.values()
+    assert sub["lifecycleNotificationUrl"] == sub["notificationUrl"]
+    assert notified.validated == [sub["notificationUrl"]] * 2  # Graph checks both endpoints
+
+
+def test_a_removed_subscription_is_made_anew_and_what_it_missed_is_read(notified, spree):
+    sync_exchange_task()
+    first = RoomSync.objects.get(room=spree).subscription_id
+    start = later()
+    notified.book(MAILBOX, "Vertrieb", start, start + timedelta(hours=1))
+    assert notified.lifecycle(first, "subscriptionRemoved") == 202
+    state = RoomSync.objects.get(room=spree)
+    assert state.subscription_id not in ("", first)
+    assert list(notified.subscriptions) == [state.subscription_id]
+    assert state.last_full_at is not None  # a full sync: delta read and reconcile
+    assert Booking.objects.filter(room=spree, title="Vertrieb", source="exchange").count() == 1
+
+
+def test_missed_notifications_lead_to_a_delta_read(notified, spree):
+    sync_exchange_task()
+    sub_id = RoomSync.objects.get(room=spree).subscription_id
+    start = later()
+    notified.book(MAILBOX, "Vertrieb", start, start + timedelta(hours=1))
+    assert notified.lifecycle(sub_id, "missed") == 202  # the change notification never comes
+    assert notified.deliver_notifications() == []
+    assert Booking.objects.filter(room=spree, title="Vertrieb", source="exchange").count() == 1
+    assert RoomSync.objects.get(room=spree).subscription_id == sub_id  # the subscription stands
+
+
+def test_reauthorization_required_renews_and_notifications_flow_again(notified, spree):
+    sync_exchange_task()
+    sub_id = RoomSync.objects.get(room=spree).subscription_id
+    RoomSync.objects.filter(room=spree).update(subscription_expires_at=timezone.now() + timedelta(hours=1))
+    notified.subscriptions[sub_id]["needsReauthorization"] = True
+    start = later()
+    notified.book(MAILBOX, "Vertrieb", start, start + timedelta(hours=1))
+    assert notified.deliver_notifications() == []  # held back until reauthorized
+    notified.subscriptions[sub_id].pop("needsReauthorization")
+    assert notified.lifecycle(sub_id, "reauthorizationRequired") == 202
+    assert ("PATCH", f"/v1.0/subscriptions/{sub_id}") in notified.requests
+    assert "needsReauthorization" not in notified.subscriptions[sub_id]
+    state = RoomSync.objects.get(room=spree)
+    assert state.subscription_id == sub_id
+    assert state.subscription_expires_at > timezone.now() + timedelta(days=1)
+    notified.book(MAILBOX, "Einkauf", start + timedelta(hours=2), start + timedelta(hours=3))
+    assert notified.deliver_notifications() == [202]
+    assert set(Booking.objects.filter(room=spree).values_list("title", flat=True)) == {"Vertrieb", "Einkauf"}
+
+
+def test_a_lifecycle_notification_with_a_wrong_client_state_is_dropped(notified, spree):
+    sync_exchange_task()
+    sub_id = RoomSync.objects.get(room=spree).subscription_id
+    notified.subscriptions[sub_id]["clientState"] = "forged"
+    before = len(notified.requests)
+    assert notified.lifecycle(sub_id, "subscriptionRemoved") == 202
+    assert len(notified.requests) == before  # nothing read, nothing subscribed
+    assert RoomSync.objects.get(room=spree).subscription_id == sub_id
+
+
+def test_a_subscription_made_before_lifecycle_notifications_is_replaced(notified, spree):
+    sync_exchange_task()
+    old = RoomSync.objects.get(room=spree).subscription_id
+    notified.subscriptions[old].pop("lifecycleNotificationUrl")  # made by the previous release
+    RoomSync.objects.filter(room=spree).update(subscription_expires_at=timezone.now() + timedelta(hours=3))
+    sync_exchange_task()
+    state = RoomSync.objects.get(room=spree)
+    assert state.subscription_id != old
+    assert list(notified.subscriptions) == [state.subscription_id]  # the old one was deleted
+    assert notified.subscriptions[state.subscription_id]["lifecycleNotificationUrl"]
