@@ -104,6 +104,9 @@ def read_only_rooms(user: User, rooms: Iterable[Room]) -> set[int]:
     """
     if user.is_superuser:
         return set()
+    # Only a policy naming bookers can keep anyone out: the common answer in one tiny query.
+    if not ids(f"SELECT 1 FROM {Policy.bookers.through._meta.db_table} LIMIT 1", []):  # noqa: S608
+        return set()
     named = list(
         Policy.objects.filter(Q(bookers__isnull=False) | Q(overriders__isnull=False))
         .distinct()

@@ -100,6 +100,14 @@ SELECT pg_postmaster_start_time(), v.n,
 _catalogue: Catalogue | None = None
 
 
+def catalogue_key() -> tuple:
+    """The catalogue's version now: changes in the transaction of any change to rooms,
+    floors, buildings, sites, equipment or combinations, never reused. One tiny query."""
+    with connection.cursor() as cursor:
+        cursor.execute(KEY_SQL)
+        return tuple(cursor.fetchone())
+
+
 def catalogue(key: tuple | None = None) -> Catalogue:
     """The room catalogue, from memory while ``key`` (read now if not given) is unchanged.
 

@@ -132,7 +132,7 @@ def plan_track(track, axis, tz) -> dict:
         for c in track.closed
     ]
     return {
-        "day": day,
+        "track_day": day,
         "closed": closed,
         "axis_start": hm(axis.start, tz),
         "axis_minutes": axis.minutes,

@@ -34,11 +34,12 @@ from ..selectors.availability import free_rooms_to_offer
 from ..selectors.delegates import principals_of
 from ..selectors.series import series_preview
 from ..selectors.suggestions import alternatives
-from ..selectors.timeline import building_day, room_week, site_day
+from ..selectors.timeline import building_day, plan_buildings, room_week, site_day
 from ..services.idempotency import KeyReused, request_hash, run_once
 from ..spans import day_in_range, day_range_message
 from ..templatetags.rfr import mediumdate
 from .errors import DATABASE_UNAVAILABLE, conflict_context, db_unavailable, refuse_form
+from .plan_rows import rendered_rows
 
 SESSION_PLACE = "rfr_place"
 SESSION_BUILDING = "rfr_building"
@@ -500,7 +501,7 @@ def day_off_the_calendar(request):
 def timeline(request):
     """One local day of a building's rooms, or of a whole site's; free stretches link to booking."""
     now = timezone.now()
-    buildings = places.buildings()
+    version, buildings = plan_buildings()
     context = {"nav": "plan", "buildings": buildings}
     if not buildings:
         return render(request, "bookings/timeline.html", context)
@@ -511,14 +512,16 @@ def timeline(request):
     if day is None:
         return day_off_the_calendar(request)
     if building is not None:
-        plan = building_day(building=building, day=day, viewer=request.user, now=now)
+        plan = building_day(building=building, day=day, viewer=request.user, now=now, version=version)
     else:
-        plan = site_day(site=site, day=day, viewer=request.user, now=now)
+        plan = site_day(site=site, day=day, viewer=request.user, now=now, version=version)
     # Said before booking, as in the finder: which rooms a manager decides, which need a check-in.
     flags = limits_of_rooms(
         [track.room for _floor, tracks in plan.floors for track in tracks],
         SAID_BEFORE,
     )
+    approval_rooms = {pk for pk, f in flags.items() if f["requires_approval"]}
+    check_in_rooms = {pk for pk, f in flags.items() if f["requires_check_in"]}
     context.update(
         site=site,
         building=building,
@@ -528,8 +531,16 @@ def timeline(request):
         day=day,
         today=today,
         plan=plan,
-        approval_rooms={pk for pk, f in flags.items() if f["requires_approval"]},
-        check_in_rooms={pk for pk, f in flags.items() if f["requires_check_in"]},
+        # Each row rendered once for what it shows, then taken from memory (plan_rows).
+        plan_rows=rendered_rows(
+            plan,
+            day=day,
+            viewer=request.user,
+            now=now,
+            tz=tz,
+            approval_rooms=approval_rooms,
+            check_in_rooms=check_in_rooms,
+        ),
         previous=day - timedelta(days=1),
         next=day + timedelta(days=1),
     )
