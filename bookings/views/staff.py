@@ -147,6 +147,7 @@ def home(request):
                 end=cd["end_at"],
                 now=now,
                 building_id=building.pk if building else None,
+                viewer=request.user,
                 **filters,
             )
             context["alternatives"] = {
@@ -449,6 +450,7 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
             now=now,
             room=room,
             people=people,
+            viewer=request.user,
         )
         context["alternatives"] = {
             "shifted": offers(alt.shifted),

@@ -370,3 +370,21 @@ def test_the_admin_names_its_sections_in_words_people_use(client, superuser):
     index = client.get(reverse("admin:index")).content.decode()
     assert "raum]für[raum · Verwaltung" in index
     assert "Anmeldeversuche und Sperren" in index and ">Axes<" not in index
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "language, kind, link",
+    [("de", "Raum – Ausstattung", "Elbe – Beamer"), ("en", "Room – equipment", "Elbe – Projector")],
+)
+def test_it_names_link_rows_by_both_ends_not_as_technical_objects(client, superuser, language, kind, link):
+    beamer = factories.equipment("projector", "Beamer")
+    beamer.name_en = "Projector"
+    beamer.save()
+    factories.room(name="Elbe", equipment_codes=("projector",))
+    client.force_login(superuser)
+    page = client.get(
+        reverse("admin:bookings_equipment_delete", args=[beamer.pk]), headers={"accept-language": language}
+    ).content.decode()
+    assert "object (" not in page and "relationship" not in page
+    assert f"{kind}: {link}" in page

@@ -23,6 +23,19 @@
     });
   });
 
+  // After booking or changing, the page opens at the booking (its #fragment), which
+  // left the confirmation above out of view: focus moves to the message, so it is in
+  // view and read out, and the booking stays marked as the page's target.
+  var confirmation = document.querySelector(".messages .message");
+  if (confirmation) {
+    confirmation.setAttribute("tabindex", "-1");
+    confirmation.focus();
+    // The browser may still scroll to the #fragment once the page has loaded.
+    window.addEventListener("load", function () {
+      if (document.activeElement === confirmation) confirmation.scrollIntoView({ block: "nearest" });
+    });
+  }
+
   // A link shown once (calendar feed, display URL): a button copies it. Without
   // JavaScript the button stays hidden and the read-only field can be selected by hand.
   document.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
