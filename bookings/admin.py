@@ -1,17 +1,15 @@
 """Django admin: everything facility admins configure, bookings read-mostly, the log read-only."""
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .admin_labels import RoomLabelsMixin
+from .admin_labels import RoomLabelsMixin, local_time
 from .errors import BookingError
 from .models import (
     ApiToken,
@@ -28,19 +26,10 @@ from .models import (
     Series,
     Site,
     WaitingEntry,
-    zone_city,
 )
 from .selectors.noshows import no_show_count_of_organizer
 from .services.feeds import revoke_feed
 from .services.tokens import revoke_token
-
-
-def local_time(value, site: Site) -> str:
-    """A time in the room's own zone, as people there read it; the zone named if it is not the server's."""
-    text = date_format(timezone.localtime(value, site.tz), "DATETIME_FORMAT")
-    if site.time_zone != settings.TIME_ZONE:
-        text += f" ({zone_city(site.time_zone)})"
-    return text
 
 
 class ReadOnlyMixin:

@@ -1,6 +1,18 @@
-"""How the admin names rooms where one is picked (shared by the admin modules)."""
+"""How the admin names rooms where one is picked, and times (shared by the admin modules)."""
 
-from .models import Room
+from django.conf import settings
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from .models import Room, Site, zone_city
+
+
+def local_time(value, site: Site) -> str:
+    """A time in the room's own zone, as people there read it; the zone named if it is not the server's."""
+    text = date_format(timezone.localtime(value, site.tz), "DATETIME_FORMAT")
+    if site.time_zone != settings.TIME_ZONE:
+        text += f" ({zone_city(site.time_zone)})"
+    return text
 
 
 class RoomLabelsMixin:

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .admin_labels import RoomLabelsMixin
-from .models import Blocking, Policy, PolicyHours
+from .admin_labels import RoomLabelsMixin, local_time
+from .models import Blocking, Building, Policy, PolicyHours, Site, zone_city
 from .services.blockings import affected_bookings, announce_blocking, cancel_for_blocking, lift_blocking
 
 
@@ -139,8 +139,61 @@ class BlockingForm(forms.ModelForm):
         return cleaned
 
 
+def site_of(*, site: str | None = None, building: str | None = None, room: str | None = None) -> Site | None:
+    """The site of the place given by id (as posted), or None when none is given or found."""
+    ids = {
+        name: int(value)
+        for name, value in (("site", site), ("building", building), ("room", room))
+        if value and str(value).isdigit()
+    }
+    if "room" in ids:
+        return Site.objects.filter(buildings__floors__rooms__pk=ids["room"]).first()
+    if "building" in ids:
+        return Site.objects.filter(buildings__pk=ids["building"]).first()
+    if "site" in ids:
+        return Site.objects.filter(pk=ids["site"]).first()
+    return None
+
+
+class PlaceZoneMixin:
+    """Span inputs in the place's own zone: a New York building's blocking is typed and shown
+    in New York time, and the field says which zone it is (the chosen place's, else the server's)."""
+
+    def place_site(self, request, object_id) -> Site | None:
+        if request.method == "POST":
+            return site_of(**{name: request.POST.get(name) for name in ("site", "building", "room")})
+        if object_id and str(object_id).isdigit():
+            obj = self.model.objects.filter(pk=object_id).first()
+            if obj is not None:
+                place = obj.place
+                return (
+                    place if isinstance(place, Site) else site_of(**{obj.place_key[0]: str(obj.place_key[1])})
+                )
+        return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        site = self.place_site(request, object_id)
+        zone = site.tz if site is not None else timezone.get_current_timezone()
+        request.rfr_zone = zone
+        with timezone.override(zone):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # Rendered here, while the place's zone is active (a TemplateResponse renders late).
+            if hasattr(response, "render"):
+                response.render()
+        return response
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        zone = getattr(request, "rfr_zone", None)
+        if zone is not None and "span" in form.base_fields:
+            form.base_fields["span"].help_text = _(
+                "Local time in %(city)s (%(zone)s): the zone of the place chosen above."
+            ) % {"city": zone_city(zone), "zone": zone}
+        return form
+
+
 @admin.register(Blocking)
-class BlockingAdmin(RoomLabelsMixin, admin.ModelAdmin):
+class BlockingAdmin(PlaceZoneMixin, RoomLabelsMixin, admin.ModelAdmin):
     """Blockings are lifted, not deleted; owners of affected bookings are told when one is saved."""
 
     list_display = ["reason", "place_name", "start", "end", "created_by", "cancelled_at"]
@@ -168,11 +221,19 @@ class BlockingAdmin(RoomLabelsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("start"), ordering="span")
     def start(self, blocking):
-        return blocking.span.lower
+        return local_time(blocking.span.lower, self.site_of(blocking))
 
     @admin.display(description=_("end"))
     def end(self, blocking):
-        return blocking.span.upper
+        return local_time(blocking.span.upper, self.site_of(blocking))
+
+    @staticmethod
+    def site_of(blocking: Blocking) -> Site:
+        # The list selects site, building and room; a room's site costs a query, so it is cached.
+        place = blocking.place
+        if isinstance(place, Site):
+            return place
+        return place.site if isinstance(place, Building) else place.floor.building.site
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -388,3 +389,33 @@ def test_it_names_link_rows_by_both_ends_not_as_technical_objects(client, superu
     ).content.decode()
     assert "object (" not in page and "relationship" not in page
     assert f"{kind}: {link}" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "language, said",
+    [("de", "Ortszeit New York (America/New_York)"), ("en", "Local time in New York (America/New_York)")],
+)
+def test_a_blocking_s_span_is_typed_and_shown_in_the_place_s_zone(client, fiona, language, said):
+    new_york = factories.site("Hudson Yards", time_zone="America/New_York")
+    room = factories.room(factories.floor(factories.building(new_york)), name="H1.03")
+    day = factories.days_ahead(3)
+    client.force_login(fiona)
+    response = client.post(
+        reverse("admin:bookings_blocking_add"),
+        blocking_form(room, day),
+        headers={"accept-language": language},
+    )
+    assert response.status_code == 302
+    blocking = Blocking.objects.get()
+    new_york_tz = new_york.tz
+    assert blocking.span.lower == factories.on(day, 8, tz=new_york_tz)  # 08:00 in New York, not in Berlin
+
+    page = client.get(
+        reverse("admin:bookings_blocking_change", args=[blocking.pk]), headers={"accept-language": language}
+    ).content.decode()
+    assert said in page
+    shown = re.search(r'name="span_0" value="([^"]+)"', page).group(1)
+    assert shown.endswith(" 08:00:00"), shown  # shown in New York time again, not 14:00 Berlin
+    listing = client.get(reverse("admin:bookings_blocking_changelist")).content.decode()
+    assert "(New York)" in listing

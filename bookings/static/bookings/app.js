@@ -29,10 +29,12 @@
   var confirmation = document.querySelector(".messages .message");
   if (confirmation) {
     confirmation.setAttribute("tabindex", "-1");
-    confirmation.focus();
-    // The browser may still scroll to the #fragment once the page has loaded.
+    // After the load: the browser's own move to the #fragment would take focus away again.
     window.addEventListener("load", function () {
-      if (document.activeElement === confirmation) confirmation.scrollIntoView({ block: "nearest" });
+      window.setTimeout(function () {
+        confirmation.focus({ preventScroll: true });
+        confirmation.scrollIntoView({ block: "nearest" });
+      }, 0);
     });
   }
 
@@ -81,6 +83,17 @@
     updateRecurrence(box);
     box.addEventListener("change", function () { updateRecurrence(box); });
   });
+
+  // Day plan wider than the screen (a phone): open it at the current time, not at its
+  // first hour, with an hour or so before now still in view.
+  var planBox = document.querySelector(".plan-scroll");
+  var nowMark = planBox && planBox.querySelector(".now");
+  if (nowMark && planBox.scrollWidth > planBox.clientWidth) {
+    var roomColumn = planBox.querySelector(".plan-row .plan-room");
+    var before = planBox.clientWidth / 6;
+    var x = nowMark.getBoundingClientRect().left - planBox.getBoundingClientRect().left + planBox.scrollLeft;
+    planBox.scrollLeft = Math.max(0, x - (roomColumn ? roomColumn.offsetWidth : 0) - before);
+  }
 
   // Day plan: a click into a free stretch books from the half hour clicked, not from
   // the stretch's start. Keyboard activation keeps the link as it is.
