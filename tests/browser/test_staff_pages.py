@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone
@@ -80,7 +81,7 @@ def test_a_phone_opens_the_plan_at_the_current_time(gunicorn_server, page, alice
     assert frame["x"] + room_column["width"] <= now_mark["x"] <= frame["x"] + frame["width"]
     # Every second hour is named, so the labels do not overlap.
     labels = [s.bounding_box() for s in page.locator(".plan-axis span").all() if s.is_visible()]
-    assert all(a["x"] + a["width"] <= b["x"] for a, b in zip(labels, labels[1:]))
+    assert all(a["x"] + a["width"] <= b["x"] for a, b in pairwise(labels))
 
 
 def test_focus_moves_to_the_confirmation_after_booking(gunicorn_server, page, alice, long_site):
