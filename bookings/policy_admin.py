@@ -5,18 +5,69 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from .admin_labels import RoomLabelsMixin, local_time
 from .models import Blocking, Building, Policy, PolicyHours, Site, zone_city
+from .rules.resolve import LIMITS
 from .services.blockings import affected_bookings, announce_blocking, cancel_for_blocking, lift_blocking
 
 
 class PolicyHoursInline(admin.TabularInline):
     model = PolicyHours
     extra = 0
+
+
+def wider_policies(policy: Policy) -> list[tuple[str, Policy]]:
+    """The policies a place's empty fields inherit from, nearest first, each with the
+    wider place's kind ("Gebäude", "Standort"): a room's building and site, a building's site."""
+    if policy.room_id:
+        building = policy.room.floor.building
+        chain = [
+            (capfirst(_("building")), Q(building_id=building.pk)),
+            (capfirst(_("site")), Q(site_id=building.site_id)),
+        ]
+    elif policy.building_id:
+        chain = [(capfirst(_("site")), Q(site_id=policy.building.site_id))]
+    else:
+        return []
+    found = []
+    for kind, where in chain:
+        wider = Policy.objects.filter(where).prefetch_related("hours").first()
+        if wider is not None:
+            found.append((kind, wider))
+    return found
+
+
+def shown_value(value) -> str:
+    if value is True:
+        return gettext("yes")
+    if value is False:
+        return gettext("no")
+    return str(value)
+
+
+def inherited_text(name: str, wider: list[tuple[str, Policy]]) -> str:
+    """What an empty field inherits: "erbt (Gebäude: 60)", or that no wider place sets it."""
+    for kind, policy in wider:
+        value = getattr(policy, name)
+        if value is not None:
+            return gettext("inherits (%(place)s: %(value)s)") % {"place": kind, "value": shown_value(value)}
+    return gettext("inherits: set nowhere (no limit)")
+
+
+def inherited_hours(wider: list[tuple[str, Policy]]) -> str:
+    """The bookable hours an empty list inherits: "erbt (Gebäude: Montag 08:00–18:00, …)"."""
+    for kind, policy in wider:
+        stretches = list(policy.hours.all())
+        if stretches:
+            listed = ", ".join(str(h) for h in stretches)
+            return gettext("inherits (%(place)s: %(value)s)") % {"place": kind, "value": listed}
+    return gettext("inherits: set nowhere (always bookable)")
 
 
 @admin.register(Policy)
@@ -74,6 +125,34 @@ class PolicyAdmin(RoomLabelsMixin, admin.ModelAdmin):
         ),
         (_("Who"), {"fields": ["bookers", "overriders", "managers"]}),
     ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """Each empty rule field says what it inherits and from where, instead of "Unbekannt"."""
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None:
+            return form
+        wider = wider_policies(obj)
+        request.rfr_inherited_hours = inherited_hours(wider) if not obj.hours.exists() else None
+        for name in LIMITS:
+            field = form.base_fields.get(name)
+            if field is None or getattr(obj, name) is not None:
+                continue
+            said = inherited_text(name, wider)
+            widget = field.widget
+            if isinstance(widget, forms.NullBooleanSelect):
+                widget.choices = [("unknown", said), ("true", gettext("Yes")), ("false", gettext("No"))]
+            else:
+                widget.attrs["placeholder"] = said
+                field.help_text = said
+        return form
+
+    def get_inline_instances(self, request, obj=None):
+        inlines = super().get_inline_instances(request, obj)
+        said = getattr(request, "rfr_inherited_hours", None)
+        for inline in inlines:
+            if isinstance(inline, PolicyHoursInline) and said:
+                inline.verbose_name_plural = f"{PolicyHours._meta.verbose_name_plural} – {said}"
+        return inlines
 
 
 class BlockingForm(forms.ModelForm):

@@ -419,3 +419,47 @@ def test_a_blocking_s_span_is_typed_and_shown_in_the_place_s_zone(client, fiona,
     assert shown.endswith(" 08:00:00"), shown  # shown in New York time again, not 14:00 Berlin
     listing = client.get(reverse("admin:bookings_blocking_changelist")).content.decode()
     assert "(New York)" in listing
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "language, approval, duration, hours, nowhere",
+    [
+        (
+            "de",
+            "erbt (Gebäude: ja)",
+            "erbt (Standort: 120)",
+            "erbt (Gebäude: Montag 08:00–18:00)",
+            "erbt: nirgends gesetzt (keine Grenze)",
+        ),
+        (
+            "en",
+            "inherits (Building: yes)",
+            "inherits (Site: 120)",
+            "inherits (Building: Monday 08:00–18:00)",
+            "inherits: set nowhere (no limit)",
+        ),
+    ],
+)
+def test_empty_rule_fields_say_what_they_inherit_and_from_where(
+    client, fiona, room, language, approval, duration, hours, nowhere
+):
+    from bookings.models import PolicyHours
+
+    building = room.floor.building
+    Policy.objects.create(site=building.site, max_duration_minutes=120)
+    wider = Policy.objects.create(building=building, requires_approval=True)
+    PolicyHours.objects.create(policy=wider, weekday=1, opens="08:00", closes="18:00")
+    own = Policy.objects.create(room=room, max_advance_days=30)
+    client.force_login(fiona)
+
+    page = client.get(
+        reverse("admin:bookings_policy_change", args=[own.pk]), headers={"accept-language": language}
+    ).content.decode()
+
+    assert f'<option value="unknown" selected>{approval}</option>' in page
+    assert f'placeholder="{duration}"' in page
+    assert hours in page
+    assert f'placeholder="{nowhere}"' in page  # minimum notice: no place sets it
+    assert "Unbekannt" not in page and "Unknown" not in page
+    assert 'name="max_advance_days" value="30"' in page  # its own value stays as it is
