@@ -14,7 +14,14 @@ from django.utils.translation import gettext_lazy as _
 from .admin_labels import RoomLabelsMixin, local_time
 from .models import Blocking, Building, Policy, PolicyHours, Site, zone_city
 from .rules.resolve import LIMITS
-from .services.blockings import affected_bookings, announce_blocking, cancel_for_blocking, lift_blocking
+from .selectors.rule_impact import broken_by
+from .services.blockings import (
+    affected_bookings,
+    announce_blocking,
+    cancel_bookings,
+    cancel_for_blocking,
+    lift_blocking,
+)
 
 
 class PolicyHoursInline(admin.TabularInline):
@@ -70,9 +77,72 @@ def inherited_hours(wider: list[tuple[str, Policy]]) -> str:
     return gettext("inherits: set nowhere (always bookable)")
 
 
+class PolicyForm(forms.ModelForm):
+    """A rule change that existing bookings would break is saved only after the admin has seen
+    them listed and chosen: keep them (as booked), or cancel them with a message to each organizer."""
+
+    KEEP, CANCEL = "keep", "cancel"
+    affected = forms.ChoiceField(
+        label=_("Bookings that break the new rules"),
+        choices=[
+            (KEEP, _("Keep them as they are booked")),
+            (CANCEL, _("Cancel them; each organizer gets your message")),
+        ],
+        initial=KEEP,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    message = forms.CharField(
+        label=_("Message to the organizers"),
+        help_text=_("Required when you cancel: it is the reason in their cancellation mail."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+        required=False,
+    )
+    confirmed = forms.BooleanField(label=_("I have checked the bookings listed above"), required=False)
+
+    class Meta:
+        model = Policy
+        fields = ["site", "building", "room"]  # the admin adds the fields of its fieldsets
+
+    def _post_clean(self):
+        super()._post_clean()  # the instance now carries the changed values
+        self.impact: list = []
+        if self.errors:
+            return
+        m2m = {
+            name: self.cleaned_data[name]
+            for name in ("bookers", "overriders", "managers")
+            if name in self.cleaned_data
+        }
+        self.impact = broken_by(self.instance, m2m=m2m, now=timezone.now())
+        if not self.impact:
+            return
+        if not self.cleaned_data.get("confirmed"):
+            self.add_error(
+                None,
+                ngettext(
+                    "With these rules %(n)d upcoming booking, listed above, would be refused. Choose "
+                    "what happens to it and confirm that you have checked it.",
+                    "With these rules %(n)d upcoming bookings, listed above, would be refused. Choose "
+                    "what happens to them and confirm that you have checked them.",
+                    len(self.impact),
+                )
+                % {"n": len(self.impact)},
+            )
+        elif (
+            self.cleaned_data.get("affected") == self.CANCEL
+            and not (self.cleaned_data.get("message") or "").strip()
+        ):
+            self.add_error("message", _("Please write the organizers why their bookings are cancelled."))
+
+
 @admin.register(Policy)
 class PolicyAdmin(RoomLabelsMixin, admin.ModelAdmin):
     """Empty fields inherit from the wider place: room → building → site."""
+
+    form = PolicyForm
+    change_form_template = "bookings/admin/policy_change_form.html"
 
     list_display = [
         "__str__",
@@ -124,7 +194,28 @@ class PolicyAdmin(RoomLabelsMixin, admin.ModelAdmin):
             },
         ),
         (_("Who"), {"fields": ["bookers", "overriders", "managers"]}),
+        (_("Bookings that break the new rules"), {"fields": ["affected", "message", "confirmed"]}),
     ]
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.impact and form.cleaned_data.get("affected") == PolicyForm.CANCEL:
+            done = cancel_bookings(
+                ids=[b.booking.pk for b in form.impact],
+                actor=request.user,
+                message=form.cleaned_data["message"],
+            )
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d booking was cancelled; its organizer gets your message.",
+                    "%(n)d bookings were cancelled; their organizers get your message.",
+                    done,
+                )
+                % {"n": done},
+                messages.WARNING,
+            )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         """Each empty rule field says what it inherits and from where, instead of "Unbekannt"."""

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from bookings import services
@@ -463,3 +463,72 @@ def test_empty_rule_fields_say_what_they_inherit_and_from_where(
     assert f'placeholder="{nowhere}"' in page  # minimum notice: no place sets it
     assert "Unbekannt" not in page and "Unknown" not in page
     assert 'name="max_advance_days" value="30"' in page  # its own value stays as it is
+
+
+def policy_form(policy: Policy, **changes) -> dict:
+    """The policy's change form as posted, with ``changes``."""
+    data = {"room": policy.room_id or "", "building": policy.building_id or "", "site": policy.site_id or ""}
+    data.update(
+        {
+            "hours-TOTAL_FORMS": "0",
+            "hours-INITIAL_FORMS": "0",
+            "hours-MIN_NUM_FORMS": "0",
+            "hours-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for name in ("requires_approval", "requires_check_in", "series_allowed"):
+        data[name] = "unknown"
+    data.update(changes)
+    return data
+
+
+@pytest.mark.django_db
+def test_a_rule_change_lists_the_bookings_it_would_break_before_saving(client, fiona, alice, bob, room):
+    policy = Policy.objects.create(room=room)
+    long_one = booking_at(room, alice, 10, "Klausur")
+    long_one.span = type(long_one.span)(long_one.span.lower, long_one.span.lower + timedelta(hours=3))
+    long_one.save()
+    booking_at(room, bob, 15, "Kurz")  # 30 minutes: fits the new rule
+    client.force_login(fiona)
+    change = reverse("admin:bookings_policy_change", args=[policy.pk])
+
+    first = client.post(change, policy_form(policy, max_duration_minutes="60"))
+    page = first.content.decode()
+    assert first.status_code == 200
+    assert "1 anstehende Buchung verstößt gegen diese Regeln" in page
+    assert "Klausur" in page and "Kurz" not in page
+    policy.refresh_from_db()
+    assert policy.max_duration_minutes is None  # nothing saved yet
+
+    refused = client.post(
+        change, policy_form(policy, max_duration_minutes="60", confirmed="on", affected="cancel")
+    )
+    assert "Bitte schreiben Sie den Organisatoren" in refused.content.decode()
+
+    done = client.post(
+        change,
+        policy_form(
+            policy, max_duration_minutes="60", confirmed="on", affected="cancel", message="Neue Regel"
+        ),
+    )
+    assert done.status_code == 302
+    policy.refresh_from_db()
+    long_one.refresh_from_db()
+    assert policy.max_duration_minutes == 60
+    assert long_one.status == "cancelled"
+    assert BookingEvent.objects.filter(booking=long_one, kind="cancelled").count() == 1
+    assert Booking.objects.get(title="Kurz").status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_a_rule_change_can_keep_the_bookings_it_would_break(client, fiona, alice, room):
+    policy = Policy.objects.create(room=room)
+    meeting = booking_at(room, alice, 10, "Planung")
+    client.force_login(fiona)
+    change = reverse("admin:bookings_policy_change", args=[policy.pk])
+    group = Group.objects.create(name="Facility")  # only this group may book from now on
+    response = client.post(change, policy_form(policy, bookers=[group.pk], confirmed="on", affected="keep"))
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.status == "confirmed"
+    assert list(Policy.objects.get(pk=policy.pk).bookers.all()) == [group]
