@@ -213,7 +213,15 @@ class BookingForm(BookingFields):
     freq = forms.ChoiceField(
         label=_("Frequency"), choices=FREQUENCIES, initial="none", required=False, widget=forms.RadioSelect
     )
-    interval = forms.IntegerField(label=_("Every"), min_value=1, max_value=99, initial=1, required=False)
+    interval = forms.IntegerField(
+        label=_("Every"),
+        min_value=1,
+        max_value=99,
+        initial=1,
+        required=False,
+        # The unit beside the field (days, weeks or months) is part of its description.
+        widget=forms.NumberInput(attrs={"aria-describedby": "interval-unit"}),
+    )
     weekdays = forms.MultipleChoiceField(
         label=_("On"), choices=WEEKDAYS, required=False, widget=forms.CheckboxSelectMultiple
     )

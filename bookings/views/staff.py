@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .. import hooks, services
 from ..combinations import name_parts
 from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
-from ..forms import BookingForm, FinderForm, new_key
+from ..forms import WEEKDAYS, BookingForm, FinderForm, new_key
 from ..models import Booking, Room
 from ..rules.catalogue import describe, obstacles
 from ..rules.groups import blockings_in, may_book
@@ -311,6 +311,12 @@ def dialog_initial(query, rooms, now: datetime) -> dict:
     for name in ("date", "start", "end", "title"):
         if query.get(name):
             initial[name] = query[name][:200]
+    # A weekly repetition starts out on the booking's own weekday.
+    try:
+        day = date.fromisoformat(str(initial["date"]))
+    except ValueError:
+        day = start.date()
+    initial["weekdays"] = [WEEKDAYS[day.weekday()][0]]
     return initial
 
 

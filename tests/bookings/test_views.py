@@ -873,3 +873,25 @@ def test_it_hides_others_private_titles_among_the_taken_dates_of_a_series(client
     assert refused.status_code == 409
     page = text(refused)
     assert "Geheimprojekt" not in page and "Belegt" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "language, unit", [("de", "Tag(e), Woche(n) oder Monat(e)"), ("en", "day(s), week(s) or month(s)")]
+)
+def test_the_repetition_starts_on_the_booking_s_weekday_and_names_its_unit(
+    client, alice, house, language, unit
+):
+    wednesday = timezone.localdate() + timedelta(days=(2 - timezone.localdate().weekday()) % 7 + 7)
+    client.force_login(alice)
+    page = text(
+        client.get(
+            "/book/",
+            {"room": house["small"].pk, "date": wednesday.isoformat()},
+            headers={"accept-language": language},
+        )
+    )
+    assert re.search(r'<input type="checkbox" name="weekdays" value="WE"[^>]*checked', page)
+    assert not re.search(r'<input type="checkbox" name="weekdays" value="MO"[^>]*checked', page)
+    assert '<span class="unit" id="interval-unit"' in page and unit in page
+    assert re.search(r'<input type="number" name="interval"[^>]*aria-describedby="interval-unit"', page)

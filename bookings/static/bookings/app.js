@@ -71,6 +71,9 @@
     var monthly = box.querySelector(".monthly");
     if (weekdays) weekdays.hidden = freq !== "weekly";
     if (monthly) monthly.hidden = freq !== "monthly";
+    // The interval's unit follows the repetition: "alle 2 Wochen", "alle 3 Tage".
+    var unit = box.querySelector("#interval-unit");
+    if (unit && unit.dataset[freq]) unit.textContent = unit.dataset[freq];
     var ends = box.querySelector("input[name=ends]:checked");
     var count = box.querySelector("input[name=count]");
     var until = box.querySelector("input[name=until]");
@@ -81,7 +84,19 @@
   }
   document.querySelectorAll("[data-recurrence]").forEach(function (box) {
     updateRecurrence(box);
-    box.addEventListener("change", function () { updateRecurrence(box); });
+    box.addEventListener("change", function (event) {
+      if (event.target.name === "weekdays") box.dataset.weekdaysChosen = "1";
+      updateRecurrence(box);
+    });
+    // Until someone picks weekdays, a weekly repetition follows the booking's date.
+    var dateField = box.form && box.form.querySelector("input[name=date]");
+    if (dateField) {
+      dateField.addEventListener("change", function () {
+        if (box.dataset.weekdaysChosen || !dateField.value) return;
+        var weekday = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"][new Date(dateField.value + "T12:00:00").getDay()];
+        box.querySelectorAll("input[name=weekdays]").forEach(function (b) { b.checked = b.value === weekday; });
+      });
+    }
   });
 
   // Day plan wider than the screen (a phone): open it at the current time, not at its
