@@ -214,7 +214,15 @@ class BookingForm(BookingFields):
     freq = forms.ChoiceField(
         label=_("Frequency"), choices=FREQUENCIES, initial="none", required=False, widget=forms.RadioSelect
     )
-    interval = forms.IntegerField(label=_("Every"), min_value=1, max_value=99, initial=1, required=False)
+    interval = forms.IntegerField(
+        label=_("Every"),
+        min_value=1,
+        max_value=99,
+        initial=1,
+        required=False,
+        # The unit beside the field (days, weeks or months) is part of its description.
+        widget=forms.NumberInput(attrs={"aria-describedby": "interval-unit"}),
+    )
     weekdays = forms.MultipleChoiceField(
         label=_("On"), choices=WEEKDAYS, required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -457,3 +465,35 @@ class RepeatBookingForm(forms.Form):
         elif until is not None and cd.get("repeat"):
             cd["rrule"] = f"{self.RULES[cd['repeat']]};UNTIL={until:%Y%m%d}"
         return cd
+
+
+class MineFilterForm(forms.Form):
+    """My bookings' filter: which list, which room, which days (a GET form, works without JavaScript)."""
+
+    UPCOMING, PAST, CANCELLED = "upcoming", "past", "cancelled"
+
+    show = forms.ChoiceField(
+        label=_("Show"),
+        choices=[(UPCOMING, _("Upcoming")), (PAST, _("Past")), (CANCELLED, _("Cancelled"))],
+        required=False,
+    )
+    room = forms.TypedChoiceField(label=_("Room"), coerce=int, required=False, empty_value=None)
+    date_from = forms.DateField(label=_("From"), required=False, widget=date_input())
+    date_to = forms.DateField(label=_("Until"), required=False, widget=date_input())
+
+    def __init__(self, data, *, rooms: list[Room]):
+        super().__init__(data)
+        self.fields["room"].choices = [("", gettext("All rooms"))] + [(r.pk, r.place_label) for r in rooms]
+        self.fields["show"].hide_optional = True
+        self.fields["room"].hide_optional = True
+
+    def clean(self):
+        cd = super().clean()
+        if cd.get("date_from") and cd.get("date_to") and cd["date_to"] < cd["date_from"]:
+            self.add_error("date_to", gettext("The end date must not be before the start date."))
+        return cd
+
+    @property
+    def filtered(self) -> bool:
+        """Whether a list was asked for (the page then shows that list alone)."""
+        return self.is_bound and any(self.data.get(name) for name in self.fields)

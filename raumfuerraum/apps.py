@@ -12,6 +12,13 @@ class AdminConfig(apps.AdminConfig):
     default = False
     default_site = "raumfuerraum.admin_site.AdminSite"
 
+    def ready(self) -> None:
+        super().ready()
+        # Here, because every app's models are loaded by the time any ready() runs.
+        from .model_names import name_links
+
+        name_links()
+
 
 class AxesConfig(axes_apps.AppConfig):
     """django-axes (sign-in lock-outs), named for the people who read the admin."""

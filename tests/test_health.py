@@ -106,3 +106,11 @@ def test_it_answers_the_browsers_favicon_request_with_the_icon(client):
     assert response.status_code == 301
     assert response["Location"].endswith("bookings/favicon.ico")
     assert finders.find("bookings/favicon.ico")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_every_page_names_its_icon(client, path):
+    page = client.get(path).content.decode()
+    assert '<link rel="icon" href="/static/bookings/favicon.svg" type="image/svg+xml">' in page
+    assert finders.find("bookings/favicon.svg")

@@ -7,6 +7,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -82,7 +83,7 @@ class Equipment(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.localized_name(get_language() or "de")
 
     def localized_name(self, language: str) -> str:
         return self.name_en if language.startswith("en") and self.name_en else self.name

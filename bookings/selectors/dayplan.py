@@ -70,7 +70,19 @@ def day_plan(*, day: date, building: int | None = None, site: int | None = None)
             room_filter, status__in=Booking.ACTIVE, span__overlap=make_span(earliest, latest)
         )
         .order_by("span")
-        .values("id", "room_id", "span", "title", "private", "status", "organizer_id", "organizer__username")
+        .values(
+            "id",
+            "room_id",
+            "span",
+            "title",
+            "private",
+            "status",
+            "organizer_id",
+            # The organizer by name where colleagues see it (timeline._organizer_name).
+            "organizer__username",
+            "organizer__first_name",
+            "organizer__last_name",
+        )
     ):
         by_room[row["room_id"]].append(row)
     share_bookings(by_room, lambda row: row["span"].lower)

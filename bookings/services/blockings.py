@@ -75,6 +75,25 @@ def cancel_for_blocking(*, blocking: Blocking, actor: User, message: str, now: d
 
 
 @transaction.atomic
+def cancel_bookings(*, ids: list[int], actor: User, message: str, now: datetime | None = None) -> int:
+    """Cancel the listed bookings that are still active and upcoming, each with ``message`` as
+    its reason (an admin's decision, e.g. after a rule change; no cut-off). Returns how many."""
+    now = now or timezone.now()
+    message = (message or "").strip()
+    if not message:
+        raise InvalidBooking(
+            _("Please write the organizers why their bookings are cancelled."), field="message"
+        )
+    done = 0
+    for booking in Booking.objects.filter(
+        pk__in=ids, status__in=Booking.ACTIVE, span__endswith__gt=now
+    ).select_for_update():
+        mark_cancelled(booking, actor=actor, now=now, reason=message[:500])
+        done += 1
+    return done
+
+
+@transaction.atomic
 def create_blocking(
     *,
     place: Site | Building | Room,

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,12 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import services
 from ..errors import BookingConflict, BookingError
-from ..forms import ChangeBookingForm, RepeatBookingForm
+from ..forms import ChangeBookingForm, MineFilterForm, RepeatBookingForm
 from ..models import Booking, Series
 from ..rules.groups import closures
 from ..selectors import places
 from ..selectors.availability import free_rooms_to_offer
-from ..selectors.bookings import attending, my_bookings
+from ..selectors.bookings import attending, my_bookings, my_bookings_list, rooms_booked_by
 from ..selectors.noshows import no_show_counts
 from ..selectors.series import future_occurrences
 from ..selectors.waiting import my_waiting
@@ -32,25 +33,57 @@ from .errors import DATABASE_UNAVAILABLE, conflict_context, db_unavailable, refu
 
 # How far back My bookings counts the bookings released for a missing check-in.
 NO_SHOW_NOTICE = timedelta(days=30)
+# Bookings per page of a list, and the past ones the overview shows below the upcoming.
+PER_PAGE = 20
+PAST_PREVIEW = 10
 
 
 @login_required
 @require_GET
 def mine(request):
-    """Upcoming and past bookings of the signed-in user."""
+    """Upcoming and past bookings of the signed-in user, a page at a time, or one list filtered."""
     now = timezone.now()
-    upcoming, past = my_bookings(user=request.user, now=now)
+    form = MineFilterForm(request.GET or None, rooms=rooms_booked_by(request.user))
+    show = None  # the one list asked for; None: the overview
+    upcoming: list[Booking] = []
+    past: list[Booking] = []
+    pages = None
+    if form.filtered and form.is_valid():
+        cd = form.cleaned_data
+        show = cd["show"] or MineFilterForm.UPCOMING
+        found = my_bookings_list(
+            user=request.user,
+            now=now,
+            show=show,
+            room_id=cd["room"],
+            day_from=cd["date_from"],
+            day_to=cd["date_to"],
+        )
+        pages = Paginator(found, PER_PAGE).get_page(request.GET.get("page"))
+        if show == MineFilterForm.UPCOMING:
+            upcoming = list(pages)
+        else:
+            past = list(pages)
+    else:
+        found = my_bookings_list(user=request.user, now=now, show=MineFilterForm.UPCOMING)
+        pages = Paginator(found, PER_PAGE).get_page(request.GET.get("page"))
+        upcoming = list(pages)
+        _all, past = my_bookings(user=request.user, now=now, upcoming_limit=0, past_limit=PAST_PREVIEW)
     # Check-in by web link: offered where the room requires it and the window is open.
     check_in_now = {b.pk for b in upcoming if b.check_in_deadline and check_in_open(b, now=now)}
     # Recent ones only: a notice about releases of years ago would never go away.
     since = now - NO_SHOW_NOTICE
     no_shows = no_show_counts(organizer=request.user, since=since).get(request.user.pk, 0)
     mark_blocked(upcoming, request.user)
+    overview = show is None
     return render(
         request,
         "bookings/mine.html",
         {
             "nav": "mine",
+            "form": form,
+            "show": show,
+            "pages": pages,
             "upcoming": upcoming,
             "past": past,
             "now": now,
@@ -59,8 +92,8 @@ def mine(request):
             "no_show_days": NO_SHOW_NOTICE.days,
             # Rooms in several time zones: each time says its zone ("10:00–11:30 New York").
             "several_zones": len({b.room.floor.building.site.time_zone for b in [*upcoming, *past]}) > 1,
-            "waiting": my_waiting(user=request.user, now=now),
-            "attending": attending(user=request.user, now=now),
+            "waiting": my_waiting(user=request.user, now=now) if overview else [],
+            "attending": attending(user=request.user, now=now) if overview else [],
         },
     )
 

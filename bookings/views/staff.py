@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .. import hooks, services
 from ..combinations import name_parts
 from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
-from ..forms import BookingForm, FinderForm, new_key
+from ..forms import WEEKDAYS, BookingForm, FinderForm, new_key
 from ..models import Booking, Room
 from ..rules.catalogue import describe, obstacles
 from ..rules.groups import blockings_in, may_book, may_book_for_anyone
@@ -148,6 +148,7 @@ def home(request):
                 end=cd["end_at"],
                 now=now,
                 building_id=building.pk if building else None,
+                viewer=request.user,
                 **filters,
             )
             context["alternatives"] = {
@@ -317,6 +318,12 @@ def dialog_initial(query, rooms, now: datetime) -> dict:
     for name in ("date", "start", "end", "title"):
         if query.get(name):
             initial[name] = query[name][:200]
+    # A weekly repetition starts out on the booking's own weekday.
+    try:
+        day = date.fromisoformat(str(initial["date"]))
+    except ValueError:
+        day = start.date()
+    initial["weekdays"] = [WEEKDAYS[day.weekday()][0]]
     return initial
 
 
@@ -458,6 +465,7 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
             now=now,
             room=room,
             people=people,
+            viewer=request.user,
         )
         context["alternatives"] = {
             "shifted": offers(alt.shifted),

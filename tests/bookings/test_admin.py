@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from bookings import services
@@ -370,3 +371,164 @@ def test_the_admin_names_its_sections_in_words_people_use(client, superuser):
     index = client.get(reverse("admin:index")).content.decode()
     assert "raum]für[raum · Verwaltung" in index
     assert "Anmeldeversuche und Sperren" in index and ">Axes<" not in index
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "language, kind, link",
+    [("de", "Raum – Ausstattung", "Elbe – Beamer"), ("en", "Room – equipment", "Elbe – Projector")],
+)
+def test_it_names_link_rows_by_both_ends_not_as_technical_objects(client, superuser, language, kind, link):
+    beamer = factories.equipment("projector", "Beamer")
+    beamer.name_en = "Projector"
+    beamer.save()
+    factories.room(name="Elbe", equipment_codes=("projector",))
+    client.force_login(superuser)
+    page = client.get(
+        reverse("admin:bookings_equipment_delete", args=[beamer.pk]), headers={"accept-language": language}
+    ).content.decode()
+    assert "object (" not in page and "relationship" not in page
+    assert f"{kind}: {link}" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "language, said",
+    [("de", "Ortszeit New York (America/New_York)"), ("en", "Local time in New York (America/New_York)")],
+)
+def test_a_blocking_s_span_is_typed_and_shown_in_the_place_s_zone(client, fiona, language, said):
+    new_york = factories.site("Hudson Yards", time_zone="America/New_York")
+    room = factories.room(factories.floor(factories.building(new_york)), name="H1.03")
+    day = factories.days_ahead(3)
+    client.force_login(fiona)
+    response = client.post(
+        reverse("admin:bookings_blocking_add"),
+        blocking_form(room, day),
+        headers={"accept-language": language},
+    )
+    assert response.status_code == 302
+    blocking = Blocking.objects.get()
+    new_york_tz = new_york.tz
+    assert blocking.span.lower == factories.on(day, 8, tz=new_york_tz)  # 08:00 in New York, not in Berlin
+
+    page = client.get(
+        reverse("admin:bookings_blocking_change", args=[blocking.pk]), headers={"accept-language": language}
+    ).content.decode()
+    assert said in page
+    shown = re.search(r'name="span_0" value="([^"]+)"', page).group(1)
+    assert shown.endswith(" 08:00:00"), shown  # shown in New York time again, not 14:00 Berlin
+    listing = client.get(reverse("admin:bookings_blocking_changelist")).content.decode()
+    assert "(New York)" in listing
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "language, approval, duration, hours, nowhere",
+    [
+        (
+            "de",
+            "erbt (Gebäude: ja)",
+            "erbt (Standort: 120)",
+            "erbt (Gebäude: Montag 08:00–18:00)",
+            "erbt: nirgends gesetzt (keine Grenze)",
+        ),
+        (
+            "en",
+            "inherits (Building: yes)",
+            "inherits (Site: 120)",
+            "inherits (Building: Monday 08:00–18:00)",
+            "inherits: set nowhere (no limit)",
+        ),
+    ],
+)
+def test_empty_rule_fields_say_what_they_inherit_and_from_where(
+    client, fiona, room, language, approval, duration, hours, nowhere
+):
+    from bookings.models import PolicyHours
+
+    building = room.floor.building
+    Policy.objects.create(site=building.site, max_duration_minutes=120)
+    wider = Policy.objects.create(building=building, requires_approval=True)
+    PolicyHours.objects.create(policy=wider, weekday=1, opens="08:00", closes="18:00")
+    own = Policy.objects.create(room=room, max_advance_days=30)
+    client.force_login(fiona)
+
+    page = client.get(
+        reverse("admin:bookings_policy_change", args=[own.pk]), headers={"accept-language": language}
+    ).content.decode()
+
+    assert f'<option value="unknown" selected>{approval}</option>' in page
+    assert f'placeholder="{duration}"' in page
+    assert hours in page
+    assert f'placeholder="{nowhere}"' in page  # minimum notice: no place sets it
+    assert "Unbekannt" not in page and "Unknown" not in page
+    assert 'name="max_advance_days" value="30"' in page  # its own value stays as it is
+
+
+def policy_form(policy: Policy, **changes) -> dict:
+    """The policy's change form as posted, with ``changes``."""
+    data = {"room": policy.room_id or "", "building": policy.building_id or "", "site": policy.site_id or ""}
+    data.update(
+        {
+            "hours-TOTAL_FORMS": "0",
+            "hours-INITIAL_FORMS": "0",
+            "hours-MIN_NUM_FORMS": "0",
+            "hours-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for name in ("requires_approval", "requires_check_in", "series_allowed"):
+        data[name] = "unknown"
+    data.update(changes)
+    return data
+
+
+@pytest.mark.django_db
+def test_a_rule_change_lists_the_bookings_it_would_break_before_saving(client, fiona, alice, bob, room):
+    policy = Policy.objects.create(room=room)
+    long_one = booking_at(room, alice, 10, "Klausur")
+    long_one.span = type(long_one.span)(long_one.span.lower, long_one.span.lower + timedelta(hours=3))
+    long_one.save()
+    booking_at(room, bob, 15, "Kurz")  # 30 minutes: fits the new rule
+    client.force_login(fiona)
+    change = reverse("admin:bookings_policy_change", args=[policy.pk])
+
+    first = client.post(change, policy_form(policy, max_duration_minutes="60"))
+    page = first.content.decode()
+    assert first.status_code == 200
+    assert "1 anstehende Buchung verstößt gegen diese Regeln" in page
+    assert "Klausur" in page and "Kurz" not in page
+    policy.refresh_from_db()
+    assert policy.max_duration_minutes is None  # nothing saved yet
+
+    refused = client.post(
+        change, policy_form(policy, max_duration_minutes="60", confirmed="on", affected="cancel")
+    )
+    assert "Bitte schreiben Sie den Organisatoren" in refused.content.decode()
+
+    done = client.post(
+        change,
+        policy_form(
+            policy, max_duration_minutes="60", confirmed="on", affected="cancel", message="Neue Regel"
+        ),
+    )
+    assert done.status_code == 302
+    policy.refresh_from_db()
+    long_one.refresh_from_db()
+    assert policy.max_duration_minutes == 60
+    assert long_one.status == "cancelled"
+    assert BookingEvent.objects.filter(booking=long_one, kind="cancelled").count() == 1
+    assert Booking.objects.get(title="Kurz").status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_a_rule_change_can_keep_the_bookings_it_would_break(client, fiona, alice, room):
+    policy = Policy.objects.create(room=room)
+    meeting = booking_at(room, alice, 10, "Planung")
+    client.force_login(fiona)
+    change = reverse("admin:bookings_policy_change", args=[policy.pk])
+    group = Group.objects.create(name="Facility")  # only this group may book from now on
+    response = client.post(change, policy_form(policy, bookers=[group.pk], confirmed="on", affected="keep"))
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.status == "confirmed"
+    assert list(Policy.objects.get(pk=policy.pk).bookers.all()) == [group]

@@ -230,6 +230,48 @@ def test_it_offers_other_times_and_buildings_when_nothing_fits(client, alice, bo
 
 
 @pytest.mark.django_db
+def test_it_never_suggests_a_slot_the_rules_would_refuse(client, alice, bob, house, day):
+    from bookings.models import Blocking
+    from bookings.spans import make_span
+
+    for room in ("small", "middle", "big"):
+        factories.booking(house[room], bob, factories.on(day, 9), minutes=60)
+    # Later is blocked for Spree; Havel may not be booked for longer than an hour from 8.
+    Blocking.objects.create(
+        room=house["small"], span=make_span(factories.on(day, 10), factories.on(day, 11)), reason="Wartung"
+    )
+    Policy.objects.create(room=house["middle"], min_notice_minutes=60 * 24 * 30)
+    client.force_login(alice)
+    response = client.get(
+        "/",
+        {"place": f"building-{house['building'].pk}", "date": day, "start": "09:00", "end": "10:00"},
+    )
+    shifted = {(o.room.name, o.start.hour) for o in response.context["alternatives"]["shifted"]}
+    assert ("Spree", 10) not in shifted  # the blocking refuses it
+    assert not any(name == "Havel" for name, _hour in shifted)  # the notice rule refuses it
+    assert ("Spree", 8) in shifted and ("Elbe", 10) in shifted
+    # Each offer is bookable: "Buchen" on it books instead of refusing.
+    offer = next(o for o in response.context["alternatives"]["shifted"] if o.room.name == "Elbe")
+    booked = post_booking(client, offer.room, day, start=offer.start_value, end=offer.end_value)
+    assert booked.status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_suggests_no_room_the_booking_would_refuse_after_a_conflict(client, alice, bob, house, day):
+    from bookings.models import Blocking
+    from bookings.spans import make_span
+
+    factories.booking(house["small"], bob, factories.on(day, 9), minutes=60)
+    Blocking.objects.create(
+        room=house["middle"], span=make_span(factories.on(day, 8), factories.on(day, 12)), reason="Umbau"
+    )
+    client.force_login(alice)
+    response = post_booking(client, house["small"], day, title="Planung")
+    assert response.status_code == 409
+    assert [o.room.name for o in response.context["alternatives"]["elsewhere"]] == ["Elbe"]
+
+
+@pytest.mark.django_db
 def test_it_offers_a_shorter_slot(client, alice, bob, house, day):
     for room in ("small", "middle", "big"):
         factories.booking(house[room], bob, factories.on(day, 10), minutes=60)
@@ -531,6 +573,70 @@ def test_it_lists_my_upcoming_and_past_bookings_only(client, alice, bob, house, 
 
 
 @pytest.mark.django_db
+def test_my_bookings_shows_a_page_at_a_time(client, alice, house, day):
+    for n in range(23):
+        factories.booking(house["small"], alice, factories.on(day + timedelta(days=n), 9), title=f"T{n:02d}")
+    client.force_login(alice)
+
+    first = client.get("/my/")
+    assert [b.title for b in first.context["upcoming"]] == [f"T{n:02d}" for n in range(20)]
+    assert "Seite 1 von 2" in text(first) and 'href="?page=2" rel="next"' in text(first)
+
+    second = client.get("/my/", {"page": 2})
+    assert [b.title for b in second.context["upcoming"]] == ["T20", "T21", "T22"]
+    assert 'href="?page=1" rel="prev"' in text(second)
+    assert [b.title for b in client.get("/my/", {"page": "x"}).context["upcoming"]][:1] == ["T00"]
+
+
+@pytest.mark.django_db
+def test_my_bookings_filters_past_cancelled_by_room_and_by_day(client, alice, bob, house, day):
+    two_days_ago = timezone.now() - timedelta(days=2)
+    factories.booking(house["small"], alice, two_days_ago, title="Vorbei Spree")
+    factories.booking(house["middle"], alice, two_days_ago - timedelta(days=7), title="Vorbei Havel")
+    factories.booking(house["small"], alice, factories.on(day, 9), title="Storniert", status="cancelled")
+    factories.booking(house["small"], alice, factories.on(day, 11), title="Kommt")
+    factories.booking(house["small"], bob, two_days_ago + timedelta(hours=3), title="Von Bob")
+    client.force_login(alice)
+
+    def titles(**query):
+        response = client.get("/my/", query)
+        assert response.status_code == 200
+        return [b.title for b in response.context["past" if query.get("show") != "upcoming" else "upcoming"]]
+
+    assert titles(show="past") == ["Vorbei Spree", "Vorbei Havel"]
+    assert titles(show="cancelled") == ["Storniert"]
+    assert titles(show="upcoming") == ["Kommt"]
+    assert titles(show="past", room=house["middle"].pk) == ["Vorbei Havel"]
+    day_before = (two_days_ago - timedelta(days=1)).date().isoformat()
+    assert titles(show="past", date_from=day_before) == ["Vorbei Spree"]
+    assert titles(show="past", date_to=day_before) == ["Vorbei Havel"]
+    page = text(client.get("/my/", {"show": "past"}))
+    assert "Vergangene <span" in page and "Kommt" not in page and "Von Bob" not in page
+    # Only rooms of one's own bookings are offered, named by place.
+    assert house["big"].place_label not in page and house["middle"].place_label in page
+
+
+@pytest.mark.django_db
+def test_my_bookings_explains_a_bad_filter_in_german_and_shows_the_overview(client, alice, house, day):
+    factories.booking(house["small"], alice, factories.on(day, 9), title="Kommt")
+    client.force_login(alice)
+    response = client.get("/my/", {"show": "past", "date_from": "2026-05-02", "date_to": "2026-05-01"})
+    assert response.status_code == 200
+    assert "Das Enddatum darf nicht vor dem Anfangsdatum liegen." in text(response)
+    assert [b.title for b in response.context["upcoming"]] == ["Kommt"]
+    response = client.get("/my/", {"show": "irgendwas", "room": "abc"})
+    assert response.status_code == 200 and "Bitte eine gültige Auswahl treffen." in text(response)
+
+
+@pytest.mark.django_db
+def test_my_bookings_filter_speaks_english(client, alice, house, day):
+    factories.booking(house["small"], alice, factories.on(day, 9), status="cancelled")
+    client.force_login(alice)
+    page = text(client.get("/my/", {"show": "cancelled"}, headers={"accept-language": "en"}))
+    assert ">Cancelled <span" in page and "Show bookings" in page and "All rooms" in page
+
+
+@pytest.mark.django_db
 def test_it_names_the_zone_of_each_time_when_my_rooms_are_in_several(client, alice, house, day):
     factories.booking(house["small"], alice, factories.on(day, 9), title="Berlin")
     client.force_login(alice)
@@ -745,9 +851,10 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(client, alice, b
         f"/plan/?building={building.pk}&date={day_s}": 16,
         f"/plan/?place=site-{building.site_id}&date={day_s}": 16,
         # also the viewer's waiting list, the bookings they attend, and whether a blocking
-        # meets any of them (one query; more only for the bookings one meets), and the
-        # meetings in several rooms they organize (one query)
-        "/my/": 11,
+        # meets any of them (one query; more only for the bookings one meets), the meetings
+        # in several rooms they organize (one query), and the rooms of the filter and the
+        # count of pages (two)
+        "/my/": 13,
         f"/rooms/{room.pk}/?week={day_s}": 9,  # also the week's blockings, drawn with their reason
         # also for whom the viewer may book (delegates), and whether anyone (managers, admins)
         f"/book/?room={room.pk}": 8,
@@ -771,3 +878,25 @@ def test_it_hides_others_private_titles_among_the_taken_dates_of_a_series(client
     assert refused.status_code == 409
     page = text(refused)
     assert "Geheimprojekt" not in page and "Belegt" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "language, unit", [("de", "Tag(e), Woche(n) oder Monat(e)"), ("en", "day(s), week(s) or month(s)")]
+)
+def test_the_repetition_starts_on_the_booking_s_weekday_and_names_its_unit(
+    client, alice, house, language, unit
+):
+    wednesday = timezone.localdate() + timedelta(days=(2 - timezone.localdate().weekday()) % 7 + 7)
+    client.force_login(alice)
+    page = text(
+        client.get(
+            "/book/",
+            {"room": house["small"].pk, "date": wednesday.isoformat()},
+            headers={"accept-language": language},
+        )
+    )
+    assert re.search(r'<input type="checkbox" name="weekdays" value="WE"[^>]*checked', page)
+    assert not re.search(r'<input type="checkbox" name="weekdays" value="MO"[^>]*checked', page)
+    assert '<span class="unit" id="interval-unit"' in page and unit in page
+    assert re.search(r'<input type="number" name="interval"[^>]*aria-describedby="interval-unit"', page)

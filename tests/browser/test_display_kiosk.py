@@ -102,11 +102,15 @@ def test_it_shows_the_state_goes_offline_and_recovers(kiosk_server, page, alice)
     kiosk_server.start()
     offline.wait_for(state="hidden", timeout=15_000)
     assert page.locator("#state").inner_text() == "Wartet auf Check-in"
+    assert page.locator("#checked-in").is_hidden()
 
     page.get_by_role("button", name="Einchecken").click()
     page.locator("#message").wait_for(state="visible")
     assert page.locator("#message").inner_text() == "Eingecheckt. Gutes Meeting!"
     assert page.locator("#state").inner_text() == "Belegt"
+    # The panel keeps saying so after the message is gone.
+    expect(page.locator("#checked-in")).to_be_visible()
+    assert page.locator("#checked-in").inner_text() == "Eingecheckt"
     assert Booking.objects.get(pk=booking.pk).checked_in_at is not None
 
 

@@ -53,6 +53,18 @@ def writes() -> tuple:
 
 
 @pytest.mark.django_db
+def test_the_page_says_checked_in_only_once_the_booking_is(kiosk, post, door, alice):
+    booking = factories.booking(door.display.room, alice, at(9), minutes=60, title="Planung")
+    assert '<p id="checked-in" class="checked-in" hidden>Eingecheckt</p>' in kiosk.get(door.path).text
+
+    post(door.check_in, booking=booking.pk)
+
+    page = kiosk.get(door.path).text
+    assert '<p id="checked-in" class="checked-in">Eingecheckt</p>' in page
+    assert kiosk.get(door.status).json()["current"]["checked_in"] is True
+
+
+@pytest.mark.django_db
 def test_it_checks_in_the_running_booking(post, door, alice):
     booking = factories.booking(door.display.room, alice, at(9), minutes=60, title="Planung")
 

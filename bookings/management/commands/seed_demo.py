@@ -204,6 +204,8 @@ class Command(BaseCommand):
             room=first, defaults={"requires_approval": True, "approval_timeout_hours": 48}
         )
         approval.managers.add(managers)
+        # A building's rule the rooms inherit: their rule pages say "erbt (Gebäude: 480)".
+        Policy.objects.get_or_create(building=first.floor.building, defaults={"max_duration_minutes": 480})
         Policy.objects.get_or_create(
             room=second,
             defaults={"requires_check_in": True, "check_in_grace_minutes": 15, "buffer_after_minutes": 10},

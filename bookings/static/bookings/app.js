@@ -23,6 +23,21 @@
     });
   });
 
+  // After booking or changing, the page opens at the booking (its #fragment), which
+  // left the confirmation above out of view: focus moves to the message, so it is in
+  // view and read out, and the booking stays marked as the page's target.
+  var confirmation = document.querySelector(".messages .message");
+  if (confirmation) {
+    confirmation.setAttribute("tabindex", "-1");
+    // After the load: the browser's own move to the #fragment would take focus away again.
+    window.addEventListener("load", function () {
+      window.setTimeout(function () {
+        confirmation.focus({ preventScroll: true });
+        confirmation.scrollIntoView({ block: "nearest" });
+      }, 0);
+    });
+  }
+
   // A link shown once (calendar feed, display URL): a button copies it. Without
   // JavaScript the button stays hidden and the read-only field can be selected by hand.
   document.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
@@ -56,6 +71,9 @@
     var monthly = box.querySelector(".monthly");
     if (weekdays) weekdays.hidden = freq !== "weekly";
     if (monthly) monthly.hidden = freq !== "monthly";
+    // The interval's unit follows the repetition: "alle 2 Wochen", "alle 3 Tage".
+    var unit = box.querySelector("#interval-unit");
+    if (unit && unit.dataset[freq]) unit.textContent = unit.dataset[freq];
     var ends = box.querySelector("input[name=ends]:checked");
     var count = box.querySelector("input[name=count]");
     var until = box.querySelector("input[name=until]");
@@ -66,8 +84,31 @@
   }
   document.querySelectorAll("[data-recurrence]").forEach(function (box) {
     updateRecurrence(box);
-    box.addEventListener("change", function () { updateRecurrence(box); });
+    box.addEventListener("change", function (event) {
+      if (event.target.name === "weekdays") box.dataset.weekdaysChosen = "1";
+      updateRecurrence(box);
+    });
+    // Until someone picks weekdays, a weekly repetition follows the booking's date.
+    var dateField = box.form && box.form.querySelector("input[name=date]");
+    if (dateField) {
+      dateField.addEventListener("change", function () {
+        if (box.dataset.weekdaysChosen || !dateField.value) return;
+        var weekday = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"][new Date(dateField.value + "T12:00:00").getDay()];
+        box.querySelectorAll("input[name=weekdays]").forEach(function (b) { b.checked = b.value === weekday; });
+      });
+    }
   });
+
+  // Day plan wider than the screen (a phone): open it at the current time, not at its
+  // first hour, with an hour or so before now still in view.
+  var planBox = document.querySelector(".plan-scroll");
+  var nowMark = planBox && planBox.querySelector(".now");
+  if (nowMark && planBox.scrollWidth > planBox.clientWidth) {
+    var roomColumn = planBox.querySelector(".plan-row .plan-room");
+    var before = planBox.clientWidth / 6;
+    var x = nowMark.getBoundingClientRect().left - planBox.getBoundingClientRect().left + planBox.scrollLeft;
+    planBox.scrollLeft = Math.max(0, x - (roomColumn ? roomColumn.offsetWidth : 0) - before);
+  }
 
   // Day plan: a click into a free stretch books from the half hour clicked, not from
   // the stretch's start. Keyboard activation keeps the link as it is.

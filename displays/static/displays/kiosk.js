@@ -169,6 +169,8 @@
     setText("state", status.label);
     setText("detail", detailText());
     setText("current", currentText());
+    // Checked in: said in words, so people at the door know the room is really in use.
+    $("checked-in").hidden = !(status.current && status.current.checked_in);
     var left = parseIso(status.valid_until) - t;
     setText("change", left > 0 ? fmt(S.change_in, { duration: duration(left) }) : "");
     renderActions(t);
