@@ -37,7 +37,10 @@ class DialogPart(Protocol):
 
     ``bind`` reads the posted data (None for an empty dialog) with what the dialog knows
     so far; the result renders itself from its ``template`` and, when the dialog books,
-    ``apply`` runs in the booking's own transaction (a BookingError refuses the booking).
+    the booking (or series) is created inside the result's ``creating()`` context (so the
+    part's create hooks see what it names, such as a cost centre), then ``apply`` runs in
+    the booking's own transaction (a BookingError refuses the booking) and returns the
+    notes the booker is shown with the confirmation (dates a service could not be ordered for).
     """
 
     def bind(self, data, *, user: User, room, start: datetime | None, attendees: int, now: datetime): ...

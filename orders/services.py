@@ -145,7 +145,10 @@ def order_service(
                 "end": formats.time_format(item.delivery_until, "TIME_FORMAT"),
             }
         )
-    centre = costcentres.resolve(user=actor, code=cost_centre, day=deliver_at.astimezone(tz).date())
+    # Unnamed, the line goes where the booking's room goes: its cost centre, else the booker's default.
+    centre = costcentres.resolve(
+        user=actor, code=cost_centre, day=deliver_at.astimezone(tz).date(), booking=booking
+    )
     order = Order.objects.create(
         booking=booking,
         item=item,
