@@ -32,6 +32,10 @@ class OnMove(Protocol):
     def __call__(self, *, booking: Booking, actor: User, now: datetime, old_start: datetime) -> None: ...
 
 
+class CancelNotice(Protocol):
+    def __call__(self, *, bookings: list[Booking], now: datetime) -> list[str]: ...
+
+
 class DialogPart(Protocol):
     """A section an app adds to the booking dialog (/book/), such as services.
 
@@ -50,6 +54,7 @@ _on_create: list[OnCreate] = []
 _dialog_parts: list[DialogPart] = []
 _on_cancel: list[OnCancel] = []
 _on_move: list[OnMove] = []
+_cancel_notices: list[CancelNotice] = []
 
 
 def on_create(hook: OnCreate) -> OnCreate:
@@ -90,6 +95,18 @@ def booking_cancelled(*, booking: Booking, actor: User, now: datetime) -> None:
         hook(booking=booking, actor=actor, now=now)
 
 
+def cancel_notice(hook: CancelNotice) -> CancelNotice:
+    """Register ``hook``: what cancelling these bookings now would still cost, told before confirming."""
+    if hook not in _cancel_notices:
+        _cancel_notices.append(hook)
+    return hook
+
+
+def before_cancelling(*, bookings: list[Booking], now: datetime) -> list[str]:
+    """Every registered app's notices for the cancel page (a service still charged after its cut-off)."""
+    return [notice for hook in _cancel_notices for notice in hook(bookings=bookings, now=now)]
+
+
 def on_move(hook: OnMove) -> OnMove:
     """Register ``hook`` to run in the transaction of every move of a booking (time or room)."""
     if hook not in _on_move:
@@ -104,13 +121,16 @@ def booking_moved(*, booking: Booking, actor: User, now: datetime, old_start: da
 
 
 __all__ = [
+    "CancelNotice",
     "DialogPart",
     "OnCancel",
     "OnCreate",
     "OnMove",
+    "before_cancelling",
     "booking_cancelled",
     "booking_created",
     "booking_moved",
+    "cancel_notice",
     "dialog_part",
     "dialog_parts",
     "on_cancel",

@@ -21,16 +21,18 @@ from decimal import Decimal
 
 from django import forms
 from django.db import transaction
+from django.db.models import Exists, Q
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from bookings.models import Site
+
 from . import services
 from .booking_centre import chosen_for_new_bookings
 from .errors import OrderRefused
-from .models import Item
+from .models import Item, RoomPrice
 from .money import charge
-from .rooms import tariff_for
 from .selectors import Offer, offers_at
 
 ROWS = 3
@@ -176,8 +178,22 @@ class ServicesPart:
             return None
         site = room.floor.building.site
         items = Item.objects.filter(active=True, provider__site=site).select_related("provider")
-        has_items = items.exists()
-        if not has_items and tariff_for(room) is None:
+        building = room.floor.building
+        # One query for both: does the site have a catalogue, does any place price the room?
+        has_items, priced = (
+            Site.objects.filter(pk=site.pk)
+            .annotate(
+                has_items=Exists(items),
+                priced=Exists(
+                    RoomPrice.objects.filter(
+                        Q(room=room) | Q(building=building) | Q(site_id=building.site_id)
+                    )
+                ),
+            )
+            .values_list("has_items", "priced")
+            .get()
+        )
+        if not has_items and not priced:
             return None  # nothing to order and nothing to charge: no section
         bound = BoundServices(
             # A priced room without a catalogue: only the cost centre its charge goes to.

@@ -201,6 +201,30 @@ def late_charges(*, booking: Booking, now: datetime | None = None) -> list[LateC
     return found
 
 
+def late_charge_notices(*, bookings: list[Booking], now: datetime) -> list[str]:
+    """The cancel notice (bookings.hooks): each line cancelling these bookings now would still charge."""
+    notices = []
+    for booking in bookings:
+        tz = booking.room.floor.building.site.tz
+        for late in late_charges(booking=booking, now=now):
+            notices.append(
+                _(
+                    "%(item)s on %(day)s: the cut-off has passed, so cancelling still charges "
+                    "%(percent)d %% (%(amount)s %(currency)s)."
+                )
+                % {
+                    "item": late.order.item.display_name(),
+                    "day": formats.date_format(
+                        late.order.deliver_at.astimezone(tz).date(), "SHORT_DATE_FORMAT"
+                    ),
+                    "percent": late.percent,
+                    "amount": formats.number_format(late.amount, 2),
+                    "currency": late.order.currency,
+                }
+            )
+    return notices
+
+
 def reduction_charge(order: Order, *, quantity: int, now: datetime) -> Decimal:
     """What taking a line down to ``quantity`` now still charges for the part taken off."""
     if quantity >= order.quantity:
