@@ -36,12 +36,19 @@ class OnDecide(Protocol):
     def __call__(self, *, booking: Booking, now: datetime) -> None: ...
 
 
+class CancelNotice(Protocol):
+    def __call__(self, *, bookings: list[Booking], now: datetime) -> list[str]: ...
+
+
 class DialogPart(Protocol):
     """A section an app adds to the booking dialog (/book/), such as services.
 
     ``bind`` reads the posted data (None for an empty dialog) with what the dialog knows
     so far; the result renders itself from its ``template`` and, when the dialog books,
-    ``apply`` runs in the booking's own transaction (a BookingError refuses the booking).
+    the booking (or series) is created inside the result's ``creating()`` context (so the
+    part's create hooks see what it names, such as a cost centre), then ``apply`` runs in
+    the booking's own transaction (a BookingError refuses the booking) and returns the
+    notes the booker is shown with the confirmation (dates a service could not be ordered for).
     """
 
     def bind(self, data, *, user: User, room, start: datetime | None, attendees: int, now: datetime): ...
@@ -52,6 +59,7 @@ _dialog_parts: list[DialogPart] = []
 _on_cancel: list[OnCancel] = []
 _on_move: list[OnMove] = []
 _on_decide: list[OnDecide] = []
+_cancel_notices: list[CancelNotice] = []
 
 
 def on_create(hook: OnCreate) -> OnCreate:
@@ -92,6 +100,18 @@ def booking_cancelled(*, booking: Booking, actor: User, now: datetime) -> None:
         hook(booking=booking, actor=actor, now=now)
 
 
+def cancel_notice(hook: CancelNotice) -> CancelNotice:
+    """Register ``hook``: what cancelling these bookings now would still cost, told before confirming."""
+    if hook not in _cancel_notices:
+        _cancel_notices.append(hook)
+    return hook
+
+
+def before_cancelling(*, bookings: list[Booking], now: datetime) -> list[str]:
+    """Every registered app's notices for the cancel page (a service still charged after its cut-off)."""
+    return [notice for hook in _cancel_notices for notice in hook(bookings=bookings, now=now)]
+
+
 def on_move(hook: OnMove) -> OnMove:
     """Register ``hook`` to run in the transaction of every move of a booking (time or room)."""
     if hook not in _on_move:
@@ -120,15 +140,18 @@ def booking_decided(*, booking: Booking, now: datetime) -> None:
 
 
 __all__ = [
+    "CancelNotice",
     "DialogPart",
     "OnCancel",
     "OnCreate",
     "OnDecide",
     "OnMove",
+    "before_cancelling",
     "booking_cancelled",
     "booking_created",
     "booking_decided",
     "booking_moved",
+    "cancel_notice",
     "dialog_part",
     "dialog_parts",
     "on_cancel",

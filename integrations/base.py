@@ -34,6 +34,16 @@ class Person:
     mark: str = ""  # where this entry's last change lies (opaque to callers)
 
 
+@dataclass(frozen=True)
+class MailGroup:
+    """A directory group with a mail address (a distribution list) and how many people it reaches."""
+
+    external_id: str
+    email: str  # lower case: how bookings' attendee addresses are matched
+    name: str = ""
+    members: int = 0  # people in it, nested groups resolved, each once
+
+
 class Directory(Protocol):
     """A company directory that people sign in with and that the sync mirrors."""
 
@@ -51,6 +61,10 @@ class Directory(Protocol):
 
     def can_resume(self, mark: str) -> bool:
         """Whether a sync may continue from ``mark`` on this server; raises IntegrationError."""
+        ...
+
+    def mail_groups(self) -> Iterator[MailGroup]:
+        """Every group with a mail address and its member count; raises IntegrationError."""
         ...
 
 

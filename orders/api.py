@@ -16,7 +16,8 @@ from bookings.api.schemas import Error, Id, IsoDatetime, Text
 from bookings.models import Booking, Series, Site
 from bookings.services.bookings import can_manage
 
-from . import services
+from . import costcentres, services
+from .booking_centre import set_booking_cost_centre
 from .errors import InvalidOrder
 from .models import Item, Order
 from .money import text
@@ -217,3 +218,50 @@ def create_series_orders(request, series_id: Id, payload: SeriesOrderIn):
         },
         status=201,
     )
+
+
+class BookingCostCentreIn(Schema):
+    # Empty or null: the booking names none, and its organizer's default is charged.
+    cost_centre: Text(max_length=10) | None = None  # type: ignore[valid-type]
+
+
+class BookingCostCentreOut(Schema):
+    booking: int
+    cost_centre: str | None = Field(description="the code the booking names; null: none is named")
+    charged_to: str | None = Field(
+        description="where its room (and lines naming no other) go: the named one, else the organizer's"
+    )
+
+
+def _centre_dict(booking: Booking) -> dict:
+    named = costcentres.of_booking(booking)
+    charged = named or costcentres.default_for(booking.organizer)
+    return {
+        "booking": booking.pk,
+        "cost_centre": named.code if named else None,
+        "charged_to": charged.code if charged else None,
+    }
+
+
+@api.get(
+    "/bookings/{booking_id}/cost-centre", response={200: BookingCostCentreOut, 404: Error}, tags=["orders"]
+)
+def get_booking_cost_centre(request, booking_id: Id):
+    """The cost centre the booking's room is charged to (and its lines default to)."""
+    return JsonResponse(_centre_dict(_own_booking(request, booking_id)))
+
+
+@api.put(
+    "/bookings/{booking_id}/cost-centre",
+    response={200: BookingCostCentreOut, 403: Error, 404: Error, 422: Error},
+    tags=["orders"],
+)
+def put_booking_cost_centre(request, booking_id: Id, payload: BookingCostCentreIn):
+    """Name the cost centre the booking's room is charged to, and its new lines default to.
+
+    422 for an unknown cost centre or one not valid on the booking's day; 403 once the
+    booking has taken place or is cancelled; 404 for another's booking. Nothing changes then.
+    """
+    booking = _own_booking(request, booking_id)
+    set_booking_cost_centre(booking=booking, actor=request.auth, code=payload.cost_centre)
+    return JsonResponse(_centre_dict(booking))

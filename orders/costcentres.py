@@ -1,4 +1,4 @@
-"""Which cost centre a booking is charged to: the one named, else the user's default.
+"""Which cost centre a booking is charged to: the one named, else the booking's, else the user's default.
 
 An admin's default (UserCostCentre) wins; without one, the directory's attribute named by
 RFR_COST_CENTRE_ATTRIBUTE (synced onto the directory account) names it by its code, or by
@@ -17,7 +17,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from .errors import InvalidOrder
-from .models import CostCentre, SiteAccounting, UserCostCentre
+from .models import BookingCostCentre, CostCentre, SiteAccounting, UserCostCentre
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -40,9 +40,21 @@ def default_for(user: User) -> CostCentre | None:
     return chosen.cost_centre if chosen else from_directory(user)
 
 
-def resolve(*, user: User, code: str | None, day: date) -> CostCentre:
-    """The named cost centre, else the user's default; raises InvalidOrder if unknown, missing, invalid."""
-    if code and code.strip():
+def of_booking(booking) -> CostCentre | None:
+    """The cost centre the booking names (for its room and as its lines' default), or None."""
+    chosen = BookingCostCentre.objects.select_related("cost_centre").filter(booking=booking).first()
+    return chosen.cost_centre if chosen else None
+
+
+def resolve(*, user: User, code: str | None, day: date, booking=None) -> CostCentre:
+    """The named cost centre, else the booking's, else the user's default.
+
+    Raises InvalidOrder if it is unknown, missing or not valid on ``day``.
+    """
+    named = of_booking(booking) if booking is not None and not (code and code.strip()) else None
+    if named is not None:
+        centre = named
+    elif code and code.strip():
         centre = CostCentre.objects.filter(code=code.strip()).first()
         if centre is None:
             raise InvalidOrder(

@@ -16,7 +16,17 @@ from django.utils import timezone
 from bookings.models import Booking, Room, Site
 from bookings.spans import make_span
 
-from .models import CostCentre, DayListLook, Item, Order, Provider, RoomPrice, SiteAccounting, UserCostCentre
+from .models import (
+    BookingCostCentre,
+    CostCentre,
+    DayListLook,
+    Item,
+    Order,
+    Provider,
+    RoomPrice,
+    SiteAccounting,
+    UserCostCentre,
+)
 from .money import charge
 
 CENTRES = [
@@ -135,6 +145,12 @@ def _orders(demo) -> int:
         except IntegrityError:
             continue  # the slot is taken: no demo meeting this time
         payer = UserCostCentre.objects.get(user=demo).cost_centre
+        if days > 0:
+            # Next week's customer meeting names its own cost centre: room and lines go to marketing.
+            payer = CostCentre.objects.get(code="2200")
+            BookingCostCentre.objects.create(
+                booking=booking, cost_centre=payer, set_by=demo, set_at=timezone.now()
+            )
         for item_name, quantity, note in (("Kaffee und Tee", 4, ""), ("Mittagessen", 4, "1× vegetarisch")):
             item = Item.objects.get(provider__site=room.floor.building.site, name=item_name)
             # Written directly, as an import: the past order's cut-off has long passed.

@@ -5,7 +5,7 @@ area, document and posting date and header text, and per line the sender cost ce
 activity type, quantity, unit, price, receiver cost centre or order and a line text.
 docs/sap-export.md describes every column. Each charge is exported exactly once: the
 export holds a database lock, so two exports started together take turns and the
-second finds nothing new. With RFR_SAP_TARGET=odata the CO lines are not written but
+second finds nothing new. With RFR_SAP_TARGET=odata or rfc the CO lines are not written but
 left pending for the live adapter (integrations/sap/posting.py).
 """
 
@@ -194,7 +194,7 @@ def export_batch(*, dry_run: bool = False, now: datetime | None = None) -> Resul
             # Never seen outside this transaction; the orders it looked at stay marked as settled.
             batch.delete()
             return Result(batch=None, paths=[], lines=0, total=total)
-        live = settings.RFR_SAP_TARGET == "odata" and any(p.kind == "CO" for p in postings)
+        live = settings.RFR_SAP_TARGET in ("odata", "rfc") and any(p.kind == "CO" for p in postings)
         files = files_of(postings, number=number, today=today, live=live)
         paths = [
             write_atomically(Path(settings.RFR_SAP_EXPORT_DIR), name, content)

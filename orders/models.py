@@ -53,6 +53,32 @@ class UserCostCentre(models.Model):
         return str(self.cost_centre)
 
 
+class BookingCostCentre(models.Model):
+    """The cost centre a booking names: charged for its room and the default of its service lines.
+
+    A booking without one is charged to its organizer's default cost centre. Kept here, not on
+    the booking, because bookings know nothing of cost allocation (arrows point one way).
+    """
+
+    booking = models.OneToOneField(
+        Booking, models.PROTECT, related_name="cost_allocation", verbose_name=_("booking")
+    )
+    cost_centre = models.ForeignKey(
+        CostCentre, models.PROTECT, related_name="+", verbose_name=_("cost centre")
+    )
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("set by")
+    )
+    set_at = models.DateTimeField(_("set at"))
+
+    class Meta:
+        verbose_name = _("cost centre of a booking")
+        verbose_name_plural = _("cost centres of bookings")
+
+    def __str__(self) -> str:
+        return str(self.cost_centre)
+
+
 class ClosedDay(models.Model):
     """A day a site is closed (public holiday, company holiday): no working day for cut-offs."""
 
@@ -316,7 +342,7 @@ class ExportBatch(models.Model):
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=Decimal("0"))
 
     class Live(models.TextChoices):
-        """Where RFR_SAP_TARGET is "odata", the CO lines go to SAP live instead of into a file."""
+        """Where RFR_SAP_TARGET is "odata" or "rfc", the CO lines go to SAP live instead of into a file."""
 
         FILE = "", _("file only")
         PENDING = "pending", _("to be posted to SAP")

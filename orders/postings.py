@@ -154,7 +154,7 @@ def post_due(*, batch: ExportBatch, now: datetime, today: date) -> list[Posting]
 
 
 def post_rooms(*, batch: ExportBatch, now: datetime) -> list[Posting]:
-    """Charge each confirmed, ended booking in a priced room once, to the organizer's default cost centre."""
+    """Charge each confirmed, ended booking in a priced room once (its cost centre, else its organizer's)."""
     charged = Posting.objects.filter(booking=OuterRef("pk"), order__isnull=True)
     bookings = (
         Booking.objects.filter(

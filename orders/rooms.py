@@ -93,15 +93,16 @@ def room_charge(tariff: Tariff, start: datetime, end: datetime) -> RoomCharge:
 
 
 def receiver_of(booking: Booking) -> CostCentre | None:
-    """The organizer's default cost centre (the admin's, else the directory's), charged for the room."""
-    return costcentres.default_for(booking.organizer)
+    """Who pays for the room: the cost centre the booking names, else the organizer's default."""
+    return costcentres.of_booking(booking) or costcentres.default_for(booking.organizer)
 
 
 def check_priced_booking(*, booking: Booking, actor, now) -> None:
-    """The create hook (bookings.hooks): a priced room on a site that requires it needs a valid default.
+    """The create hook (bookings.hooks): a priced room on a site that requires it needs a valid cost centre.
 
-    The room is charged to the organizer's default cost centre, so that is what must exist
-    and be valid on the booking's day. Only bookings made here (pages, API) are asked.
+    The room is charged to the cost centre the booking names (booking_centre), else to the
+    organizer's default, so that is what must exist and be valid on the booking's day. Only
+    bookings made here (pages, API) are asked.
     Raises InvalidOrder (the booking is not written).
     """
     if booking.source not in (Booking.Source.WEB, Booking.Source.API):
@@ -111,7 +112,10 @@ def check_priced_booking(*, booking: Booking, actor, now) -> None:
         return
     try:
         costcentres.resolve(
-            user=booking.organizer, code=None, day=booking.span.lower.astimezone(site.tz).date()
+            user=booking.organizer,
+            code=None,
+            day=booking.span.lower.astimezone(site.tz).date(),
+            booking=booking,
         )
     except InvalidOrder as exc:
         raise InvalidOrder(

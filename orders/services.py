@@ -145,7 +145,10 @@ def order_service(
                 "end": formats.time_format(item.delivery_until, "TIME_FORMAT"),
             }
         )
-    centre = costcentres.resolve(user=actor, code=cost_centre, day=deliver_at.astimezone(tz).date())
+    # Unnamed, the line goes where the booking's room goes: its cost centre, else the booker's default.
+    centre = costcentres.resolve(
+        user=actor, code=cost_centre, day=deliver_at.astimezone(tz).date(), booking=booking
+    )
     order = Order.objects.create(
         booking=booking,
         item=item,
@@ -196,6 +199,30 @@ def late_charges(*, booking: Booking, now: datetime | None = None) -> list[LateC
                 LateCharge(order=order, percent=percent, amount=still_charged(order, percent=percent))
             )
     return found
+
+
+def late_charge_notices(*, bookings: list[Booking], now: datetime) -> list[str]:
+    """The cancel notice (bookings.hooks): each line cancelling these bookings now would still charge."""
+    notices = []
+    for booking in bookings:
+        tz = booking.room.floor.building.site.tz
+        for late in late_charges(booking=booking, now=now):
+            notices.append(
+                _(
+                    "%(item)s on %(day)s: the cut-off has passed, so cancelling still charges "
+                    "%(percent)d %% (%(amount)s %(currency)s)."
+                )
+                % {
+                    "item": late.order.item.display_name(),
+                    "day": formats.date_format(
+                        late.order.deliver_at.astimezone(tz).date(), "SHORT_DATE_FORMAT"
+                    ),
+                    "percent": late.percent,
+                    "amount": formats.number_format(late.amount, 2),
+                    "currency": late.order.currency,
+                }
+            )
+    return notices
 
 
 def reduction_charge(order: Order, *, quantity: int, now: datetime) -> Decimal:

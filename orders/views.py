@@ -20,7 +20,8 @@ from bookings.models import Booking
 from bookings.services.bookings import can_manage
 from bookings.views.errors import refuse_form
 
-from . import reports, selectors, services
+from . import costcentres, reports, selectors, services
+from .booking_centre import set_booking_cost_centre
 from .daylist_pdf import day_list_pdf
 from .export import csv_bytes, xlsx_bytes
 from .models import Item, Order, Provider
@@ -62,8 +63,20 @@ def _deliver_at(booking: Booking, value) -> datetime | None:
     return datetime.combine(booking.span.lower.astimezone(tz).date(), value, tz)
 
 
-def _context(request, booking: Booking, form: OrderForm, now: datetime) -> dict:
+class BookingCostCentreForm(forms.Form):
+    cost_centre = forms.CharField(
+        label=gettext_lazy("Cost centre of this booking"),
+        required=False,
+        max_length=20,
+        help_text=gettext_lazy(
+            "Charged for the room, and for services that name no other. Empty: the organizer's default."
+        ),
+    )
+
+
+def _context(request, booking: Booking, form: OrderForm, now: datetime, centre_form=None) -> dict:
     lines, total = selectors.lines_of(booking)
+    named = costcentres.of_booking(booking)
     late = {c.order.pk: c for c in services.late_charges(booking=booking, now=now)}
     for line in lines:
         # What cancelling this line now would still cost, told before the booker confirms.
@@ -92,6 +105,10 @@ def _context(request, booking: Booking, form: OrderForm, now: datetime) -> dict:
             for o in selectors.offers(booking, now=now)
         ],
         "form": form,
+        "named_centre": named,
+        "default_centre": costcentres.default_for(booking.organizer),
+        "centre_form": centre_form
+        or BookingCostCentreForm(initial={"cost_centre": named.code if named else ""}),
         "nav": "mine",
     }
 
@@ -146,6 +163,34 @@ def booking_services(request, pk: int):
             }
     elif request.method == "POST":
         status = 422
+    return render(request, "orders/booking.html", context, status=status)
+
+
+@login_required
+@require_POST
+def booking_cost_centre(request, pk: int):
+    """Name the booking's cost centre (its room and its lines' default), or clear it."""
+    now = timezone.now()
+    booking = _booking(request, pk)
+    centre_form = BookingCostCentreForm(request.POST)
+    if centre_form.is_valid():
+        try:
+            centre = set_booking_cost_centre(
+                booking=booking, actor=request.user, code=centre_form.cleaned_data["cost_centre"], now=now
+            )
+        except BookingError as exc:
+            status = refuse_form(centre_form, exc, fields={"cost_centre": "cost_centre"})
+        else:
+            if centre is None:
+                messages.success(request, _("The booking is charged to the organizer's default cost centre."))
+            else:
+                messages.success(
+                    request, _("The booking is charged to cost centre %(code)s.") % {"code": centre.code}
+                )
+            return redirect("orders:booking", pk=booking.pk)
+    else:
+        status = 422
+    context = _context(request, booking, OrderForm(booking=booking), now, centre_form=centre_form)
     return render(request, "orders/booking.html", context, status=status)
 
 

@@ -429,14 +429,20 @@ RFR_SAP_EXPORT_DIR = Path(os.environ.get("RFR_SAP_EXPORT_DIR") or runtime.data_d
 RFR_SAP_EXPORT_COPY_DIR = os.environ.get("RFR_SAP_EXPORT_COPY_DIR", "")
 RFR_SAP_CONTROLLING_AREA = os.environ.get("RFR_SAP_CONTROLLING_AREA", "1000")
 RFR_SAP_COMPANY_CODE = os.environ.get("RFR_SAP_COMPANY_CODE", "1000")
-# Where the CO lines go: "file" (the default: CSV and XLSX into the folder above) or
-# "odata": posted live through integrations/sap to the Gateway at RFR_SAP_ODATA_URL, each
-# batch once (FI lines, which SAP's activity allocation does not take, stay in the file).
+# Where the CO lines go: "file" (the default: CSV and XLSX into the folder above),
+# "odata": posted live through integrations/sap to the Gateway at RFR_SAP_ODATA_URL, or
+# "rfc": posted through BAPIs over RFC (the optional pyrfc extra and SAP's NW RFC SDK; at
+# RFR_SAP_RFC_DEST or RFR_SAP_RFC_ASHOST), each batch once (FI lines, which SAP's activity
+# allocation does not take, stay in the file).
 RFR_SAP_TARGET = os.environ.get("RFR_SAP_TARGET", "file").strip().lower() or "file"
-if RFR_SAP_TARGET not in ("file", "odata"):
-    raise ImproperlyConfigured("RFR_SAP_TARGET must be file or odata")
+if RFR_SAP_TARGET not in ("file", "odata", "rfc"):
+    raise ImproperlyConfigured("RFR_SAP_TARGET must be file, odata or rfc")
 if RFR_SAP_TARGET == "odata" and not os.environ.get("RFR_SAP_ODATA_URL", "").strip():
     raise ImproperlyConfigured("RFR_SAP_TARGET=odata needs RFR_SAP_ODATA_URL")
+if RFR_SAP_TARGET == "rfc" and not (
+    os.environ.get("RFR_SAP_RFC_DEST", "").strip() or os.environ.get("RFR_SAP_RFC_ASHOST", "").strip()
+):
+    raise ImproperlyConfigured("RFR_SAP_TARGET=rfc needs RFR_SAP_RFC_DEST or RFR_SAP_RFC_ASHOST")
 # The beat writes a batch this often (minutes); 0 leaves it to `manage.py export_sap`.
 RFR_SAP_EXPORT_MINUTES = envint("RFR_SAP_EXPORT_MINUTES", 60)
 if RFR_SAP_EXPORT_MINUTES > 0:
@@ -444,7 +450,7 @@ if RFR_SAP_EXPORT_MINUTES > 0:
         "task": "orders.tasks.export_sap",
         "schedule": 60.0 * RFR_SAP_EXPORT_MINUTES,
     }
-    if RFR_SAP_TARGET == "odata":
+    if RFR_SAP_TARGET in ("odata", "rfc"):
         # Posts the batches the export left pending (and retries those SAP could not take).
         CELERY_BEAT_SCHEDULE["post-sap"] = {
             "task": "integrations.sap.tasks.post_sap",

@@ -17,6 +17,10 @@ from bookings.spans import make_span
 from . import daily
 
 MARK = "Rückblick"  # the titles start with it, so a second run finds the first one's bookings
+# The sales team's Monday round invites its distribution list, which the directory's demo
+# stores with its member count (integrations/directory/demo.py): right-sizing counts them.
+TEAM_LIST = "vertrieb-alle@example.com"
+TEAM_ROUND_SEATS = 12  # only rooms this big hold it
 
 
 def seed_past_weeks(weeks: int = 6) -> int:
@@ -52,6 +56,9 @@ def seed_past_weeks(weeks: int = 6) -> int:
                     status = Booking.Status.CANCELLED
                     extra = {"cancelled_at": start - (timedelta(minutes=20) if late else timedelta(days=2))}
                 size = max(1, min(room.capacity, int(rng.triangular(1, room.capacity, 3))))
+                attendees = [f"gast{n}@example.com" for n in range(size - 1)]
+                if day.weekday() == 0 and hour == 10 and room.capacity >= TEAM_ROUND_SEATS:
+                    attendees = [TEAM_LIST]
                 booking = Booking(
                     room=room,
                     organizer=rng.choice(users),
@@ -60,7 +67,7 @@ def seed_past_weeks(weeks: int = 6) -> int:
                         start, start + timedelta(minutes=15 if status == Booking.Status.RELEASED else 60)
                     ),
                     status=status,
-                    attendees=[f"gast{n}@example.com" for n in range(size - 1)],
+                    attendees=attendees,
                     source=Booking.Source.IMPORT,
                     **extra,
                 )

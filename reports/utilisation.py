@@ -3,7 +3,9 @@
 Hours and per-room counts are sums of daily figures per room and site-local day
 (reports/daily.py: stored for finished days, computed live for the rest); the rules
 below say how a day's figures are made. No-shows per group and right-sizing read the
-bookings directly.
+bookings directly. A meeting's size is its organizer plus its attendees, where an
+attendee that is a distribution list counts with its members (the directory sync stores
+them; integrations/directory/models.py, MailGroup).
 
 Only bookable time counts: a room's hours are those of the nearest policy (room, then
 building, then site) that lists any (bookings/rules/resolve.py reads them the same way),
@@ -194,12 +196,18 @@ FROM {{figures}} AS f
 GROUP BY 1
 """.format(sums=", ".join(f"sum(f.bookable_h{h:02d}), sum(f.booked_h{h:02d})" for h in range(24)))
 
-# People per used meeting (the organizer and the attendees), against the seats.
+# People per used meeting against the seats: the organizer and each attendee, an attendee
+# that is a distribution list of the directory with its member count (the directory's
+# meeting size), anyone else as one. Read by address from the directory sync's table
+# (integrations.directory.MailGroup): reports import nothing of the directory.
 SIZES = (
-    BASE
+    BASE  # noqa: S608 (constant SQL; the input goes in as parameters)
     + """
 SELECT rooms.id, count(bk.id),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY cardinality(bk.attendees) + 1)
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY 1 + (
+           SELECT coalesce(sum(coalesce(
+               (SELECT max(g.members) FROM directory_mailgroup g WHERE g.email = lower(a.address)), 1)), 0)
+           FROM unnest(bk.attendees) AS a(address)))
 FROM rooms
 LEFT JOIN bookings_booking bk
     ON bk.room_id = rooms.id AND bk.status = 'confirmed' AND lower(bk.span) <@ rooms.period

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import services
+from .. import hooks, services
 from ..errors import BookingConflict, BookingError
 from ..forms import ChangeBookingForm, MineFilterForm, RepeatBookingForm
 from ..models import Booking, Series
@@ -307,7 +307,11 @@ def cancel(request, pk: int):
                 % {"title": booking.title, "day": mediumdate(start), "start": f"{start:%H:%M}"},
             )
         return redirect("bookings:mine")
-    return render(request, "bookings/cancel.html", {"nav": "mine", "booking": booking, "tz": tz})
+    # Told before confirming: what the apps above still charge (services past their cut-off).
+    notices = hooks.before_cancelling(bookings=[booking], now=timezone.now()) if booking.is_active else []
+    return render(
+        request, "bookings/cancel.html", {"nav": "mine", "booking": booking, "tz": tz, "notices": notices}
+    )
 
 
 @login_required
@@ -348,8 +352,9 @@ def cancel_series(request, pk: int):
                 )
         return redirect("bookings:mine")
     upcoming = future_occurrences(series_id=series.pk, now=now)
+    notices = hooks.before_cancelling(bookings=list(upcoming), now=now)
     return render(
         request,
         "bookings/cancel_series.html",
-        {"nav": "mine", "series": series, "tz": tz, "upcoming": upcoming},
+        {"nav": "mine", "series": series, "tz": tz, "upcoming": upcoming, "notices": notices},
     )

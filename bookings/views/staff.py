@@ -7,6 +7,7 @@ double click or a resubmitted form books once.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -388,20 +389,26 @@ def book_once(request, cd: dict, *, parts: list, now: datetime):
             "invite_attendees": cd["invite_attendees"],
             "source": Booking.Source.WEB,
         }
-        if cd.get("rrule"):
-            result = services.create_series(rrule=cd["rrule"], skip_conflicts=cd["skip_conflicts"], **common)
+        with ExitStack() as creating:
+            # What a part names for the new bookings (a cost centre) is there when they are made.
             for part in parts:
-                part.apply(bookings=result.created, actor=user, now=now)
-            return 201, {
-                "series": result.series.pk,
-                "booking": result.created[0].pk,
-                "created": len(result.created),
-                "skipped": len(result.skipped),
-            }
-        booking = services.create_booking(**common)
-        for part in parts:
-            part.apply(bookings=[booking], actor=user, now=now)
-        return 201, {"booking": booking.pk}
+                creating.enter_context(part.creating())
+            if cd.get("rrule"):
+                result = services.create_series(
+                    rrule=cd["rrule"], skip_conflicts=cd["skip_conflicts"], **common
+                )
+            else:
+                result = None
+                booking = services.create_booking(**common)
+        created = result.created if result else [booking]
+        # What a part could not do for some dates (a service past its cut-off), for the booker.
+        notes = [note for part in parts for note in part.apply(bookings=created, actor=user, now=now)]
+        body: dict = {"booking": created[0].pk}
+        if result:
+            body.update(series=result.series.pk, created=len(result.created), skipped=len(result.skipped))
+        if notes:
+            body["notes"] = notes
+        return 201, body
 
     return run_once(user=user, key=cd["key"], fingerprint=fingerprint(cd, parts), action=action)
 
@@ -448,6 +455,8 @@ def after_booking(request, body: dict, *, replayed: bool):
     if replayed:
         text += " " + _("(This form had already been sent; nothing was booked twice.)")
     messages.success(request, text)
+    for note in body.get("notes", []):
+        messages.warning(request, note)
     return redirect(reverse("bookings:mine") + f"#booking-{booking.pk}")
 
 

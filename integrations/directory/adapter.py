@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import ldap.filter
 
-from ..base import Person
+from ..base import MailGroup, Person
 from .client import DirectoryClient, normalize_dn
 from .conf import DirectorySettings
 
@@ -101,6 +101,32 @@ class LdapDirectory:
             return mark.rpartition("#")[0] == self.server()
         return True
 
+    def mail_groups(self) -> Iterator[MailGroup]:
+        """Every group with a mail address and how many people it reaches; raises IntegrationError.
+
+        One paged search over the groups, the nesting then walked in memory (as
+        DirectoryClient._expand does): a member that is itself a group counts with its
+        members, each person once, a cycle ends. Active Directory returns at most 1,500
+        values of a large group's ``member`` per read (range retrieval), so such a group
+        counts 1,500 until that is read in ranges.
+        """
+        member_attr = self.conf.member_attribute
+        mail_attr = self.conf.attributes.get("email", "mail")
+        attrs = [self.conf.id_attribute, mail_attr, "cn", member_attr]
+        tree: dict[str, list[str]] = {}
+        found: list[tuple[str, str, str, str]] = []  # dn, id, mail, name
+        for dn, entry in self.client.search(self.conf.group_search_base, self.conf.group_filter, attrs):
+            key = normalize_dn(dn)
+            tree[key] = [normalize_dn(m.decode()) for m in _values(entry, member_attr)]
+            mail = first(entry, mail_attr).lower()
+            ids = _values(entry, self.conf.id_attribute)
+            if mail and ids:
+                found.append((key, external_id(self.conf.id_attribute, ids[0]), mail, first(entry, "cn")))
+        for key, ext_id, mail, name in found:
+            yield MailGroup(
+                external_id=ext_id, email=mail[:254], name=name[:200], members=_people_in(key, tree)
+            )
+
     # For sign-in and the sync.
 
     def person(self, dn: str, entry: dict[str, list[bytes]], roles: frozenset[str]) -> Person | None:
@@ -170,6 +196,24 @@ def _older_than(mark: str, age: timedelta) -> bool:
     except ValueError:
         return False
     return datetime.now(UTC) - stamp > age
+
+
+def _people_in(group: str, tree: dict[str, list[str]]) -> int:
+    """How many distinct non-group members ``group`` reaches through its nested groups."""
+    people: set[str] = set()
+    seen: set[str] = set()
+    stack = [group]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for member in tree.get(current, []):
+            if member in tree:
+                stack.append(member)
+            else:
+                people.add(member)
+    return len(people)
 
 
 def roles_of(dn: str, role_members: dict[str, set[str]]) -> frozenset[str]:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import DirectoryAccount, SyncState
+from .models import DirectoryAccount, MailGroup, SyncState
 
 
 @admin.register(DirectoryAccount)
@@ -25,4 +25,19 @@ class SyncStateAdmin(admin.ModelAdmin):
     readonly_fields = ["name", "mark", "last_run_at", "last_full_at", "last_result"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(MailGroup)
+class MailGroupAdmin(admin.ModelAdmin):
+    """Read-only: distribution lists and their member counts, as the last sync found them."""
+
+    list_display = ["name", "email", "members", "synced_at"]
+    search_fields = ["name", "email"]
+    readonly_fields = [f.name for f in MailGroup._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -34,6 +34,28 @@ class DirectoryAccount(models.Model):
         return f"{self.user} ({self.external_id})"
 
 
+class MailGroup(models.Model):
+    """A directory group with a mail address (a distribution list) and its member count.
+
+    Written by every sync run, so a booking's meeting size is known where an attendee is
+    such a list (reports/utilisation.py reads it by address). A mirror, not a record: a
+    group gone from the directory goes from here.
+    """
+
+    external_id = models.CharField(_("directory id"), max_length=64, unique=True)
+    email = models.CharField(_("mail address"), max_length=254, db_index=True)  # lower case
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    members = models.PositiveIntegerField(_("members"))
+    synced_at = models.DateTimeField(_("last synchronized"))
+
+    class Meta:
+        verbose_name = _("distribution list")
+        verbose_name_plural = _("distribution lists")
+
+    def __str__(self) -> str:
+        return f"{self.name or self.email} ({self.members})"
+
+
 class SyncState(models.Model):
     """The sync's high-water mark: an incremental run reads only what changed after it."""
 

@@ -1,10 +1,12 @@
-"""Mirror the directory: create and update users, refresh roles, deactivate leavers.
+"""Mirror the directory: create and update users, refresh roles, deactivate leavers, size mail groups.
 
 Full runs read every person; incremental runs read only those changed after the
 high-water mark (uSNChanged, modifyTimestamp) plus a list of ids with roles, because
 neither a removed account nor a group change touches the person's own entry. A run is
 idempotent and may run beside sign-ins (both go through accounts.upsert_person); two
-runs at once are prevented by a PostgreSQL advisory lock.
+runs at once are prevented by a PostgreSQL advisory lock. Every run also rewrites the
+distribution lists (groups with a mail address) and their member counts, which tell a
+booking's meeting size where an attendee is such a list.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..base import Directory, IntegrationError, Person
 from .accounts import UsernameTaken, create_people, deactivate_leaver, update_roles, upsert_person
 from .conf import DirectorySettings
-from .models import DirectoryAccount, SyncState
+from .models import DirectoryAccount, MailGroup, SyncState
 
 log = logging.getLogger("rfr.directory")
 
@@ -52,6 +54,7 @@ class SyncResult:
     conflicts: int = 0
     bookings_cancelled: int = 0
     bookings_reported: int = 0
+    mail_groups: int = 0
     seconds: float = 0.0
     mark: str = ""
     conflict_names: list[str] = field(default_factory=list)
@@ -62,7 +65,8 @@ class SyncResult:
             f"{self.reactivated} reactivated, {self.unchanged} unchanged, "
             f"{self.roles_changed} roles changed, {self.deactivated} deactivated, "
             f"{self.conflicts} conflicts; bookings of leavers: "
-            f"{self.bookings_cancelled} cancelled, {self.bookings_reported} reported; {self.seconds:.1f} s"
+            f"{self.bookings_cancelled} cancelled, {self.bookings_reported} reported; "
+            f"{self.mail_groups} distribution lists; {self.seconds:.1f} s"
         )
 
 
@@ -216,6 +220,8 @@ def _run(*, directory, conf, full, force, now, progress) -> SyncResult:
             result.bookings_cancelled += done["cancelled"]
             result.bookings_reported += done["reported"]
 
+    result.mail_groups = sync_mail_groups(directory, now=now)
+
     result.mark = mark
     result.seconds = time.monotonic() - started
     state.mark = mark
@@ -227,3 +233,27 @@ def _run(*, directory, conf, full, force, now, progress) -> SyncResult:
     say(result.summary())
     log.info("directory %s", result.summary())
     return result
+
+
+def sync_mail_groups(directory: Directory, *, now: datetime) -> int:
+    """Store every distribution list with its member count; those gone are removed. Returns how many.
+
+    Read in full on every run: a group's membership changes touch neither its members'
+    entries nor a mark, and one paged search over the groups is cheap.
+    """
+    groups = {group.external_id: group for group in directory.mail_groups()}
+    with transaction.atomic():
+        MailGroup.objects.exclude(external_id__in=list(groups)).delete()
+        MailGroup.objects.bulk_create(
+            [
+                MailGroup(
+                    external_id=g.external_id, email=g.email, name=g.name, members=g.members, synced_at=now
+                )
+                for g in groups.values()
+            ],
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["external_id"],
+            update_fields=["email", "name", "members", "synced_at"],
+        )
+    return len(groups)

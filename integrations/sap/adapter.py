@@ -6,7 +6,8 @@ The Gateway service (the customer's, e.g. ZRFR_CO_SRV) offers two entity sets:
 ``DocumentNumber``), a thin wrapper around BAPI_ACC_ACTIVITY_ALLOC_POST.
 docs/sap-export.md names every property.
 
-RFC (pyrfc, which needs SAP's NW RFC SDK) is used only where it imports: ``rfc_available``.
+RFC (pyrfc, which needs SAP's NW RFC SDK) is the other adapter, in rfc.py; ``rfc_available``
+says whether the binding is installed at all.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from bookings.services import cancel_booking
 from orders import services
 from orders.models import Order
 from tests import factories
-from tests.helpers import at
+from tests.helpers import at, make_series, text
 
 TUESDAY, WEDNESDAY = date(2027, 3, 9), date(2027, 3, 10)
 
@@ -105,3 +105,39 @@ def test_it_refuses_a_move_to_another_day_its_orders_cannot_follow(meeting, coff
     meeting.refresh_from_db()
     line.refresh_from_db()
     assert (meeting.span.lower, line.deliver_at) == (at(WEDNESDAY, 9), at(WEDNESDAY, 9))
+
+
+@pytest.mark.django_db
+def test_the_cancel_page_tells_what_is_still_charged_before_confirming(
+    client, meeting, coffee, alice, alice_pays
+):
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        services.order_service(booking=meeting, item=coffee, actor=alice, quantity=4)
+        client.force_login(alice)
+        before = text(client.get(f"/bookings/{meeting.pk}/cancel/"))
+    with time_machine.travel(at(TUESDAY, 15), tick=False):
+        after = text(client.get(f"/bookings/{meeting.pk}/cancel/"))
+
+    assert "Bestellschluss" not in before
+    assert (
+        "Kaffee am 10.03.2027: Der Bestellschluss ist vorbei, eine Stornierung kostet noch 50 % (4,70 EUR)."
+    ) in after
+    assert Booking.objects.get().status == Booking.Status.CONFIRMED  # only asked
+
+
+@pytest.mark.django_db
+def test_the_series_cancel_page_names_each_dates_late_charge(client, room, coffee, alice, alice_pays):
+    result = make_series(room, alice, at(WEDNESDAY, 9), "FREQ=DAILY;COUNT=2")
+    with time_machine.travel(at(TUESDAY, 10), tick=False):
+        for booking in result.created:
+            services.order_service(booking=booking, item=coffee, actor=alice, quantity=2)
+    with time_machine.travel(at(TUESDAY, 15), tick=False):
+        client.force_login(alice)
+        client.cookies["django_language"] = "en"
+        page = text(client.get(f"/series/{result.series.pk}/cancel/"))
+
+    # Only Wednesday's cut-off (Tuesday 14:00) has passed; Thursday's coffee goes free.
+    assert (
+        "Coffee on 03/10/2027: the cut-off has passed, so cancelling still charges 50 % (2.35 EUR)." in page
+    )
+    assert page.count("the cut-off has passed") == 1

@@ -130,3 +130,63 @@ def test_a_booking_without_services_is_unchanged(signed_in, room, coffee):
 
     assert response.status_code == 302
     assert Booking.objects.count() == 1 and not Order.objects.exists()
+
+
+@pytest.fixture
+def early_lunch(lunch):
+    """Lunch must be ordered two working days before, by 14:00."""
+    lunch.cutoff_days = 2
+    lunch.save()
+    return lunch
+
+
+SERIES_FROM_WEDNESDAY = {"freq": "daily", "ends": "count", "count": 3, "interval": 1}
+
+
+def book_series_on_tuesday_afternoon(client, alice, room, coffee, lunch, language="de"):
+    # At 15:00 on Tuesday: Wednesday's coffee and lunch are closed, Thursday's lunch is
+    # closed (Tuesday 14:00) while its coffee is open (Wednesday 14:00), Friday is open.
+    lines = {"svc0-item": coffee.pk, "svc1-item": lunch.pk, "svc1-note": "vegetarisch"}
+    with time_machine.travel(at(TUESDAY, 15), tick=False):
+        client.force_login(alice)
+        client.cookies["django_language"] = language
+        response = post_booking(client, room, WEDNESDAY, **SERIES_FROM_WEDNESDAY, **lines)
+        return response, text(client.get(response["Location"])) if response.status_code == 302 else ""
+
+
+@pytest.mark.usefixtures("alice_pays")
+def test_a_new_series_orders_for_the_dates_still_open_each_all_or_nothing(
+    client, alice, room, coffee, early_lunch
+):
+    response, page = book_series_on_tuesday_afternoon(client, alice, room, coffee, early_lunch)
+
+    assert response.status_code == 302
+    assert Booking.objects.filter(series__isnull=False).count() == 3
+    # Only Friday got its lines: Thursday's coffee could have been ordered, but not without its lunch.
+    ordered = sorted(
+        (o.booking.start.date(), o.item.name) for o in Order.objects.select_related("booking", "item")
+    )
+    assert ordered == [(date(2027, 3, 12), "Kaffee"), (date(2027, 3, 12), "Mittagessen")]
+    assert (
+        "Die Leistungen konnten für 2 Termine der Serie nicht bestellt werden (für die übrigen schon): "
+        "10.03.2027: Kaffee kann für morgen nur bis heute 14:00 Uhr bestellt werden. "
+        "11.03.2027: Mittagessen kann für 11.03.2027 nur bis heute 14:00 Uhr bestellt werden."
+    ) in page
+
+
+@pytest.mark.usefixtures("alice_pays")
+def test_it_names_the_skipped_dates_in_english_too(client, alice, room, coffee, early_lunch):
+    _response, page = book_series_on_tuesday_afternoon(
+        client, alice, room, coffee, early_lunch, language="en"
+    )
+
+    assert "The services could not be ordered for 2 dates of the series (they were for the others): " in page
+    assert "Coffee can be ordered for tomorrow only until today 2 p.m." in page
+
+
+@pytest.mark.usefixtures("alice_pays")
+def test_a_series_whose_dates_are_all_open_says_nothing_of_skipping(signed_in, room, coffee):
+    response = post_booking(signed_in, room, WEDNESDAY, **SERIES_FROM_WEDNESDAY, **{"svc0-item": coffee.pk})
+
+    assert Order.objects.count() == 3
+    assert "nicht bestellt werden" not in text(signed_in.get(response["Location"]))

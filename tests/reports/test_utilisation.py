@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from bookings.models import Blocking, Booking, BookingEvent, Policy, PolicyHours
 from bookings.spans import make_span
+from integrations.directory.models import MailGroup
 from reports.utilisation import by_group, heat_map, per_room, sizes, weekly
 from tests import factories
 
@@ -194,6 +195,34 @@ def test_it_finds_rooms_whose_median_meeting_uses_less_than_a_third_of_the_seats
     assert (found[berlin_room.pk].meetings, found[berlin_room.pk].median_people) == (3, Decimal("2.0"))
     assert found[berlin_room.pk].oversized  # 2 of 10 seats
     assert not found[small.pk].oversized  # 2 of 4 seats
+
+
+@pytest.mark.django_db
+def test_it_counts_a_distribution_list_with_the_members_the_directory_sync_stored(berlin_room, alice):
+    # As the directory sync stores them (tests/integrations/test_directory_mail_groups.py reads slapd).
+    MailGroup.objects.create(
+        external_id="g-1", email="team@firma.de", name="Team", members=7, synced_at=at(0, 0)
+    )
+    MailGroup.objects.create(
+        external_id="g-2", email="leer@firma.de", name="Leer", members=0, synced_at=at(0, 0)
+    )
+    meetings = [
+        ["Team@Firma.de"],  # 1 + 7 = 8 (addresses match in any case)
+        ["a@x.de", "team@firma.de"],  # 1 + 1 + 7 = 9
+        ["a@x.de"],  # 2
+        ["leer@firma.de", "b@x.de"],  # 1 + 0 + 1 = 2: an empty list adds nobody
+        [],  # 1
+    ]
+    for day, attendees in enumerate(meetings):
+        factories.booking(berlin_room, alice, at(day, 9), attendees=attendees)
+
+    (size,) = sizes(room_ids=[berlin_room.pk], start=MONDAY, end=MONDAY + timedelta(days=7)).values()
+
+    # 1, 2, 2, 8, 9: the median meeting has 2 people, under a third of the 10 seats.
+    assert (size.meetings, size.median_people, size.oversized) == (5, Decimal("2.0"), True)
+    MailGroup.objects.filter(email="leer@firma.de").update(members=12)  # now 1, 2, 8, 9, 14
+    (size,) = sizes(room_ids=[berlin_room.pk], start=MONDAY, end=MONDAY + timedelta(days=7)).values()
+    assert (size.median_people, size.oversized) == (Decimal("8.0"), False)
 
 
 @pytest.mark.django_db

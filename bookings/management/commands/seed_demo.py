@@ -94,6 +94,7 @@ TITLES = [
 # imports nothing above it. Each returns a line to print, or a count.
 APP_DEMOS = (
     "reports.demo.seed_past_weeks",
+    "integrations.directory.demo.seed_mail_groups",
     "orders.demo.seed",
     "visitors.demo.seed_visitors",
     "privacy.demo.seed_former_employee",
