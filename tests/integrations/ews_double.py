@@ -9,7 +9,12 @@ answers), UpdateItem, DeleteItem, GetRoomLists and GetRooms. The mailbox is the 
 in the ExchangeImpersonation header, or in the folder id for delegate access; requests
 need the service account's Basic credentials, or with ``negotiate_keytab`` set a Kerberos
 ticket (``Authorization: Negotiate``, SPNEGO) that python-gssapi's acceptor verifies
-against that keytab, answering with its own token so the client can authenticate us back.
+against that keytab, answering with its own token so the client can authenticate us back,
+or with ``ntlm`` set the NTLM handshake (negotiate, challenge, authenticate) that
+pyspnego's acceptor checks against the accounts in the file named by NTLM_USER_FILE
+(lines ``DOMAIN:user:password``) and against this server's certificate (the channel
+binding requests-ntlm sends). As on IIS, NTLM signs in the TCP connection: the handshake
+runs once per connection, and later requests on it need no Authorization header.
 
 The calendar state and what a test calls to "book in Outlook" are the Graph double's
 (GraphDouble): the same events, ``book``/``book_series``/``change``/``remove``, the
@@ -21,12 +26,15 @@ is ErrorInvalidSyncStateData, a forbidden mailbox ErrorImpersonateUserDenied.
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import socket
+import ssl
 import threading
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
@@ -83,6 +91,11 @@ class EwsDouble(GraphDouble):
         self.stream_seconds = 60.0  # a connection closes after this (Exchange: ConnectionTimeout minutes)
         self.negotiate_keytab = ""  # a keytab with HTTP/<host>: then Kerberos (Negotiate) only, no Basic
         self.kerberos_clients: list[str] = []  # the principal each Negotiate request proved to be
+        # RFC 5929 tls-server-end-point: what requests-ntlm binds its NTLM answer to
+        certificate = ssl.PEM_cert_to_DER_cert(Path(cert).read_text())
+        self.channel_binding = b"tls-server-end-point:" + hashlib.sha256(certificate).digest()
+        self.ntlm = False  # then NTLM only (the accounts are in the file named by NTLM_USER_FILE)
+        self.ntlm_clients: list[str] = []  # DOMAIN\\user of each connection an NTLM handshake signed in
 
     def _new_event(self, mailbox: str, body: dict) -> dict:
         event = super()._new_event(mailbox, body)
@@ -185,6 +198,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(401, "", {"WWW-Authenticate": "Negotiate"})
             if answer:
                 proof["WWW-Authenticate"] = f"Negotiate {answer}"
+        elif double.ntlm:
+            challenge = self._ntlm(self.headers.get("Authorization", ""))
+            if challenge is not None:
+                return self._send(401, "", {"WWW-Authenticate": challenge})
         elif self.headers.get("Authorization") != expected:
             return self._send(401, "", {"WWW-Authenticate": 'Basic realm="mail"'})
         root = ET.fromstring(raw)  # noqa: S314 - a test server reading our own client's requests
@@ -335,6 +352,34 @@ class _Handler(BaseHTTPRequestHandler):
         with self.owner.lock:
             self.owner.kerberos_clients.append(str(context.initiator_name))
         return base64.b64encode(answer).decode() if answer else ""
+
+    def _ntlm(self, header: str) -> str | None:
+        """None once this connection is signed in, else the WWW-Authenticate of the 401 to send:
+        ``NTLM <challenge>`` after a negotiate message, a bare ``NTLM`` for anything else."""
+        import spnego
+        from spnego.channel_bindings import GssChannelBindings
+
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "ntlm" or not token.strip():
+            return None if getattr(self, "ntlm_user", "") else "NTLM"
+        pending = getattr(self, "ntlm_pending", None)
+        self.ntlm_user, self.ntlm_pending = "", None  # a new handshake signs the connection out
+        try:
+            if pending is None:  # leg 1: the client's negotiate message
+                binding = GssChannelBindings(application_data=self.owner.channel_binding)
+                context = spnego.server(protocol="ntlm", channel_bindings=binding)
+                challenge = context.step(base64.b64decode(token.strip()))
+                self.ntlm_pending = context
+                return f"NTLM {base64.b64encode(challenge).decode()}"
+            pending.step(base64.b64decode(token.strip()))  # leg 3: raises for a wrong password
+        except (spnego.exceptions.SpnegoError, ValueError):
+            return "NTLM"
+        if not pending.complete:
+            return "NTLM"
+        self.ntlm_user = pending.client_principal
+        with self.owner.lock:
+            self.owner.ntlm_clients.append(self.ntlm_user)
+        return None
 
     # --- helpers ---
     def _mailbox(self, acting: str, element=None) -> str:

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from bookings import outbox
+from bookings import outbox, services
 from integrations.exchange.adapter import calendar
 from integrations.exchange.conf import from_env
 from integrations.exchange.sync import sync_room
@@ -130,3 +130,18 @@ def later(minutes: int = 0):
 
 def inbound(room, **kw):
     return sync_room(calendar(), room, **kw)
+
+
+def both_ways(double, room, organizer) -> None:
+    """A booking made here reaches the room's calendar, and one made in Outlook becomes ours."""
+    start = later()
+    services.create_booking(
+        room=room, organizer=organizer, title="Planung", start=start, end=start + timedelta(hours=1)
+    )
+    assert deliver() == [True]
+    event_id = double.book(MAILBOX, "Vertrieb", start + timedelta(hours=2), start + timedelta(hours=3))
+    report = inbound(room)
+    assert report.error == ""
+    assert report.applied == {"echo": 1, "booked": 1}
+    assert double.answer(event_id) == "accept"
+    assert sorted(e["subject"] for e in double.events(MAILBOX)) == ["Planung", "Vertrieb"]

@@ -18,7 +18,7 @@ from integrations.exchange.models import EventLink, RoomSync
 
 from . import kdc as kdc_module
 from .ews_double import EwsDouble
-from .exchange_fixtures import MAILBOX, deliver, inbound, later
+from .exchange_fixtures import MAILBOX, both_ways, deliver, inbound, later
 
 pytestmark = pytest.mark.skipif(
     bool(kdc_module.available()), reason=f"Kerberos cannot run here: {kdc_module.available()}"
@@ -63,26 +63,12 @@ def _configure(settings, double, **extra):
     )
 
 
-def _both_ways(double, room, alice) -> None:
-    start = later()
-    services.create_booking(
-        room=room, organizer=alice, title="Planung", start=start, end=start + timedelta(hours=1)
-    )
-    assert deliver() == [True]
-    event_id = double.book(MAILBOX, "Vertrieb", start + timedelta(hours=2), start + timedelta(hours=3))
-    report = inbound(room)
-    assert report.error == ""
-    assert report.applied == {"echo": 1, "booked": 1}
-    assert double.answer(event_id) == "accept"
-    assert sorted(e["subject"] for e in double.events(MAILBOX)) == ["Planung", "Vertrieb"]
-
-
 def test_it_syncs_both_ways_with_the_ticket_of_the_service_account(
     kdc, kerberos_ews, pki, spree, alice, settings, tmp_path
 ):
     kdc.ticket(tmp_path / "ccache")  # what the admin's kinit -k or k5start job leaves
     _configure(settings, kerberos_ews, ca=pki[0])
-    _both_ways(kerberos_ews, spree, alice)
+    both_ways(kerberos_ews, spree, alice)
     assert {"CreateItem", "SyncFolderItems"} <= set(kerberos_ews.soap)
     # Every SOAP request the double answered came with a ticket the KDC gave svc-rfr.
     assert len(kerberos_ews.kerberos_clients) == len(kerberos_ews.soap)
@@ -93,7 +79,7 @@ def test_it_signs_in_from_the_keytab_alone(kdc, kerberos_ews, pki, spree, alice,
     cache = tmp_path / "ccache"
     assert not cache.exists()  # no kinit ran: the keytab is all there is
     _configure(settings, kerberos_ews, ca=pki[0], RFR_EWS_KEYTAB=str(kdc.client_keytab))
-    _both_ways(kerberos_ews, spree, alice)
+    both_ways(kerberos_ews, spree, alice)
     assert set(kerberos_ews.kerberos_clients) == {f"{kdc_module.CLIENT}@{kdc_module.REALM}"}
     assert cache.stat().st_size > 0  # MIT Kerberos kept the ticket it got from the keytab
 
