@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (Chromium for browser
-# tests, slapd for the directory tests, promtool for the alert rules) when they are
+# tests, slapd for the directory tests, promtool for the alert rules, HAProxy for the
+# two app servers, PgBouncer for CI's transaction-pooling run) when they are
 # missing and we run as root; otherwise says what is missing.
 # Called by `make test`; idempotent and quick when everything is there.
 set -euo pipefail
@@ -15,6 +16,8 @@ declare -A NEEDED=(
     [/usr/include/sasl/sasl.h]=libsasl2-dev
     [/usr/bin/gcc]=gcc
     [/usr/bin/promtool]=prometheus
+    [/usr/sbin/haproxy]=haproxy
+    [/usr/sbin/pgbouncer]=pgbouncer
 )
 
 missing=()
@@ -32,5 +35,11 @@ echo "Installing Debian packages for the test suite: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # The tests start their own slapd; the package must not configure and start one on port 389.
 echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+# Nor may HAProxy and PgBouncer start as services: the tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" fonts-dejavu-core >/dev/null
