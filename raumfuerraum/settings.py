@@ -8,7 +8,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -235,11 +235,31 @@ DATABASES = {
         "TEST": {"NAME": os.environ.get("RFR_TEST_DB_NAME", "test_rfr")},
     }
 }
+# Behind PgBouncer in transaction pooling (deploy/pgbouncer, docs/operations.md): two
+# transactions of one connection may run on two server connections, so nothing may
+# outlive a transaction. Django's cursors for .iterator() (WITH HOLD) would, and so would
+# psycopg's prepared statements (Django leaves them off; this keeps them off).
+RFR_DB_TRANSACTION_POOLING = envbool("RFR_DB_TRANSACTION_POOLING")
+if RFR_DB_TRANSACTION_POOLING:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL") or runtime.redis_url()
-# Celery names a Unix-socket Redis differently from redis-py.
-_broker = "redis+socket://" + REDIS_URL[len("unix://") :] if REDIS_URL.startswith("unix://") else REDIS_URL
+
+
+def celery_broker_url(redis_url: str) -> str:
+    """Celery's name for ``redis_url``: a Unix socket is redis+socket://, and kombu takes its
+    database as ``virtual_host`` there (it drops ``db``, which would send to database 0)."""
+    if not redis_url.startswith("unix://"):
+        return redis_url
+    path, _sep, query = redis_url[len("unix://") :].partition("?")
+    params = [(k, v) for k, v in parse_qsl(query) if k != "db"]
+    params += [("virtual_host", v) for k, v in parse_qsl(query) if k == "db"]
+    return "redis+socket://" + path + ("?" + urlencode(params) if params else "")
+
+
+_broker = celery_broker_url(REDIS_URL)
 CELERY_BROKER_URL = _broker
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -250,6 +270,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # is already committed and the periodic sweep delivers it later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0}
 CELERY_TASK_PUBLISH_RETRY = False
+# Every app server may run beat: each run is claimed per tick in Redis first, so a job runs
+# once per tick however many beats are up, and on as long as one is (raumfuerraum/beat.py).
+CELERY_BEAT_SCHEDULER = "raumfuerraum.beat:OncePerTickScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {
         "task": "bookings.tasks.sweep_outbox",

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (Chromium for browser
-# tests, slapd for the directory tests, promtool for the alert rules) when they are
-# missing and we run as root; otherwise says what is missing. An MIT KDC (krb5kdc,
-# kdb5_util, kadmin.local, kinit) for the Kerberos sign-in to the EWS double.
+# tests, slapd for the directory tests, promtool for the alert rules, HAProxy for the
+# two app servers, PgBouncer for CI's transaction-pooling run, an MIT KDC (krb5kdc,
+# kdb5_util, kadmin.local, kinit) for the Kerberos sign-in to the EWS double) when they
+# are missing and we run as root; otherwise says what is missing.
 # Called by `make test`; idempotent and quick when everything is there.
 set -euo pipefail
 
@@ -20,6 +21,8 @@ declare -A NEEDED=(
     [/usr/sbin/kadmin.local]=krb5-admin-server
     [/usr/bin/kinit]=krb5-user
     [/usr/bin/krb5-config]=libkrb5-dev
+    [/usr/sbin/haproxy]=haproxy
+    [/usr/sbin/pgbouncer]=pgbouncer
 )
 
 missing=()
@@ -37,5 +40,11 @@ echo "Installing Debian packages for the test suite: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # The tests start their own slapd; the package must not configure and start one on port 389.
 echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+# Nor may HAProxy and PgBouncer start as services: the tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" fonts-dejavu-core >/dev/null

@@ -64,6 +64,9 @@ class SyncState(models.Model):
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
     last_full_at = models.DateTimeField(_("last full run"), null=True, blank=True)
     last_result = models.JSONField(_("last result"), default=dict, blank=True)
+    # Held while a sync runs (sync.py): a lease in a row, not a session's advisory lock,
+    # so that it holds through PgBouncer's transaction pooling too.
+    running_until = models.DateTimeField(_("running until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("directory sync state")

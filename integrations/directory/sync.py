@@ -4,9 +4,9 @@ Full runs read every person; incremental runs read only those changed after the
 high-water mark (uSNChanged, modifyTimestamp) plus a list of ids with roles, because
 neither a removed account nor a group change touches the person's own entry. A run is
 idempotent and may run beside sign-ins (both go through accounts.upsert_person); two
-runs at once are prevented by a PostgreSQL advisory lock. Every run also rewrites the
-distribution lists (groups with a mail address) and their member counts, which tell a
-booking's meeting size where an attendee is such a list.
+runs at once are prevented by a lease on the sync's state row (works through PgBouncer).
+Every run also rewrites the distribution lists (groups with a mail address) and their
+member counts, which tell a booking's meeting size where an attendee is such a list.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from ..base import Directory, IntegrationError, Person
@@ -28,7 +30,9 @@ from .models import DirectoryAccount, MailGroup, SyncState
 
 log = logging.getLogger("rfr.directory")
 
-LOCK_KEY = 0x5246_5244_4952  # "RFRDIR": one sync at a time across all app servers
+# One sync at a time across all app servers: a lease on the state row, taken and given
+# back in transactions of their own. A sync that dies keeps it until it runs out.
+LEASE = timedelta(hours=1)
 PROGRESS_EVERY = 1000
 BATCH = 500  # new people created per statement batch
 # A directory that suddenly lists far fewer people is more likely misconfigured (a
@@ -154,15 +158,17 @@ def sync_directory(
     progress: Callable[[str], None] | None = None,
 ) -> SyncResult:
     """One sync run; raises SyncBusy, or IntegrationError (nothing deactivated then)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
-        if not cursor.fetchone()[0]:
-            raise SyncBusy("another directory sync is running")
+    SyncState.objects.get_or_create(name="default")
+    # Database time, so the app servers' clocks do not matter.
+    taken = SyncState.objects.filter(
+        Q(running_until__isnull=True) | Q(running_until__lt=Now()), name="default"
+    ).update(running_until=Now() + LEASE)
+    if not taken:
+        raise SyncBusy("another directory sync is running")
     try:
         return _run(directory=directory, conf=conf, full=full, force=force, now=now, progress=progress)
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+        SyncState.objects.filter(name="default").update(running_until=None)
 
 
 def _run(*, directory, conf, full, force, now, progress) -> SyncResult:

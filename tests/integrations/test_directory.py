@@ -35,7 +35,7 @@ from integrations.directory.adapter import LdapDirectory
 from integrations.directory.client import DirectoryClient
 from integrations.directory.login import normalize_login
 from integrations.directory.models import DirectoryAccount, SyncState
-from integrations.directory.sync import sync_directory
+from integrations.directory.sync import SyncBusy, sync_directory
 from tests import factories
 
 from . import slapd as sl
@@ -273,6 +273,22 @@ def test_it_is_idempotent(sync_tree, use_directory):
     again = run_sync(conf, full=True)
 
     assert (again.seen, again.unchanged, again.created, again.updated) == (25, 25, 0, 0)
+
+
+def test_it_runs_one_sync_at_a_time_and_takes_over_a_lease_that_ran_out(sync_tree, use_directory):
+    conf = use_directory(**sync_tree(3).env())
+    # Another server's sync holds the lease (a row, so it holds through PgBouncer too).
+    SyncState.objects.update_or_create(
+        name="default", defaults={"running_until": timezone.now() + timedelta(minutes=5)}
+    )
+
+    with pytest.raises(SyncBusy):
+        run_sync(conf)
+
+    # That sync died an hour ago: its lease has run out, and the next run takes over.
+    SyncState.objects.filter(name="default").update(running_until=timezone.now() - timedelta(seconds=1))
+    assert run_sync(conf).created == 3
+    assert SyncState.objects.get(name="default").running_until is None
 
 
 def test_it_finds_the_user_a_sign_in_created(client, slapd, sync_tree, use_directory):

@@ -18,6 +18,15 @@ Idempotency-Keys, replay some of those keys and cancel, deploy/upgrade.py instal
 RFR_UPGRADE_METHOD=hup runs the same tests with the HUP swap, RFR_UPGRADE_CLIENTS and
 RFR_UPGRADE_THINK change the load: that is how the figures in docs/operations.md were
 measured.
+
+What "no request fails" means here: every answer has the expected status, and no
+connection breaks. One limit depends on the machine, and it is stated, not hidden: a
+client waits CLIENT_TIMEOUT seconds for an answer. The clients are closed-loop (each
+waits for its answer before its next request), so at most CLIENTS requests wait at once
+and the slowest answer is bounded by about CLIENTS x CPU per request / the CPU the app
+gets. A machine that cannot give the app enough CPU while both releases start (see
+"Headroom" in docs/operations.md, chapter 1) ends in time-outs, reported as such apart
+from every other failure; those have no such excuse.
 """
 
 from __future__ import annotations
@@ -52,6 +61,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.embedded_only]
 
 PYTHON = sys.executable
 CLIENTS = int(os.environ.get("RFR_UPGRADE_CLIENTS", "220"))
+# Seconds a client waits for an answer before it counts the request as failed.
+CLIENT_TIMEOUT = 60
 # Seconds a client waits between two requests: the load stays within what two shared
 # cores serve, so latency stays far below the client timeout and a failure means a failure.
 THINK = tuple(float(s) for s in os.environ.get("RFR_UPGRADE_THINK", "0.5,1.5").split(","))
@@ -88,7 +99,13 @@ class Deployment:
                 "RFR_WEB_BIND": f"127.0.0.1:{self.port}",
                 "RFR_WEB_PIDFILE": str(self.pidfile),
                 "RFR_WEB_LOG_LEVEL": "info",
-                "RFR_UPGRADE_READY_TIMEOUT": "8",
+                # How long a new release's worker may take to find its /readyz 200 before
+                # the release counts as broken and is rolled back. It must not depend on
+                # spare CPU: with the old release serving 220 clients beside migrate and
+                # the new master's start, a good release's first /readyz can take seconds
+                # (8 s here before, which a loaded machine could turn into a rollback of
+                # a good release). The broken release below waits this long to roll back.
+                "RFR_UPGRADE_READY_TIMEOUT": "30",
                 # Clients and servers share two busy cores here, and a process starting
                 # (migrate, a new master) stalls both for seconds. The server keeps idle
                 # connections well past the clients' own idle limit (3 s) plus such a
@@ -281,6 +298,7 @@ class Tally:
 
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    timeouts: list[str] = field(default_factory=list)
     # (monotonic start of the request, version that answered)
     versions: list[tuple[float, str]] = field(default_factory=list)
     acknowledged: dict[int, str] = field(default_factory=dict)  # booking id -> Idempotency-Key
@@ -291,6 +309,16 @@ class Tally:
     @property
     def total(self) -> int:
         return sum(self.statuses.values())
+
+    def assert_no_failure(self, report: str) -> None:
+        """Nothing failed; time-outs are named as what they are: too little CPU for the load."""
+        assert self.failures == [], report
+        assert self.timeouts == [], (
+            f"{len(self.timeouts)} requests got no answer within the clients' {CLIENT_TIMEOUT}s "
+            f"(slowest answered: {self.slowest:.1f}s): the machine gave the app too little CPU for "
+            f"{CLIENTS} clients during the upgrade (docs/operations.md, chapter 1, headroom). "
+            f"First: {self.timeouts[:5]}{report}"
+        )
 
 
 class Load:
@@ -323,7 +351,12 @@ class Load:
     def wait_for_requests(self, count: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while self.tally.total < count:
-            assert time.monotonic() < deadline, f"only {self.tally.total} requests answered"
+            # Not a failed request: the machine answers too few to go on (seen at load
+            # average 14-18 on two cores: 20 answers in 60 s before the upgrade began).
+            assert time.monotonic() < deadline, (
+                f"only {self.tally.total} of {count} requests answered in {timeout:.0f}s, "
+                f"{len(self.tally.failures)} failed: no headroom for {CLIENTS} clients here"
+            )
             time.sleep(0.2)
 
     async def _main(self) -> None:
@@ -335,7 +368,7 @@ class Load:
         async with httpx.AsyncClient(
             base_url=self.deployment.base,
             headers={"Authorization": f"Bearer {self.deployment.token}"},
-            timeout=60,
+            timeout=CLIENT_TIMEOUT,
             # Like every well-behaved client: give up an idle connection before the server
             # does (gunicorn: keepalive 5 s), so that the two never close it at once.
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=3.0),
@@ -346,6 +379,12 @@ class Load:
                 started = time.monotonic()
                 try:
                     response = await call
+                except httpx.TimeoutException as exc:
+                    # No answer in CLIENT_TIMEOUT: the machine's limit, told apart from the rest.
+                    self.tally.timeouts.append(
+                        f"{_now()} {kind}: {exc.__class__.__name__} after {CLIENT_TIMEOUT}s"
+                    )
+                    continue
                 except httpx.HTTPError as exc:
                     self.tally.failures.append(f"{_now()} {kind}: {exc.__class__.__name__}: {exc}")
                     continue
@@ -422,9 +461,10 @@ def _summary(load: Load, result: subprocess.CompletedProcess, seconds: float) ->
     by_kind = ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(tally.statuses.items()))
     return (
         f"\n[{METHOD}] {CLIENTS} clients, {tally.total} requests, {len(tally.failures)} failed, "
+        f"{len(tally.timeouts)} timed out, "
         f"upgrade {seconds:.1f}s, slowest {tally.slowest:.2f}s; {by_kind}\n"
         f"failures: {tally.failures[:10]}\nupgrade stderr:\n{result.stderr[-4000:]}"
-        + (logs if tally.failures or result.returncode else "")
+        + (logs if tally.failures or tally.timeouts or result.returncode else "")
     )
 
 
@@ -445,7 +485,7 @@ def test_it_upgrades_under_load_with_a_migration_and_no_failed_request(deploymen
     print(report)
 
     assert result.returncode == 0, report
-    assert load.tally.failures == [], report
+    load.tally.assert_no_failure(report)
     assert load.tally.total >= 5 * CLIENTS
     # The version switched: A before the upgrade, only B once it returned.
     versions = load.tally.versions
@@ -495,7 +535,7 @@ def test_it_rolls_back_by_itself_when_the_new_release_is_not_ready(deployment):
 
     assert result.returncode == 1, report
     assert "rolled back" in result.stderr, report
-    assert load.tally.failures == [], report
+    load.tally.assert_no_failure(report)
     # No client ever met the broken release; the old one serves on.
     assert broken_version not in {v for _t, v in load.tally.versions}, report
     assert {v for _t, v in load.tally.versions} == {old_version}, report
