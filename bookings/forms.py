@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.http import QueryDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -465,6 +466,38 @@ class RepeatBookingForm(forms.Form):
         elif until is not None and cd.get("repeat"):
             cd["rrule"] = f"{self.RULES[cd['repeat']]};UNTIL={until:%Y%m%d}"
         return cd
+
+
+class PlanFilterForm(forms.Form):
+    """The day plan's filter: rooms with at least so many seats and this equipment (a GET
+    form, works without JavaScript). Invalid input filters nothing; the page says why."""
+
+    people = forms.IntegerField(
+        label=_("At least this many seats"),
+        min_value=1,
+        max_value=MAX_PEOPLE,
+        required=False,
+        widget=forms.NumberInput(),
+    )
+    equipment = forms.MultipleChoiceField(
+        label=_("Equipment"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, data, *, equipment: list, language: str):
+        super().__init__(data)
+        self.fields["equipment"].choices = [(e.code, e.localized_name(language)) for e in equipment]
+        self.fields["people"].hide_optional = True
+
+    @property
+    def query(self) -> str:
+        """The valid filter as a query string (``people=4&equipment=projector``), for links."""
+        if not self.is_valid():
+            return ""
+        q = QueryDict(mutable=True)
+        if self.cleaned_data["people"]:
+            q["people"] = str(self.cleaned_data["people"])
+        q.setlist("equipment", self.cleaned_data["equipment"])
+        return q.urlencode()
 
 
 class MineFilterForm(forms.Form):

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .. import hooks, services
 from ..combinations import name_parts
 from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
-from ..forms import WEEKDAYS, BookingForm, FinderForm, new_key
+from ..forms import WEEKDAYS, BookingForm, FinderForm, PlanFilterForm, new_key
 from ..models import Booking, Room
 from ..rules.catalogue import describe, obstacles
 from ..rules.groups import blockings_in, may_book, may_book_for_anyone
@@ -34,7 +34,14 @@ from ..selectors.availability import free_rooms_to_offer
 from ..selectors.delegates import principals_of
 from ..selectors.series import series_preview
 from ..selectors.suggestions import alternatives
-from ..selectors.timeline import building_day, plan_buildings, room_week, site_day
+from ..selectors.timeline import (
+    RoomFilter,
+    building_day,
+    plan_buildings,
+    plan_equipment,
+    room_week,
+    site_day,
+)
 from ..services.idempotency import KeyReused, request_hash, run_once
 from ..spans import day_in_range, day_range_message
 from ..templatetags.rfr import mediumdate
@@ -519,10 +526,17 @@ def timeline(request):
     day = parse_day(request.GET.get("date"), today)
     if day is None:
         return day_off_the_calendar(request)
+    # Fewer rooms by seats and equipment; invalid input filters nothing and says why.
+    filter_form = PlanFilterForm(request.GET, equipment=plan_equipment(version), language=get_language())
+    only = RoomFilter()
+    if filter_form.is_valid():
+        only = RoomFilter(filter_form.cleaned_data["people"], tuple(filter_form.cleaned_data["equipment"]))
     if building is not None:
-        plan = building_day(building=building, day=day, viewer=request.user, now=now, version=version)
+        plan = building_day(
+            building=building, day=day, viewer=request.user, now=now, version=version, only=only
+        )
     else:
-        plan = site_day(site=site, day=day, viewer=request.user, now=now, version=version)
+        plan = site_day(site=site, day=day, viewer=request.user, now=now, version=version, only=only)
     # Said before booking, as in the finder: which rooms a manager decides, which need a check-in.
     flags = limits_of_rooms(
         [track.room for _floor, tracks in plan.floors for track in tracks],
@@ -551,6 +565,10 @@ def timeline(request):
         ),
         previous=day - timedelta(days=1),
         next=day + timedelta(days=1),
+        filter_form=filter_form,
+        filtered=bool(only),
+        # Kept in the links to other days: "&people=8&equipment=projector" or "".
+        filter_query=f"&{filter_form.query}" if only else "",
     )
     return render(request, "bookings/timeline.html", context)
 
