@@ -318,7 +318,28 @@ class BookingForm(BookingFields):
         if room is not None:
             self.clean_range(room.floor.building.site.tz, self.now)
         cd["rrule"] = self.build_rrule() if "start_at" in cd else None
+        cd["elsewhere"] = self.clean_elsewhere() if cd["rrule"] else {}
         return cd
+
+    def clean_elsewhere(self) -> dict:
+        """A series' taken dates the user takes in another room: ``instead`` is posted once per
+        taken date as "<start in ISO>|<room id>", or empty to leave the date out."""
+        chosen = {}
+        values = self.data.getlist("instead") if hasattr(self.data, "getlist") else []
+        for value in values:
+            if not value:
+                continue
+            when, _sep, pk = value.partition("|")
+            try:
+                start = datetime.fromisoformat(when)
+            except ValueError:
+                start = None
+            room = self.rooms.get(int(pk)) if pk.isdigit() else None
+            if start is None or start.tzinfo is None or room is None:
+                self.add_error(None, gettext("The other room chosen for a date is not one you can book."))
+                return {}
+            chosen[start] = room
+        return chosen
 
     def build_rrule(self) -> str | None:
         """The RFC 5545 rule for the chosen repetition, or None for a single booking."""

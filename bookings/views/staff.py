@@ -372,6 +372,8 @@ def fingerprint(cd: dict, parts: list) -> str:
         "for": cd["on_behalf"].pk if cd.get("on_behalf") else None,
         "invite": cd.get("invite_attendees", False),
     }
+    if cd.get("elsewhere"):  # taken dates in another room (a series' conflict page)
+        payload["elsewhere"] = sorted((start.isoformat(), room.pk) for start, room in cd["elsewhere"].items())
     if any(part.fingerprint() for part in parts):  # without lines the hash stays as it always was
         payload["parts"] = [part.fingerprint() for part in parts]
     return request_hash("POST", reverse("bookings:book"), payload)
@@ -396,7 +398,12 @@ def book_once(request, cd: dict, *, parts: list, now: datetime):
             "source": Booking.Source.WEB,
         }
         if cd.get("rrule"):
-            result = services.create_series(rrule=cd["rrule"], skip_conflicts=cd["skip_conflicts"], **common)
+            result = services.create_series(
+                rrule=cd["rrule"],
+                skip_conflicts=cd["skip_conflicts"],
+                elsewhere=cd.get("elsewhere") or None,
+                **common,
+            )
             for part in parts:
                 part.apply(bookings=result.created, actor=user, now=now)
             return 201, {
@@ -480,6 +487,11 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
             "elsewhere": offers(alt.elsewhere),
         }
         with_flags(*context["alternatives"].values())
+    else:
+        # Each taken date: other free rooms then, as big and as equipped, that the rules allow.
+        for taken in context.get("occurrences", [])[:MAX_DATES_ELSEWHERE]:
+            taken["elsewhere"] = other_rooms_then(room, taken["start"], taken["end"], now, request.user)
+        context["any_elsewhere"] = any(taken.get("elsewhere") for taken in context.get("occurrences", []))
     # A new key: the refused request left the old one unused, but the offers are new forms.
     data = form.data.copy()
     data["key"] = new_key()
@@ -492,6 +504,26 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
     )
     retry.is_valid()
     return dialog(request, retry, status=409, **context)
+
+
+# A series' conflict page offers other rooms for this many taken dates (each a look-up).
+MAX_DATES_ELSEWHERE = 30
+
+
+def other_rooms_then(room: Room, start: datetime, end: datetime, now: datetime, viewer) -> list[Room]:
+    """Rooms of the site free for exactly this time, with at least the seats and the
+    equipment of ``room``, that ``viewer`` may book then; the same building first."""
+    alt = alternatives(
+        site_id=room.floor.building.site_id,
+        start=start,
+        end=end,
+        now=now,
+        room=room,
+        people=room.capacity,
+        codes=list(room.equipment.values_list("code", flat=True)),
+        viewer=viewer,
+    )
+    return [slot.room for slot in alt.elsewhere if slot.start == start and slot.end == end]
 
 
 # --- day plan and room page ---------------------------------------------------------------
