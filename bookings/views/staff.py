@@ -411,6 +411,7 @@ def book_once(request, cd: dict, *, parts: list, now: datetime):
                 "booking": result.created[0].pk,
                 "created": len(result.created),
                 "skipped": len(result.skipped),
+                "elsewhere": sum(1 for b in result.created if b.room_id != cd["room"].pk),
             }
         booking = services.create_booking(**common)
         for part in parts:
@@ -440,6 +441,10 @@ def after_booking(request, body: dict, *, replayed: bool):
             "Series “%(title)s” booked in %(room)s: %(n)d dates from %(day)s, %(start)s–%(end)s.",
             body["created"],
         ) % {**values, "n": body["created"]}
+        if body.get("elsewhere"):  # replayed answers from before this have none
+            text += " " + ngettext(
+                "%(n)d date is in another room.", "%(n)d dates are in another room.", body["elsewhere"]
+            ) % {"n": body["elsewhere"]}
         if body["skipped"]:
             text += " " + ngettext(
                 "%(n)d taken date was left out.", "%(n)d taken dates were left out.", body["skipped"]
@@ -489,8 +494,11 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
         with_flags(*context["alternatives"].values())
     else:
         # Each taken date: other free rooms then, as big and as equipped, that the rules allow.
+        codes = list(room.equipment.values_list("code", flat=True))
         for taken in context.get("occurrences", [])[:MAX_DATES_ELSEWHERE]:
-            taken["elsewhere"] = other_rooms_then(room, taken["start"], taken["end"], now, request.user)
+            taken["elsewhere"] = other_rooms_then(
+                room, codes, taken["start"], taken["end"], now, request.user
+            )
         context["any_elsewhere"] = any(taken.get("elsewhere") for taken in context.get("occurrences", []))
     # A new key: the refused request left the old one unused, but the offers are new forms.
     data = form.data.copy()
@@ -510,7 +518,9 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
 MAX_DATES_ELSEWHERE = 30
 
 
-def other_rooms_then(room: Room, start: datetime, end: datetime, now: datetime, viewer) -> list[Room]:
+def other_rooms_then(
+    room: Room, codes: list[str], start: datetime, end: datetime, now: datetime, viewer
+) -> list[Room]:
     """Rooms of the site free for exactly this time, with at least the seats and the
     equipment of ``room``, that ``viewer`` may book then; the same building first."""
     alt = alternatives(
@@ -520,7 +530,7 @@ def other_rooms_then(room: Room, start: datetime, end: datetime, now: datetime, 
         now=now,
         room=room,
         people=room.capacity,
-        codes=list(room.equipment.values_list("code", flat=True)),
+        codes=codes,
         viewer=viewer,
     )
     return [slot.room for slot in alt.elsewhere if slot.start == start and slot.end == end]

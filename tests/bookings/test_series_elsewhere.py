@@ -117,6 +117,7 @@ def test_the_conflict_page_offers_another_room_for_a_taken_date_and_books_it_the
     booked = post_booking(client, spree, monday, instead=choice, **series)
 
     assert booked.status_code == 302
+    assert "1 Datum liegt in einem anderen Raum." in text(client.get(booked["Location"]))
     mine = Booking.objects.filter(organizer=alice).order_by("span")
     assert [(b.room.name, b.start) for b in mine] == [
         ("Spree", at(monday, 9, tz=BERLIN)),
@@ -140,3 +141,19 @@ def test_a_forged_other_room_is_refused_in_german_and_nothing_is_booked(client, 
     assert response.status_code == 422
     assert "Der für ein Datum gewählte andere Raum ist keiner, den Sie buchen können." in text(response)
     assert not Booking.objects.filter(organizer=alice).exists()
+
+
+@pytest.mark.django_db
+def test_the_conflict_page_offers_only_rooms_the_rules_allow_then(client, rooms, monday, alice, bob):
+    spree, havel = rooms
+    Policy.objects.create(room=havel, max_duration_minutes=30)  # the hour is too long there
+    second = at(monday + timedelta(days=7), 9, tz=BERLIN)
+    factories.booking(spree, bob, second, title="Schon da")
+    client.force_login(alice)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    refused = post_booking(client, spree, monday, freq="weekly", ends="count", count="3")
+
+    assert refused.status_code == 409
+    assert refused.context["occurrences"][0]["elsewhere"] == []
+    assert "Taken dates in another room" not in text(refused) and "These dates are taken:" in text(refused)
