@@ -279,6 +279,9 @@ def create_series(
             invite_attendees=invite_attendees,
             source=source,
             series=series,
+            # In another room than the series: a date of its own, as if changed on its own,
+            # so a change to the whole series keeps it where it is.
+            series_exception=i in moved,
         )
         apply_rules(booking, where_rules, user=user, now=now)
         try:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from bookings import services
 from bookings.errors import BookingConflict, InvalidBooking, PolicyViolation
 from bookings.models import Booking, Policy, Series
 from tests import factories
@@ -45,6 +46,8 @@ def test_it_books_a_taken_date_in_the_other_room_chosen(rooms, monday, alice, bo
     ]
     assert result.skipped == []
     assert {b.series_id for b in result.created} == {result.series.pk}
+    # Its own date: a change to the whole series leaves it in Havel.
+    assert [b.series_exception for b in result.created] == [False, True, False]
 
 
 @pytest.mark.django_db
@@ -157,3 +160,19 @@ def test_the_conflict_page_offers_only_rooms_the_rules_allow_then(client, rooms,
     assert refused.status_code == 409
     assert refused.context["occurrences"][0]["elsewhere"] == []
     assert "Taken dates in another room" not in text(refused) and "These dates are taken:" in text(refused)
+
+
+@pytest.mark.django_db
+def test_a_change_to_the_whole_series_leaves_the_date_in_the_other_room(rooms, monday, alice, bob):
+    spree, havel = rooms
+    big = factories.room(spree.floor, name="Elbe", capacity=20)
+    second = at(monday + timedelta(days=7), 9, tz=BERLIN)
+    factories.booking(spree, bob, second, title="Schon da")
+    result = make_series(
+        spree, alice, at(monday, 9, tz=BERLIN), "FREQ=WEEKLY;COUNT=3", elsewhere={second: havel}
+    )
+
+    services.update_series(series=result.series, actor=alice, scope="all", title="Neu", room=big)
+
+    mine = Booking.objects.filter(organizer=alice, status__in=Booking.ACTIVE).order_by("span")
+    assert [(b.room.name, b.title) for b in mine] == [("Elbe", "Neu"), ("Havel", "Neu"), ("Elbe", "Neu")]
