@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.http import QueryDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -317,7 +318,28 @@ class BookingForm(BookingFields):
         if room is not None:
             self.clean_range(room.floor.building.site.tz, self.now)
         cd["rrule"] = self.build_rrule() if "start_at" in cd else None
+        cd["elsewhere"] = self.clean_elsewhere() if cd["rrule"] else {}
         return cd
+
+    def clean_elsewhere(self) -> dict:
+        """A series' taken dates the user takes in another room: ``instead`` is posted once per
+        taken date as "<start in ISO>|<room id>", or empty to leave the date out."""
+        chosen = {}
+        values = self.data.getlist("instead") if hasattr(self.data, "getlist") else []
+        for value in values:
+            if not value:
+                continue
+            when, _sep, pk = value.partition("|")
+            try:
+                start = datetime.fromisoformat(when)
+            except ValueError:
+                start = None
+            room = self.rooms.get(int(pk)) if pk.isdigit() else None
+            if start is None or start.tzinfo is None or room is None:
+                self.add_error(None, gettext("The other room chosen for a date is not one you can book."))
+                return {}
+            chosen[start] = room
+        return chosen
 
     def build_rrule(self) -> str | None:
         """The RFC 5545 rule for the chosen repetition, or None for a single booking."""
@@ -465,6 +487,38 @@ class RepeatBookingForm(forms.Form):
         elif until is not None and cd.get("repeat"):
             cd["rrule"] = f"{self.RULES[cd['repeat']]};UNTIL={until:%Y%m%d}"
         return cd
+
+
+class PlanFilterForm(forms.Form):
+    """The day plan's filter: rooms with at least so many seats and this equipment (a GET
+    form, works without JavaScript). Invalid input filters nothing; the page says why."""
+
+    people = forms.IntegerField(
+        label=_("At least this many seats"),
+        min_value=1,
+        max_value=MAX_PEOPLE,
+        required=False,
+        widget=forms.NumberInput(),
+    )
+    equipment = forms.MultipleChoiceField(
+        label=_("Equipment"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, data, *, equipment: list, language: str):
+        super().__init__(data)
+        self.fields["equipment"].choices = [(e.code, e.localized_name(language)) for e in equipment]
+        self.fields["people"].hide_optional = True
+
+    @property
+    def query(self) -> str:
+        """The valid filter as a query string (``people=4&equipment=projector``), for links."""
+        if not self.is_valid():
+            return ""
+        q = QueryDict(mutable=True)
+        if self.cleaned_data["people"]:
+            q["people"] = str(self.cleaned_data["people"])
+        q.setlist("equipment", self.cleaned_data["equipment"])
+        return q.urlencode()
 
 
 class MineFilterForm(forms.Form):

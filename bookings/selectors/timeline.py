@@ -22,9 +22,10 @@ from ..models import Booking, Building, Room, Site
 from ..rules.groups import closures, read_only_rooms
 from ..spans import make_span
 from .availability import MIN_GAP
-from .catalogue import catalogue_key
+from .catalogue import catalogue, catalogue_key
 from .dayplan import day_span, from_epoch_us
 from .places import buildings as places_buildings
+from .places import equipment as places_equipment
 from .places import rooms
 from .privacy import visible_title
 from .sql import ACTIVE_STATUSES
@@ -316,6 +317,32 @@ def plan_buildings() -> tuple[tuple, list[Building]]:
     return version, _per_catalogue(("buildings",), places_buildings, version)
 
 
+def plan_equipment(version: tuple) -> list:
+    """``places.equipment()`` from memory while the catalogue's version stays the same."""
+    return _per_catalogue(("equipment",), places_equipment, version)
+
+
+@dataclass(frozen=True)
+class RoomFilter:
+    """The plan's filter: at least ``people`` seats and every one of ``codes``."""
+
+    people: int | None = None
+    codes: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.people or self.codes)
+
+    def keep(self, room_list: list[Room], version: tuple | None) -> list[Room]:
+        if self.codes:
+            # The rooms' equipment codes from the catalogue, in memory for this version.
+            by_id = catalogue(version).by_id
+            wanted = set(self.codes)
+            room_list = [r for r in room_list if r.pk in by_id and wanted.issubset(by_id[r.pk].equipment)]
+        if self.people:
+            room_list = [r for r in room_list if r.capacity >= self.people]
+        return room_list
+
+
 def _plan_rooms(*, building: int | None, site: int | None, version: tuple | None) -> list[Room]:
     def load() -> list[Room]:
         found = list(rooms(building=building, site=site))
@@ -326,20 +353,44 @@ def _plan_rooms(*, building: int | None, site: int | None, version: tuple | None
 
 
 def building_day(
-    *, building: Building, day: date, viewer: User, now: datetime, version: tuple | None = None
+    *,
+    building: Building,
+    day: date,
+    viewer: User,
+    now: datetime,
+    version: tuple | None = None,
+    only: RoomFilter = RoomFilter(),
 ) -> Plan:
     """Every room of a building on a local day, grouped by floor; rows laid out by ``lay_out_row``.
 
-    ``version``: the catalogue's, when the caller has read it (``plan_buildings``).
+    ``version``: the catalogue's, when the caller has read it (``plan_buildings``);
+    ``only``: the rooms shown, when the viewer filters them.
     """
     return _plan(
-        building=building.pk, site=None, day=day, tz=building.site.tz, viewer=viewer, now=now, version=version
+        building=building.pk,
+        site=None,
+        day=day,
+        tz=building.site.tz,
+        viewer=viewer,
+        now=now,
+        version=version,
+        only=only,
     )
 
 
-def site_day(*, site: Site, day: date, viewer: User, now: datetime, version: tuple | None = None) -> Plan:
+def site_day(
+    *,
+    site: Site,
+    day: date,
+    viewer: User,
+    now: datetime,
+    version: tuple | None = None,
+    only: RoomFilter = RoomFilter(),
+) -> Plan:
     """Every room of a site on a local day, grouped by building and floor."""
-    return _plan(building=None, site=site.pk, day=day, tz=site.tz, viewer=viewer, now=now, version=version)
+    return _plan(
+        building=None, site=site.pk, day=day, tz=site.tz, viewer=viewer, now=now, version=version, only=only
+    )
 
 
 def _plan(
@@ -351,10 +402,13 @@ def _plan(
     viewer: User,
     now: datetime,
     version: tuple | None,
+    only: RoomFilter,
 ) -> Plan:
     """The rooms with their day's bookings and blockings, not laid out yet: a row is laid
     out (``lay_out_row``) only when its rendered fragment is not cached (views.plan_rows)."""
     room_list = _plan_rooms(building=building, site=site, version=version)
+    if only:
+        room_list = only.keep(room_list, version)
     by_room = plan_bookings(day=day, tz=tz, room_ids=[r.pk for r in room_list]) if room_list else {}
     # Every booking found meets the day, and a local hour never falls as time goes on, so
     # the earliest start and the latest end give hour_range's answer for all of them.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .. import hooks, recurrence
-from ..errors import BookingConflict, NotAllowed, PolicyViolation
+from ..errors import BookingConflict, InvalidBooking, NotAllowed, PolicyViolation
 from ..models import Booking, BookingEvent, Room, Series
 from ..outbox import enqueue
 from ..rules.catalogue import cancel_reason, verdict
@@ -124,6 +124,65 @@ def enforce_each(
     raise PolicyViolation(message, reasons=reasons)
 
 
+def _moved(
+    elsewhere: Mapping[datetime, Room],
+    spans: list[DateTimeTZRange],
+    busy: list[list[Booking]],
+    *,
+    room: Room,
+    user: User,
+    organizer: User,
+    now: datetime,
+) -> dict[int, tuple[Room, Rules]]:
+    """The occurrences taken in another room, by index, with that room and its rules.
+
+    Raises unless each is a taken date of the series, in a bookable room of the same site,
+    free there and allowed by that room's rules.
+    """
+    index = {span.lower: i for i, span in enumerate(spans)}
+    by_room: dict[int, list[int]] = {}
+    rooms: dict[int, Room] = {}
+    for start, other in elsewhere.items():
+        i = index.get(start)
+        if i is None or not busy[i]:
+            raise InvalidBooking(_("Another room can only be chosen for a taken date of the series."))
+        if other.pk == room.pk or other.floor.building.site_id != room.floor.building.site_id:
+            raise InvalidBooking(_("Please choose another room of the same site."), field="room")
+        check_bookable(other)
+        by_room.setdefault(other.pk, []).append(i)
+        rooms[other.pk] = other
+    moved = {}
+    for pk, indexes in by_room.items():
+        indexes.sort()  # _busy_by_occurrence reads the range from the first to the last
+        other = rooms[pk]
+        other_rules = rules_for(other)
+        if user.pk != organizer.pk:
+            check_on_behalf(user, organizer, other_rules)
+        their_spans = [spans[i] for i in indexes]
+        enforce_each(other_rules, user=user, organizer_id=organizer.pk, spans=their_spans, now=now)
+        taken = [
+            (s.lower, s.upper, b)
+            for s, b in zip(
+                their_spans, _busy_by_occurrence(pk, their_spans, other_rules, now=now), strict=True
+            )
+            if b
+        ]
+        if taken:
+            raise BookingConflict(
+                ngettext(
+                    "%(room)s is not free on the date chosen for it.",
+                    "%(room)s is not free on %(n)d of the dates chosen for it.",
+                    len(taken),
+                )
+                % {"room": other.name, "n": len(taken)},
+                conflicts=_unique(b for _s, _e, bs in taken for b in bs),
+                occurrences=taken,
+            )
+        for i in indexes:
+            moved[i] = (other, other_rules)
+    return moved
+
+
 @transaction.atomic
 def create_series(
     *,
@@ -140,8 +199,14 @@ def create_series(
     source: str = Booking.Source.WEB,
     actor: User | None = None,
     now: datetime | None = None,
+    elsewhere: Mapping[datetime, Room] | None = None,
 ) -> SeriesResult:
     """Book every occurrence, or (skip_conflicts) the free ones.
+
+    ``elsewhere``: taken occurrences (by their start) the user takes in another room of the
+    same site instead. Each such date must be taken in ``room``, free in the other room and
+    allowed by its rules, or nothing is booked (BookingConflict, PolicyViolation,
+    InvalidBooking); the database decides a race with the same all-or-nothing.
 
     ``actor`` other than ``organizer``: a delegate books in the organizer's name (NotAllowed
     unless they may). Raises InvalidBooking for a bad rule or times, PolicyViolation when the room's rules
@@ -168,7 +233,12 @@ def create_series(
         booked_by = user
     overridden = enforce_each(rules, user=user, organizer_id=organizer.pk, spans=spans, now=now)
     busy = _busy_by_occurrence(room.pk, spans, rules, now=now)
-    refused = [(s.lower, s.upper, b) for s, b in zip(spans, busy, strict=True) if b]
+    moved = _moved(elsewhere or {}, spans, busy, room=room, user=user, organizer=organizer, now=now)
+    refused = [
+        (s.lower, s.upper, b)
+        for i, (s, b) in enumerate(zip(spans, busy, strict=True))
+        if b and i not in moved
+    ]
     if refused and not skip_conflicts:
         raise BookingConflict(
             ngettext(
@@ -194,11 +264,12 @@ def create_series(
         attendees=attendees,
     )
     result = SeriesResult(series=series, skipped=refused)
-    for span, taken in zip(spans, busy, strict=True):
-        if taken:
+    for i, (span, taken) in enumerate(zip(spans, busy, strict=True)):
+        if taken and i not in moved:
             continue
+        where, where_rules = moved.get(i, (room, rules))
         booking = Booking(
-            room=room,
+            room=where,
             span=span,
             title=title,
             organizer=organizer,
@@ -208,13 +279,17 @@ def create_series(
             invite_attendees=invite_attendees,
             source=source,
             series=series,
+            # In another room than the series: a date of its own, as if changed on its own,
+            # so a change to the whole series keeps it where it is.
+            series_exception=i in moved,
         )
-        apply_rules(booking, rules, user=user, now=now)
+        apply_rules(booking, where_rules, user=user, now=now)
         try:
             save_or_conflict(booking, now=now)
         except BookingConflict as exc:
-            # Someone booked it between our look-up and the insert.
-            if not skip_conflicts:
+            # Someone booked it between our look-up and the insert. A date the user chose
+            # another room for is never left out silently: nothing is booked then.
+            if not skip_conflicts or i in moved:
                 raise
             result.skipped.append((span.lower, span.upper, exc.conflicts))
             continue

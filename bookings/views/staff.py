@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .. import hooks, services
 from ..combinations import name_parts
 from ..errors import BookingConflict, BookingError, InvalidBooking, PolicyViolation
-from ..forms import WEEKDAYS, BookingForm, FinderForm, new_key
+from ..forms import WEEKDAYS, BookingForm, FinderForm, PlanFilterForm, new_key
 from ..models import Booking, Room
 from ..rules.catalogue import describe, obstacles
 from ..rules.groups import blockings_in, may_book, may_book_for_anyone
@@ -35,7 +35,14 @@ from ..selectors.availability import free_rooms_to_offer
 from ..selectors.delegates import principals_of
 from ..selectors.series import series_preview
 from ..selectors.suggestions import alternatives
-from ..selectors.timeline import building_day, plan_buildings, room_week, site_day
+from ..selectors.timeline import (
+    RoomFilter,
+    building_day,
+    plan_buildings,
+    plan_equipment,
+    room_week,
+    site_day,
+)
 from ..services.idempotency import KeyReused, request_hash, run_once
 from ..spans import day_in_range, day_range_message
 from ..templatetags.rfr import mediumdate
@@ -366,6 +373,8 @@ def fingerprint(cd: dict, parts: list) -> str:
         "for": cd["on_behalf"].pk if cd.get("on_behalf") else None,
         "invite": cd.get("invite_attendees", False),
     }
+    if cd.get("elsewhere"):  # taken dates in another room (a series' conflict page)
+        payload["elsewhere"] = sorted((start.isoformat(), room.pk) for start, room in cd["elsewhere"].items())
     if any(part.fingerprint() for part in parts):  # without lines the hash stays as it always was
         payload["parts"] = [part.fingerprint() for part in parts]
     return request_hash("POST", reverse("bookings:book"), payload)
@@ -395,7 +404,10 @@ def book_once(request, cd: dict, *, parts: list, now: datetime):
                 creating.enter_context(part.creating())
             if cd.get("rrule"):
                 result = services.create_series(
-                    rrule=cd["rrule"], skip_conflicts=cd["skip_conflicts"], **common
+                    rrule=cd["rrule"],
+                    skip_conflicts=cd["skip_conflicts"],
+                    elsewhere=cd.get("elsewhere") or None,
+                    **common,
                 )
             else:
                 result = None
@@ -405,7 +417,12 @@ def book_once(request, cd: dict, *, parts: list, now: datetime):
         notes = [note for part in parts for note in part.apply(bookings=created, actor=user, now=now)]
         body: dict = {"booking": created[0].pk}
         if result:
-            body.update(series=result.series.pk, created=len(result.created), skipped=len(result.skipped))
+            body.update(
+                series=result.series.pk,
+                created=len(result.created),
+                skipped=len(result.skipped),
+                elsewhere=sum(1 for b in result.created if b.room_id != cd["room"].pk),
+            )
         if notes:
             body["notes"] = notes
         return 201, body
@@ -433,6 +450,10 @@ def after_booking(request, body: dict, *, replayed: bool):
             "Series “%(title)s” booked in %(room)s: %(n)d dates from %(day)s, %(start)s–%(end)s.",
             body["created"],
         ) % {**values, "n": body["created"]}
+        if body.get("elsewhere"):  # replayed answers from before this have none
+            text += " " + ngettext(
+                "%(n)d date is in another room.", "%(n)d dates are in another room.", body["elsewhere"]
+            ) % {"n": body["elsewhere"]}
         if body["skipped"]:
             text += " " + ngettext(
                 "%(n)d taken date was left out.", "%(n)d taken dates were left out.", body["skipped"]
@@ -482,6 +503,14 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
             "elsewhere": offers(alt.elsewhere),
         }
         with_flags(*context["alternatives"].values())
+    else:
+        # Each taken date: other free rooms then, as big and as equipped, that the rules allow.
+        codes = list(room.equipment.values_list("code", flat=True))
+        for taken in context.get("occurrences", [])[:MAX_DATES_ELSEWHERE]:
+            taken["elsewhere"] = other_rooms_then(
+                room, codes, taken["start"], taken["end"], now, request.user
+            )
+        context["any_elsewhere"] = any(taken.get("elsewhere") for taken in context.get("occurrences", []))
     # A new key: the refused request left the old one unused, but the offers are new forms.
     data = form.data.copy()
     data["key"] = new_key()
@@ -494,6 +523,28 @@ def conflict(request, form: BookingForm, exc: BookingConflict, now: datetime):
     )
     retry.is_valid()
     return dialog(request, retry, status=409, **context)
+
+
+# A series' conflict page offers other rooms for this many taken dates (each a look-up).
+MAX_DATES_ELSEWHERE = 30
+
+
+def other_rooms_then(
+    room: Room, codes: list[str], start: datetime, end: datetime, now: datetime, viewer
+) -> list[Room]:
+    """Rooms of the site free for exactly this time, with at least the seats and the
+    equipment of ``room``, that ``viewer`` may book then; the same building first."""
+    alt = alternatives(
+        site_id=room.floor.building.site_id,
+        start=start,
+        end=end,
+        now=now,
+        room=room,
+        people=room.capacity,
+        codes=codes,
+        viewer=viewer,
+    )
+    return [slot.room for slot in alt.elsewhere if slot.start == start and slot.end == end]
 
 
 # --- day plan and room page ---------------------------------------------------------------
@@ -528,10 +579,17 @@ def timeline(request):
     day = parse_day(request.GET.get("date"), today)
     if day is None:
         return day_off_the_calendar(request)
+    # Fewer rooms by seats and equipment; invalid input filters nothing and says why.
+    filter_form = PlanFilterForm(request.GET, equipment=plan_equipment(version), language=get_language())
+    only = RoomFilter()
+    if filter_form.is_valid():
+        only = RoomFilter(filter_form.cleaned_data["people"], tuple(filter_form.cleaned_data["equipment"]))
     if building is not None:
-        plan = building_day(building=building, day=day, viewer=request.user, now=now, version=version)
+        plan = building_day(
+            building=building, day=day, viewer=request.user, now=now, version=version, only=only
+        )
     else:
-        plan = site_day(site=site, day=day, viewer=request.user, now=now, version=version)
+        plan = site_day(site=site, day=day, viewer=request.user, now=now, version=version, only=only)
     # Said before booking, as in the finder: which rooms a manager decides, which need a check-in.
     flags = limits_of_rooms(
         [track.room for _floor, tracks in plan.floors for track in tracks],
@@ -560,6 +618,10 @@ def timeline(request):
         ),
         previous=day - timedelta(days=1),
         next=day + timedelta(days=1),
+        filter_form=filter_form,
+        filtered=bool(only),
+        # Kept in the links to other days: "&people=8&equipment=projector" or "".
+        filter_query=f"&{filter_form.query}" if only else "",
     )
     return render(request, "bookings/timeline.html", context)
 

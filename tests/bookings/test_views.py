@@ -512,6 +512,61 @@ def test_it_sends_the_plan_compressed_to_a_client_that_takes_gzip(client, alice,
     assert len(packed.content) < len(plain.content) / 2.5
 
 
+def plan_rooms(response) -> list[str]:
+    return [t.room.name for _floor, tracks in response.context["plan"].floors for t in tracks]
+
+
+@pytest.mark.django_db
+def test_the_plan_shows_only_the_rooms_with_enough_seats_and_the_equipment(client, alice, bob, house, day):
+    factories.booking(house["big"], bob, factories.on(day, 11), title="Sprint-Review")
+    client.force_login(alice)
+    place = f"building-{house['building'].pk}"
+
+    by_seats = client.get("/plan/", {"place": place, "date": day.isoformat(), "people": "8"})
+    with_projector = client.get(
+        "/plan/", {"place": place, "date": day.isoformat(), "people": "5", "equipment": "projector"}
+    )
+    nothing = client.get("/plan/", {"place": place, "date": day.isoformat(), "people": "21"})
+
+    assert plan_rooms(by_seats) == ["Elbe", "Havel"]
+    assert plan_rooms(with_projector) == ["Elbe"]
+    body = text(with_projector)
+    assert "Mindestens so viele Plätze" in body and "Sprint-Review" in body
+    assert re.search(r'value="projector"[^>]*checked', body)  # the form shows the filter
+    # The other days keep the filter; one link clears it.
+    following = (day + timedelta(days=1)).isoformat()
+    assert f"?place={place}&amp;date={following}&amp;people=5&amp;equipment=projector" in body
+    assert plan_rooms(nothing) == []
+    assert "Kein Raum hier hat so viele Plätze und diese Ausstattung." in text(nothing)
+    assert f'href="?place={place}&amp;date={day.isoformat()}">Alle Räume zeigen' in text(nothing)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "At least this many seats" in text(client.get("/plan/", {"place": place, "people": "8"}))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"people": "viele"}, "Bitte eine ganze Zahl eingeben."),
+        ({"people": "0"}, "größer oder gleich 1"),
+        ({"equipment": "teleporter"}, "Bitte eine gültige Auswahl treffen."),
+    ],
+)
+def test_the_plan_says_why_a_filter_is_refused_and_shows_every_room(client, alice, house, day, bad, message):
+    client.force_login(alice)
+    place = f"building-{house['building'].pk}"
+
+    response = client.get("/plan/", {"place": place, "date": day.isoformat(), **bad})
+
+    assert response.status_code == 200
+    body = text(response)
+    assert message in body
+    assert "Der Filter konnte nicht angewandt werden; alle Räume werden gezeigt." in body
+    assert plan_rooms(response) == ["Elbe", "Havel", "Spree"]
+    # The links to other days do not carry the refused filter along.
+    assert f'?place={place}&amp;date={(day + timedelta(days=1)).isoformat()}"' in body
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("place", ["site-999999", "building-999999", "room-1", "site-x"])
 def test_it_answers_an_unknown_place_with_404(client, alice, house, place):
@@ -847,9 +902,13 @@ def test_it_renders_every_page_with_a_bounded_number_of_queries(client, alice, b
         # write: three statements). One more reads, for all rooms at once, which need
         # approval or a check-in (the badges), and one the combined rooms' parts. The
         # rooms, buildings and parts come from memory while the catalogue's version (one
-        # query) stays the same; this first visit loads them.
-        f"/plan/?building={building.pk}&date={day_s}": 16,
-        f"/plan/?place=site-{building.site_id}&date={day_s}": 16,
+        # query) stays the same; this first visit loads them, and the equipment the
+        # filter offers (one more).
+        f"/plan/?building={building.pk}&date={day_s}": 17,
+        f"/plan/?place=site-{building.site_id}&date={day_s}": 17,
+        # Filtered by equipment: the rooms' equipment from the catalogue in memory (its
+        # first use in this process loads it: one query, instead of the equipment's).
+        f"/plan/?place=site-{building.site_id}&date={day_s}&people=8&equipment=projector": 17,
         # also the viewer's waiting list, the bookings they attend, and whether a blocking
         # meets any of them (one query; more only for the bookings one meets), the meetings
         # in several rooms they organize (one query), and the rooms of the filter and the
