@@ -41,7 +41,7 @@ def house(transactional_db):
     return {"rooms": rooms, "maria": maria}
 
 
-def _race(gunicorn_server, house, alice, first_decision: str):
+def _race(gunicorn_server, house, alice, first_decision: str, *, give_back_havel: bool = False):
     start = factories.on(factories.days_ahead(3), 10)
     moved = start + timedelta(hours=4)
     maria, rooms = house["maria"], house["rooms"]
@@ -62,7 +62,10 @@ def _race(gunicorn_server, house, alice, first_decision: str):
         )
         calls += [
             ("POST", f"/api/v1/bookings/{elbe.pk}/{first_decision}", bearer(maria, name="race"), {}),
-            ("POST", f"/api/v1/bookings/{havel.pk}/approve", bearer(maria, name="race"), None),
+            # The organizer gives Havel back (cancel_booking) instead of its manager deciding it.
+            ("DELETE", f"/api/v1/bookings/{havel.pk}", bearer(alice, name="race"), None)
+            if give_back_havel
+            else ("POST", f"/api/v1/bookings/{havel.pk}/approve", bearer(maria, name="race"), None),
             (
                 "PATCH",
                 f"/api/v1/meetings/{meeting.pk}",
@@ -115,3 +118,19 @@ def test_a_refusal_an_approval_and_a_move_take_turns(gunicorn_server, house, ali
             for s in Booking.objects.filter(meeting_room__meeting=meeting).values_list("span", flat=True)
         }
         assert len(spans) == 1
+
+
+def test_an_approval_a_room_given_back_and_a_move_take_turns(gunicorn_server, house, alice):
+    all_meetings, responses, moved = _race(gunicorn_server, house, alice, "approve", give_back_havel=True)
+
+    statuses = Counter(r.status_code for r in responses)
+    assert 503 not in statuses and 500 not in statuses, [r.text for r in responses]
+    triples = [responses[i : i + 3] for i in range(0, len(responses), 3)]
+    for meeting, (approve, give_back, move) in zip(all_meetings, triples, strict=True):
+        assert [r.status_code for r in (approve, give_back, move)] == [200, 200, 200], [
+            r.text for r in (approve, give_back, move)
+        ]
+        # Elbe approved and Havel given back: no room waits any more, so Spree is confirmed.
+        assert _state(meeting) == {"Elbe": "confirmed", "Havel": "cancelled", "Spree": "confirmed"}
+        active = Booking.objects.filter(meeting_room__meeting=meeting, status=Booking.Status.CONFIRMED)
+        assert {s.lower for s in active.values_list("span", flat=True)} == {moved}
