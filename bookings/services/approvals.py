@@ -26,6 +26,7 @@ from ..rules.groups import is_manager, managed_rooms_filter
 from ..rules.resolve import rules_for
 from ..spans import storable
 from . import audit
+from .meetings import lock_meetings_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -181,6 +182,8 @@ def _decide_in_time(
     The expiry is committed before the refusal is raised, so the slot is free at once.
     """
     with transaction.atomic():
+        # A meeting's rooms are locked together, in the order moves and cancellations take them.
+        lock_meetings_of([booking.pk])
         booking = _lock(booking)
         _check_decidable(booking, actor=actor)
         if approving and booking.span.upper <= now:
@@ -227,6 +230,11 @@ def _pending_occurrences(series: Series, *, actor: User, now: datetime, ended_to
     series = Series.objects.select_related("room__floor__building__site").get(pk=series.pk)
     if not (actor.is_active and is_manager(actor, rules_for(series.room))):
         raise NotAllowed(_("Only the managers of this room can approve or reject its requests."))
+    lock_meetings_of(
+        list(
+            Booking.objects.filter(series=series, status=Booking.Status.PENDING).values_list("pk", flat=True)
+        )
+    )
     qs = (
         Booking.objects.select_for_update(of=("self",))
         .select_related("room__floor__building__site", "organizer")
@@ -310,6 +318,11 @@ def expire_pending(
     if ids is not None:
         candidates = candidates.filter(pk__in=ids)
     due = list(candidates.order_by("decision_due_at", "pk")[:limit])
+    expired = 0
     for booking in due:
-        _expire(booking, now=now)
-    return len(due)
+        # A meeting being moved or decided right now holds its lock: its room expires on the next
+        # run (waiting for it here, holding this room, could deadlock with that transaction).
+        if lock_meetings_of([booking.pk], skip_locked=True):
+            _expire(booking, now=now)
+            expired += 1
+    return expired

@@ -361,6 +361,10 @@ def cancel_booking(
     Raises NotAllowed, InvalidBooking, or PolicyViolation past the cancellation cut-off.
     """
     now = now or timezone.now()
+    from .meetings import lock_meetings_of  # meetings builds on this module
+
+    # A room of a meeting: the meeting and its rooms first, in the order its moves take them.
+    lock_meetings_of([booking.pk])
     booking = _lock(booking)
     if not can_manage(actor, booking):
         raise NotAllowed(_("Only the organizer can cancel this booking."))
