@@ -158,6 +158,11 @@ def gunicorn_server(django_db_setup, django_db_blocker):
             "8",
             "--graceful-timeout",
             "5",
+            # Race tests connect every client first and then wait at a barrier: on a loaded
+            # machine that wait outlasts gunicorn's default 2 s keep-alive, and a connection
+            # the server closes just as the request goes out fails on the client's side.
+            "--keep-alive",
+            "60",
             "--log-level",
             "warning",
         ],
