@@ -78,7 +78,7 @@ def day_plan(*, day: date, building: int | None = None, site: int | None = None)
             "private",
             "status",
             "organizer_id",
-            # The organizer by name where colleagues see it (timeline._organizer_name).
+            # The organizer by name where colleagues see it (timeline.organizer_name).
             "organizer__username",
             "organizer__first_name",
             "organizer__last_name",

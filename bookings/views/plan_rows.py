@@ -26,7 +26,7 @@ from django.utils.translation import get_language
 
 from .. import plan_geometry
 from ..selectors.privacy import title_rule
-from ..selectors.timeline import Axis, Plan, Track, ceil_time, lay_out_row
+from ..selectors.timeline import Axis, Plan, Track, ceil_time, lay_out_row, organizer_name
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -129,9 +129,7 @@ def _row_key(
     for b in track.bookings:
         title = shown(b["title"], b["private"], b["organizer_id"])
         mine = viewer.pk if b["organizer_id"] == viewer.pk else None  # links to its change page
-        bookings.append(
-            (b["id"], *b["us"], title, b["organizer__username"] if title is not None else None, mine)
-        )
+        bookings.append((b["id"], *b["us"], title, organizer_name(b) if title is not None else None, mine))
     room = track.room
     return (
         *common,
