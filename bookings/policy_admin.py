@@ -29,6 +29,25 @@ class PolicyHoursInline(admin.TabularInline):
     extra = 0
 
 
+# The hours as the change form posts them (the inline's prefix "hours"), so that the preview
+# of a rule change sees changed bookable hours too, before the admin's own formset saves them.
+PostedHours = forms.inlineformset_factory(Policy, PolicyHours, fields=["weekday", "opens", "closes"], extra=0)
+
+
+def posted_hours(form: forms.ModelForm) -> list[tuple[int, object, object]] | None:
+    """The policy's bookable hours as posted with ``form``, or None where the post leaves
+    them as stored (unchanged, or invalid: the inline then shows its own errors)."""
+    hours = PostedHours(form.data, instance=form.instance, prefix="hours")
+    if not hours.is_bound or not hours.is_valid() or not hours.has_changed():
+        return None
+    deleted = set(map(id, hours.deleted_forms))
+    return [
+        (row.cleaned_data["weekday"], row.cleaned_data["opens"], row.cleaned_data["closes"])
+        for row in hours.forms
+        if id(row) not in deleted and row.cleaned_data.get("weekday")
+    ]
+
+
 def wider_policies(policy: Policy) -> list[tuple[str, Policy]]:
     """The policies a place's empty fields inherit from, nearest first, each with the
     wider place's kind ("Gebäude", "Standort"): a room's building and site, a building's site."""
@@ -115,7 +134,7 @@ class PolicyForm(forms.ModelForm):
             for name in ("bookers", "overriders", "managers")
             if name in self.cleaned_data
         }
-        self.impact = broken_by(self.instance, m2m=m2m, now=timezone.now())
+        self.impact = broken_by(self.instance, m2m=m2m, hours=posted_hours(self), now=timezone.now())
         if not self.impact:
             return
         if not self.cleaned_data.get("confirmed"):

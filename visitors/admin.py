@@ -6,6 +6,8 @@ from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from bookings.admin_labels import local_time
+
 from . import kiosk
 from .models import Kiosk, Reception, Visit, VisitEvent, Visitor
 
@@ -29,11 +31,22 @@ class VisitorInline(admin.TabularInline):
 @admin.register(Visit)
 class VisitAdmin(admin.ModelAdmin):
     # Visits change through the services (mail, audit log); the admin only shows them.
-    list_display = ("start", "building", "host", "booking", "cancelled_at")
+    list_display = ("local_start", "building", "host", "booking", "cancelled_at")
     list_filter = ("building__site",)
+    list_select_related = ("building__site", "host", "booking")
     date_hierarchy = "start"
     inlines = [VisitorInline]
-    readonly_fields = ("host", "booking", "building", "start", "end", "cancelled_at", "version")
+    fields = ("host", "booking", "building", "local_start", "local_end", "cancelled_at", "version")
+    readonly_fields = fields
+
+    # Times as the building reads them, its zone named where it is not the server's.
+    @admin.display(description=_("start"), ordering="start")
+    def local_start(self, visit: Visit) -> str:
+        return local_time(visit.start, visit.building.site)
+
+    @admin.display(description=_("end"), ordering="end")
+    def local_end(self, visit: Visit) -> str:
+        return local_time(visit.end, visit.building.site)
 
     def has_add_permission(self, request) -> bool:
         return False

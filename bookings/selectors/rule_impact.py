@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from ..models import Booking, Policy
+from ..models import Booking, Policy, PolicyHours
 from ..rules.catalogue import (
     BOOKERS,
     HOURS,
@@ -49,9 +49,12 @@ class Broken:
     reasons: list[str]
 
 
-def broken_by(policy: Policy, *, m2m: dict, now: datetime, checked: int = CHECKED) -> list[Broken]:
+def broken_by(
+    policy: Policy, *, m2m: dict, now: datetime, hours: list | None = None, checked: int = CHECKED
+) -> list[Broken]:
     """The upcoming active bookings of the policy's place that ``policy`` as changed (not yet
-    saved; ``m2m``: its groups by field name) would refuse, each with the rules' own words."""
+    saved; ``m2m``: its groups by field name; ``hours``: its bookable hours as (weekday, opens,
+    closes), None to keep the stored ones) would refuse, each with the rules' own words."""
     upcoming = list(
         Booking.objects.filter(policy.bookings_here(), status__in=Booking.ACTIVE, span__endswith__gt=now)
         .select_related("room__floor__building__site", "organizer")
@@ -67,6 +70,12 @@ def broken_by(policy: Policy, *, m2m: dict, now: datetime, checked: int = CHECKE
         probe.save()
         for name, groups in m2m.items():
             getattr(probe, name).set(groups)
+        if hours is not None:
+            PolicyHours.objects.filter(policy=probe).delete()
+            PolicyHours.objects.bulk_create(
+                PolicyHours(policy=probe, weekday=day, opens=opens, closes=closes)
+                for day, opens, closes in hours
+            )
         rules: dict[int, Rules] = {}
         for booking in upcoming:
             if booking.room_id not in rules:

@@ -26,7 +26,7 @@ from ..rules.groups import is_manager, managed_rooms_filter
 from ..rules.resolve import rules_for
 from ..spans import storable
 from . import audit
-from .meetings import lock_meetings_of
+from .meeting_locks import lock_meetings_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -20,6 +20,7 @@ from ..rules.groups import is_manager, may_override
 from ..rules.resolve import Rules, rules_for
 from ..spans import make_span, storable, validate_times
 from . import audit, deadlines
+from .meeting_locks import lock_meetings_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -361,7 +362,6 @@ def cancel_booking(
     Raises NotAllowed, InvalidBooking, or PolicyViolation past the cancellation cut-off.
     """
     now = now or timezone.now()
-    from .meetings import lock_meetings_of  # meetings builds on this module
 
     # A room of a meeting: the meeting and its rooms first, in the order its moves take them.
     lock_meetings_of([booking.pk])

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from bookings import services
-from bookings.models import ApiToken, Blocking, Booking, BookingEvent, OutboxMessage, Policy
+from bookings.models import ApiToken, Blocking, Booking, BookingEvent, OutboxMessage, Policy, PolicyHours
 from bookings.services.tokens import issue_token
 from tests import factories
 
@@ -444,7 +444,6 @@ def test_a_blocking_s_span_is_typed_and_shown_in_the_place_s_zone(client, fiona,
 def test_empty_rule_fields_say_what_they_inherit_and_from_where(
     client, fiona, room, language, approval, duration, hours, nowhere
 ):
-    from bookings.models import PolicyHours
 
     building = room.floor.building
     Policy.objects.create(site=building.site, max_duration_minutes=120)
@@ -532,3 +531,35 @@ def test_a_rule_change_can_keep_the_bookings_it_would_break(client, fiona, alice
     meeting.refresh_from_db()
     assert meeting.status == "confirmed"
     assert list(Policy.objects.get(pk=policy.pk).bookers.all()) == [group]
+
+
+@pytest.mark.django_db
+def test_a_change_to_the_bookable_hours_lists_the_bookings_outside_them_before_saving(
+    client, fiona, alice, bob, room
+):
+    """Hours are a rule too: the preview sees the hours inline as posted, not as stored."""
+    policy = Policy.objects.create(room=room)
+    early = booking_at(room, alice, 10, "Frühbesprechung")
+    booking_at(room, bob, 15, "Nachmittag")  # inside the new hours
+    weekday = early.start.astimezone(room.floor.building.site.tz).isoweekday()
+    hours = {
+        "hours-TOTAL_FORMS": "1",
+        "hours-0-weekday": str(weekday),
+        "hours-0-opens": "14:00",
+        "hours-0-closes": "18:00",
+    }
+    client.force_login(fiona)
+    change = reverse("admin:bookings_policy_change", args=[policy.pk])
+
+    first = client.post(change, {**policy_form(policy), **hours})
+    page = first.content.decode()
+    assert first.status_code == 200
+    assert "1 anstehende Buchung verstößt gegen diese Regeln" in page
+    assert "Frühbesprechung" in page and "Nachmittag" not in page
+    assert not PolicyHours.objects.filter(policy=policy).exists()  # nothing saved yet
+
+    kept = client.post(change, {**policy_form(policy, confirmed="on", affected="keep"), **hours})
+    assert kept.status_code == 302
+    assert list(PolicyHours.objects.filter(policy=policy).values_list("weekday", flat=True)) == [weekday]
+    early.refresh_from_db()
+    assert early.status == "confirmed"  # kept as booked

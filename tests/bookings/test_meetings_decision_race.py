@@ -1,6 +1,6 @@
 """Decisions and a move on the rooms of one meeting at the same instant, through real gunicorn.
 
-Each of them locks the meeting and its rooms in one order (services.meetings.lock_meetings_of),
+Each of them locks the meeting and its rooms in one order (services.meeting_locks.lock_meetings_of),
 so they take turns: no deadlock (which PostgreSQL would end by rolling one back, a 503), and
 the meeting ends in one consistent state.
 """
